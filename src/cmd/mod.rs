@@ -1,0 +1,43 @@
+//! One module per subcommand, each with its usage at the top.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::schema::{Registry, Schema};
+
+pub mod check;
+pub mod parse;
+pub mod schemas;
+
+/// What a command tells the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything valid or applied.
+    Ok = 0,
+    /// Something rejected or failed.
+    Failed = 1,
+    /// Usage, configuration or schema error.
+    Usage = 2,
+}
+
+/// The schema for a file: the one forced by `--schema`, else the one its name routes to.
+pub fn schema_for(
+    registry: &Registry,
+    path: &Path,
+    forced: Option<&str>,
+) -> Result<Arc<Schema>, String> {
+    match forced {
+        Some(flow) => registry.by_flow(flow).ok_or_else(|| {
+            let known: Vec<&str> = registry.schemas.iter().map(|s| s.flow.as_str()).collect();
+            format!("no schema for flow {flow:?} (known: {})", known.join(", "))
+        }),
+        None => registry.route(path),
+    }
+}
+
+/// Registry problems are worth a warning even when the schema in use is fine.
+pub fn warn_registry_problems(registry: &Registry) {
+    for p in &registry.problems {
+        tracing::warn!(schema = %p.source_name, "{}", p.message);
+    }
+}

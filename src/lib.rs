@@ -1,0 +1,7 @@
+//! ponte keeps Magento shops in step with the TeamSystem Gamma Enterprise ERP
+//! through the ERP's fixed-width interchange files.
+
+pub mod cmd;
+pub mod record;
+pub mod schema;
+pub mod telemetry;

@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ponte::cmd;
+use ponte::telemetry::{self, LogFormat};
+
+/// ponte keeps Magento shops in step with the Gamma Enterprise ERP.
+#[derive(Parser)]
+#[command(name = "ponte", version, about, propagate_version = true)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace); default from PONTE_LOG, else info.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    /// Folder of schema files; default PONTE_SCHEMAS, else ./schemas, else the built-in set.
+    #[arg(long, global = true, env = "PONTE_SCHEMAS")]
+    schemas: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(cmd::check::Args),
+    Parse(cmd::parse::Args),
+    Schemas(cmd::schemas::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = telemetry::init(cli.log_format, cli.log_level.as_deref()) {
+        eprintln!("ponte: {e:#}");
+        return ExitCode::from(2);
+    }
+    let registry = ponte::schema::Registry::discover(cli.schemas.as_deref());
+    let outcome = match cli.command {
+        Command::Check(args) => cmd::check::run(&registry, args),
+        Command::Parse(args) => cmd::parse::run(&registry, args),
+        Command::Schemas(args) => cmd::schemas::run(&registry, args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("ponte: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

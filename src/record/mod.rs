@@ -1,0 +1,13 @@
+//! Decoding, reading and writing fixed-width records.
+
+mod charset;
+mod error;
+pub mod line;
+pub mod reader;
+pub mod scan;
+mod value;
+pub mod writer;
+
+pub use charset::Charset;
+pub use error::{FieldRef, RecordError};
+pub use value::{Decimal, Value};

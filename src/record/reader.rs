@@ -1,0 +1,298 @@
+//! Reading a file in blocks split at line boundaries, processing the blocks
+//! in parallel on rayon and handing the results on in file order.
+//!
+//! Memory stays bounded whatever the file's size: a reader thread fills at
+//! most a few blocks ahead while the current batch is processed.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+
+const DOS_EOF: u8 = 0x1A;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    pub block_size: usize,
+    /// A line longer than this is refused rather than buffered without bound.
+    pub max_line: usize,
+    /// Blocks processed together; results are delivered after each batch.
+    pub batch: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            block_size: 4 << 20,
+            max_line: 1 << 20,
+            batch: 2 * rayon::current_num_threads().max(1),
+        }
+    }
+}
+
+/// A run of whole lines from the file.
+pub struct Chunk {
+    pub data: Vec<u8>,
+    /// The 1-based number of the chunk's first line.
+    pub first_line: u64,
+    pub line_count: u64,
+}
+
+impl Chunk {
+    /// The chunk's lines with their numbers, without line endings.
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let body = self.data.strip_suffix(b"\n").unwrap_or(&self.data);
+        let pieces = if self.data.is_empty() {
+            None
+        } else {
+            Some(body.split(|&b| b == b'\n'))
+        };
+        pieces
+            .into_iter()
+            .flatten()
+            .zip(self.first_line..)
+            .map(|(line, no)| (no, line.strip_suffix(b"\r").unwrap_or(line)))
+    }
+}
+
+/// Reads `path` and runs `map` on each chunk in parallel, then `sink` on the
+/// results in file order. Returns the number of lines read.
+pub fn process_file<T, M, S>(
+    path: &Path,
+    opts: &ReadOptions,
+    map: M,
+    sink: S,
+) -> anyhow::Result<u64>
+where
+    T: Send,
+    M: Fn(&Chunk) -> T + Sync,
+    S: FnMut(T) -> anyhow::Result<()>,
+{
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    process_reader(file, opts, map, sink).with_context(|| format!("{}", path.display()))
+}
+
+pub fn process_reader<R, T, M, S>(
+    reader: R,
+    opts: &ReadOptions,
+    map: M,
+    mut sink: S,
+) -> anyhow::Result<u64>
+where
+    R: Read + Send,
+    T: Send,
+    M: Fn(&Chunk) -> T + Sync,
+    S: FnMut(T) -> anyhow::Result<()>,
+{
+    let batch_size = opts.batch.max(1);
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<anyhow::Result<Chunk>>(batch_size);
+        let opts = *opts;
+        scope.spawn(move || {
+            let mut splitter = Splitter::new(reader, opts);
+            loop {
+                let next = splitter.next_chunk();
+                let stop = !matches!(next, Ok(Some(_)));
+                let item = match next {
+                    Ok(Some(chunk)) => Ok(chunk),
+                    Ok(None) => break,
+                    Err(e) => Err(e),
+                };
+                if tx.send(item).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let mut lines = 0u64;
+        while let Some(batch) = next_batch(&rx, batch_size)? {
+            if let Some(last) = batch.last() {
+                lines = last.first_line - 1 + last.line_count;
+            }
+            let results: Vec<T> = batch.par_iter().map(&map).collect();
+            for r in results {
+                sink(r)?;
+            }
+        }
+        Ok(lines)
+    })
+}
+
+fn next_batch(
+    rx: &Receiver<anyhow::Result<Chunk>>,
+    max: usize,
+) -> anyhow::Result<Option<Vec<Chunk>>> {
+    let Ok(first) = rx.recv() else {
+        return Ok(None);
+    };
+    let mut batch = vec![first?];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(chunk) => batch.push(chunk?),
+            Err(_) => break,
+        }
+    }
+    Ok(Some(batch))
+}
+
+struct Splitter<R> {
+    reader: R,
+    opts: ReadOptions,
+    carry: Vec<u8>,
+    next_line: u64,
+    eof: bool,
+}
+
+impl<R: Read> Splitter<R> {
+    fn new(reader: R, opts: ReadOptions) -> Self {
+        Splitter {
+            reader,
+            opts,
+            carry: Vec::new(),
+            next_line: 1,
+            eof: false,
+        }
+    }
+
+    fn next_chunk(&mut self) -> anyhow::Result<Option<Chunk>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        loop {
+            if self.eof {
+                trim_dos_eof(&mut buf);
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.emit(buf)));
+            }
+            let want = self.opts.block_size as u64;
+            let got = (&mut self.reader)
+                .take(want)
+                .read_to_end(&mut buf)
+                .context("read failed")?;
+            if (got as u64) < want {
+                self.eof = true;
+            }
+            if self.eof {
+                continue;
+            }
+            if let Some(cut) = memchr::memrchr(b'\n', &buf) {
+                self.carry = buf[cut + 1..].to_vec();
+                buf.truncate(cut + 1);
+                return Ok(Some(self.emit(buf)));
+            }
+            if buf.len() > self.opts.max_line {
+                bail!(
+                    "line {} is longer than {} bytes: not a fixed-width record file",
+                    self.next_line,
+                    self.opts.max_line
+                );
+            }
+        }
+    }
+
+    fn emit(&mut self, data: Vec<u8>) -> Chunk {
+        let first_line = self.next_line;
+        let mut newlines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        if data.last() != Some(&b'\n') {
+            newlines += 1;
+        }
+        self.next_line += newlines;
+        Chunk {
+            data,
+            first_line,
+            line_count: newlines,
+        }
+    }
+}
+
+/// A DOS end-of-file byte at the very end (possibly followed by a line end)
+/// is not data.
+fn trim_dos_eof(buf: &mut Vec<u8>) {
+    let mut end = buf.len();
+    if buf[..end].ends_with(b"\r\n") {
+        end -= 2;
+    } else if buf[..end].ends_with(b"\n") {
+        end -= 1;
+    }
+    let mut eof_bytes = 0;
+    while end > 0 && buf[end - 1] == DOS_EOF {
+        end -= 1;
+        eof_bytes += 1;
+    }
+    if eof_bytes > 0 {
+        buf.truncate(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(input: &[u8], block: usize) -> Vec<(u64, Vec<u8>)> {
+        let opts = ReadOptions {
+            block_size: block,
+            max_line: 1 << 20,
+            batch: 3,
+        };
+        let mut out = Vec::new();
+        process_reader(
+            input,
+            &opts,
+            |c: &Chunk| c.lines().map(|(n, l)| (n, l.to_vec())).collect::<Vec<_>>(),
+            |v| {
+                out.extend(v);
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn splits_crlf_lf_and_a_last_line_without_newline_in_order() {
+        let input = b"aa\r\nbb\ncc\r\ndd";
+        for block in [1, 2, 3, 5, 64] {
+            let got = lines_of(input, block);
+            let want: Vec<(u64, Vec<u8>)> = vec![
+                (1, b"aa".to_vec()),
+                (2, b"bb".to_vec()),
+                (3, b"cc".to_vec()),
+                (4, b"dd".to_vec()),
+            ];
+            assert_eq!(got, want, "block {block}");
+        }
+    }
+
+    #[test]
+    fn trailing_dos_eof_is_not_data() {
+        assert_eq!(lines_of(b"aa\r\nbb\r\n\x1a", 4).len(), 2);
+        assert_eq!(
+            lines_of(b"aa\r\nbb\x1a", 4),
+            vec![(1, b"aa".to_vec()), (2, b"bb".to_vec())]
+        );
+        assert_eq!(lines_of(b"\x1a", 4), vec![]);
+        assert_eq!(lines_of(b"", 4), vec![]);
+    }
+
+    #[test]
+    fn blank_lines_keep_their_numbers() {
+        let got = lines_of(b"a\n\nb\n", 2);
+        assert_eq!(
+            got,
+            vec![(1, b"a".to_vec()), (2, b"".to_vec()), (3, b"b".to_vec())]
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_refused() {
+        let opts = ReadOptions {
+            block_size: 8,
+            max_line: 16,
+            batch: 1,
+        };
+        let err = process_reader(&[b'x'; 100][..], &opts, |_c: &Chunk| (), |_| Ok(())).unwrap_err();
+        assert!(err.to_string().contains("longer than 16 bytes"), "{err}");
+    }
+}
