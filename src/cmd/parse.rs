@@ -16,7 +16,7 @@ use anyhow::Context;
 
 use super::{schema_for, warn_registry_problems, Exit};
 use crate::record::line::line_values;
-use crate::record::scan::{scan_file, RecordVisitor, ScanOptions};
+use crate::record::scan::{scan_file, RecordVisitor, ScanOptions, Seen};
 use crate::schema::{Registry, Schema};
 
 #[derive(clap::Args)]
@@ -52,11 +52,11 @@ struct JsonLines<'s> {
 
 impl RecordVisitor for JsonLines<'_> {
     type Out = Vec<u8>;
-    fn visit(&self, out: &mut Vec<u8>, _line: u64, record: usize, bytes: &[u8]) {
-        let layout = &self.schema.records[record];
+    fn visit(&self, out: &mut Vec<u8>, seen: Seen<'_>) {
+        let layout = &self.schema.records[seen.record];
         let mut object = serde_json::Map::new();
         object.insert("record".into(), layout.tag.clone().into());
-        for (key, value) in line_values(self.schema, layout, bytes) {
+        for (key, value) in line_values(self.schema, layout, seen.bytes) {
             object.insert(key, value.to_json());
         }
         // Writing a Map of Strings into a Vec cannot fail.
@@ -73,12 +73,12 @@ struct CsvRows<'s> {
 
 impl RecordVisitor for CsvRows<'_> {
     type Out = Vec<u8>;
-    fn visit(&self, out: &mut Vec<u8>, _line: u64, record: usize, bytes: &[u8]) {
-        if record != self.record {
+    fn visit(&self, out: &mut Vec<u8>, seen: Seen<'_>) {
+        if seen.record != self.record {
             return;
         }
-        let layout = &self.schema.records[record];
-        let cells: Vec<String> = line_values(self.schema, layout, bytes)
+        let layout = &self.schema.records[seen.record];
+        let cells: Vec<String> = line_values(self.schema, layout, seen.bytes)
             .into_iter()
             .map(|(_, v)| v.to_cell())
             .collect();

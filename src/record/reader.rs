@@ -38,6 +38,8 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// The 1-based number of the chunk's first line.
     pub first_line: u64,
+    /// Byte offset of the chunk's start in the file.
+    pub offset: u64,
     pub line_count: u64,
 }
 
@@ -142,6 +144,7 @@ struct Splitter<R> {
     opts: ReadOptions,
     carry: Vec<u8>,
     next_line: u64,
+    next_offset: u64,
     eof: bool,
 }
 
@@ -152,6 +155,7 @@ impl<R: Read> Splitter<R> {
             opts,
             carry: Vec::new(),
             next_line: 1,
+            next_offset: 0,
             eof: false,
         }
     }
@@ -199,9 +203,12 @@ impl<R: Read> Splitter<R> {
             newlines += 1;
         }
         self.next_line += newlines;
+        let offset = self.next_offset;
+        self.next_offset += data.len() as u64;
         Chunk {
             data,
             first_line,
+            offset,
             line_count: newlines,
         }
     }

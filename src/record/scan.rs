@@ -28,10 +28,23 @@ impl Default for ScanOptions {
     }
 }
 
+/// A valid record as a visitor sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line's start in the file.
+    pub offset: u64,
+    /// Index of its layout in `Schema::records`.
+    pub record: usize,
+    /// The line without its ending.
+    pub bytes: &'a [u8],
+}
+
 /// Work done on every valid record, in parallel, inside its block.
 pub trait RecordVisitor: Sync {
     type Out: Send + Default;
-    fn visit(&self, out: &mut Self::Out, line: u64, record: usize, bytes: &[u8]);
+    fn visit(&self, out: &mut Self::Out, seen: Seen<'_>);
 }
 
 /// A visitor that does nothing: validation only.
@@ -39,7 +52,7 @@ pub struct JustCheck;
 
 impl RecordVisitor for JustCheck {
     type Out = ();
-    fn visit(&self, _: &mut (), _: u64, _: usize, _: &[u8]) {}
+    fn visit(&self, _: &mut (), _: Seen<'_>) {}
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -173,7 +186,15 @@ fn scan_chunk<V: RecordVisitor>(
             r.landmarks.push(landmark);
         }
         if !had_errors {
-            visitor.visit(&mut r.out, line_no, idx, bytes);
+            // The line is a sub-slice of the chunk, so its offset is their distance.
+            let within = bytes.as_ptr() as usize - chunk.data.as_ptr() as usize;
+            let seen = Seen {
+                line: line_no,
+                offset: chunk.offset + within as u64,
+                record: idx,
+                bytes,
+            };
+            visitor.visit(&mut r.out, seen);
         } else if is_header || is_trailer {
             r.structural += 1;
         } else {
