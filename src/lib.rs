@@ -4,4 +4,5 @@
 pub mod cmd;
 pub mod record;
 pub mod schema;
+pub mod state;
 pub mod telemetry;

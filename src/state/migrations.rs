@@ -1,0 +1,83 @@
+//! The store's schema, versioned through SQLite's `user_version`. Each step
+//! runs once, in order, inside a transaction; a store newer than this binary
+//! is refused rather than guessed at.
+
+pub const STEPS: &[&str] = &[
+    // 1: the first layout.
+    r#"
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        exported_at TEXT,
+        mode TEXT,
+        status TEXT NOT NULL,
+        records INTEGER NOT NULL DEFAULT 0,
+        bad_records INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        first_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX files_by_hash ON files (content_hash);
+    CREATE INDEX files_by_flow ON files (flow, exported_at);
+
+    CREATE TABLE desired (
+        flow TEXT NOT NULL,
+        key TEXT NOT NULL,
+        key_hash INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        removed INTEGER NOT NULL DEFAULT 0,
+        file_id INTEGER,
+        PRIMARY KEY (flow, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX desired_by_key_hash ON desired (flow, key_hash);
+
+    CREATE TABLE applied (
+        target TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        key TEXT NOT NULL,
+        key_hash INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        removed INTEGER NOT NULL DEFAULT 0,
+        applied_at TEXT NOT NULL,
+        PRIMARY KEY (target, flow, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX applied_by_key_hash ON applied (target, flow, key_hash);
+
+    CREATE TABLE snapshots (
+        scope TEXT PRIMARY KEY,
+        entries INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE failures (
+        target TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        key TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        last_error TEXT NOT NULL,
+        next_try TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (target, flow, key)
+    );
+
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT,
+        summary TEXT
+    );
+
+    CREATE TABLE watermarks (
+        scope TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    "#,
+];

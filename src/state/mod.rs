@@ -1,0 +1,11 @@
+//! The state store: what ponte has seen, what the ERP wants, and what each
+//! Magento target has acknowledged. One SQLite file (WAL) in the state
+//! directory; every query lives in this module so that a server database
+//! could take its place.
+
+mod migrations;
+mod snapshot;
+mod store;
+
+pub use snapshot::{SnapEntry, Snapshot, REMOVED};
+pub use store::{Ack, DesiredRow, FailureRow, FileRow, Store, StoreError};
