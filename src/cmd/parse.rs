@@ -29,14 +29,16 @@ pub struct Args {
     /// The records of one type as CSV with a header row.
     #[arg(long)]
     csv: bool,
+    // The --csv options conflict with --json rather than require --csv: clap lets
+    // `requires` be met by any member of the format group (clap issue 4707).
     /// With --csv: the record type (default: the file's detail records).
-    #[arg(long, requires = "csv")]
+    #[arg(long, conflicts_with = "json")]
     record: Option<String>,
     /// With --csv: the field delimiter, one ASCII character.
-    #[arg(long, default_value = ",", requires = "csv")]
+    #[arg(long, default_value = ",", conflicts_with = "json")]
     delimiter: String,
     /// With --csv: start with a UTF-8 byte order mark, so Excel reads accents right.
-    #[arg(long, requires = "csv")]
+    #[arg(long, conflicts_with = "json")]
     bom: bool,
     /// Use this flow's schema whatever the file name.
     #[arg(long)]
