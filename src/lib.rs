@@ -2,6 +2,7 @@
 //! through the ERP's fixed-width interchange files.
 
 pub mod cmd;
+pub mod config;
 pub mod record;
 pub mod schema;
 pub mod state;

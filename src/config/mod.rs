@@ -1,0 +1,360 @@
+//! The TOML configuration: paths of the share and the state store, intake
+//! timing, the orders poll, and one `[[target]]` per Magento shop.
+//!
+//! The file is read into a `toml::Table` and walked key by key, so that every
+//! mistake is reported with its key path (`target "b2c": concurrency: must be
+//! 1..=256`) and every key ponte does not know is an error naming it, at every
+//! level (the `deny_unknown_fields` rule, with the path added). Messages never
+//! quote a value under `auth`: secrets are named by where they live, never
+//! written in the file, and never shown.
+//!
+//! `samples/ponte.toml` is the commented reference.
+
+mod read;
+mod secret;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use read::parse_duration;
+pub use secret::{Secret, SecretString};
+
+/// Product attributes a target may receive (`sku` is the key and always sent).
+pub const PRODUCT_ATTRIBUTES: &[&str] = &[
+    "name",
+    "description",
+    "price",
+    "weight",
+    "status",
+    "tax_class_id",
+    "ean",
+    "brand",
+    "size",
+    "color",
+    "visibility",
+];
+
+/// What a target receives when it lists no `attributes`: all but `visibility`.
+pub const DEFAULT_ATTRIBUTES: &[&str] = &[
+    "name",
+    "description",
+    "price",
+    "weight",
+    "status",
+    "tax_class_id",
+    "ean",
+    "brand",
+    "size",
+    "color",
+];
+
+/// Everything wrong with a configuration, always naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file does not exist.
+    #[error(
+        "{path}: configuration file not found (tried {tried}); pass --config PATH, \
+         or start from samples/ponte.toml",
+        path = .path.display(),
+        tried = .tried.display()
+    )]
+    NotFound { path: PathBuf, tried: PathBuf },
+    /// The configuration file exists but cannot be read.
+    #[error("{path}: cannot read configuration: {source}", path = .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not TOML at all (the message carries the line and column).
+    #[error("{source_name}: not valid TOML: {message}")]
+    Syntax {
+        source_name: String,
+        message: String,
+    },
+    /// A key ponte does not know, a missing key or a bad value. `key` is the
+    /// path, such as `intake.settle_spacing` or `target "b2c": concurrency`.
+    #[error("{source_name}: {key}: {message}")]
+    Invalid {
+        source_name: String,
+        key: String,
+        message: String,
+    },
+    /// A secret that cannot be read; `what` names the variable or file.
+    #[error("{what}: {message}")]
+    Secret { what: String, message: String },
+}
+
+/// The whole configuration, validated, with paths made absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub paths: Paths,
+    pub intake: Intake,
+    pub orders: Orders,
+    pub targets: Vec<Target>,
+    /// The file the configuration came from (as given), for messages.
+    pub source: PathBuf,
+}
+
+/// Folders: the state store and the share the ERP and ponte exchange files on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub state_dir: PathBuf,
+    pub inbound: PathBuf,
+    pub in_progress: PathBuf,
+    pub archive: PathBuf,
+    pub rejected: PathBuf,
+    pub outbound: PathBuf,
+    /// `None`: `./schemas` if present, else the schemas built into the binary.
+    pub schemas: Option<PathBuf>,
+}
+
+/// When an inbound file counts as complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intake {
+    pub scan_interval: Duration,
+    pub settle_checks: u32,
+    pub settle_spacing: Duration,
+    pub max_errors: usize,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            scan_interval: Duration::from_secs(5),
+            settle_checks: 3,
+            settle_spacing: Duration::from_secs(2),
+            max_errors: 100,
+        }
+    }
+}
+
+/// The poll of Magento's orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orders {
+    pub poll_interval: Duration,
+    pub overlap: Duration,
+    pub statuses: Vec<String>,
+}
+
+impl Default for Orders {
+    fn default() -> Self {
+        Orders {
+            poll_interval: Duration::from_secs(180),
+            overlap: Duration::from_secs(600),
+            statuses: vec!["pending".to_string(), "processing".to_string()],
+        }
+    }
+}
+
+/// One Magento shop (or store view) and how it is fed.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub api: Api,
+    /// Scheme and host (and port, and path prefix if any), without a trailing `/`.
+    pub base_url: String,
+    pub store_code: String,
+    pub auth: Auth,
+    /// `false` is allowed; whoever builds the client must log a loud warning.
+    pub verify_tls: bool,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub stock: StockMode,
+    pub stock_batch: usize,
+    pub attribute_set_id: i64,
+    pub website_ids: Vec<i64>,
+    pub flows: Vec<Flow>,
+    pub attributes: Vec<String>,
+    /// ERP VAT code -> Magento tax class id.
+    pub tax_classes: BTreeMap<String, i64>,
+    /// ERP warehouse -> Magento inventory source code.
+    pub sources: BTreeMap<String, String>,
+    /// ERP price list -> Magento customer group id.
+    pub customer_groups: BTreeMap<String, i64>,
+    /// ERP carrier -> Magento carrier code and title.
+    pub carriers: BTreeMap<String, Carrier>,
+    pub order_comment: bool,
+    pub order_status_after_export: Option<String>,
+}
+
+impl Target {
+    /// Whether this target takes part in `flow`.
+    pub fn receives(&self, flow: Flow) -> bool {
+        self.flows.contains(&flow)
+    }
+
+    /// Whether this target is sent the product attribute `attr` (one of
+    /// [`PRODUCT_ATTRIBUTES`]; the `sku` key is not an attribute here).
+    pub fn receives_attribute(&self, attr: &str) -> bool {
+        self.attributes.iter().any(|a| a == attr)
+    }
+}
+
+/// The API family a target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// Magento 2 REST (`/rest/<store>/V1/...`).
+    Rest,
+    /// The XML-RPC API of Magento 1 / OpenMage LTS.
+    XmlRpc,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Rest => "rest",
+            Api::XmlRpc => "xmlrpc",
+        }
+    }
+}
+
+/// How stock is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StockMode {
+    /// `POST /V1/inventory/source-items`, batched (Magento 2 MSI).
+    MultiSource,
+    /// The legacy `stockItems` endpoint, one product at a time.
+    SingleSource,
+}
+
+impl StockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockMode::MultiSource => "multi-source",
+            StockMode::SingleSource => "single-source",
+        }
+    }
+}
+
+/// The five flows between the ERP and Magento.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flow {
+    Products,
+    Stock,
+    Customers,
+    Fulfilment,
+    Orders,
+}
+
+impl Flow {
+    pub const ALL: [Flow; 5] = [
+        Flow::Products,
+        Flow::Stock,
+        Flow::Customers,
+        Flow::Fulfilment,
+        Flow::Orders,
+    ];
+
+    /// The flow a schema's `flow` name (the TE header's) stands for.
+    pub fn from_schema_flow(name: &str) -> Option<Flow> {
+        match name {
+            "ARTICOLI" => Some(Flow::Products),
+            "GIACENZE" => Some(Flow::Stock),
+            "CLIENTI" => Some(Flow::Customers),
+            "EVASIONI" => Some(Flow::Fulfilment),
+            "ORDINI" => Some(Flow::Orders),
+            _ => None,
+        }
+    }
+
+    /// The schema `flow` name of this flow, such as `ARTICOLI`.
+    pub fn schema_flow(self) -> &'static str {
+        match self {
+            Flow::Products => "ARTICOLI",
+            Flow::Stock => "GIACENZE",
+            Flow::Customers => "CLIENTI",
+            Flow::Fulfilment => "EVASIONI",
+            Flow::Orders => "ORDINI",
+        }
+    }
+
+    /// The name used in the configuration and in logs: `products`, `stock`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Products => "products",
+            Flow::Stock => "stock",
+            Flow::Customers => "customers",
+            Flow::Fulfilment => "fulfilment",
+            Flow::Orders => "orders",
+        }
+    }
+
+    /// The inverse of [`Flow::as_str`].
+    pub fn parse(name: &str) -> Option<Flow> {
+        Flow::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Magento shipping carrier as a shipment's track names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carrier {
+    pub code: String,
+    pub title: String,
+}
+
+/// How ponte signs in to a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A Magento 2 integration access token, sent as a bearer token.
+    Token(Secret),
+    /// An admin user (REST: exchanged for a token; XML-RPC: API user and key).
+    Admin { username: String, password: Secret },
+}
+
+impl Config {
+    /// Reads and validates the configuration at `path`. Relative paths in it
+    /// are resolved against the file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let tried = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                return Err(ConfigError::NotFound {
+                    path: path.to_path_buf(),
+                    tried,
+                });
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = std::path::absolute(&parent).unwrap_or(parent);
+        let mut config = Config::from_str_at(&text, &base, &path.display().to_string())?;
+        config.source = path.to_path_buf();
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text; relative paths resolve against
+    /// `base_dir`, and messages name `source_name`.
+    pub fn from_str_at(
+        text: &str,
+        base_dir: &Path,
+        source_name: &str,
+    ) -> Result<Config, ConfigError> {
+        read::config(text, base_dir, source_name)
+    }
+
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
