@@ -18,6 +18,14 @@ struct Cli {
     /// Folder of schema files; default PONTE_SCHEMAS, else ./schemas, else the built-in set.
     #[arg(long, global = true, env = "PONTE_SCHEMAS")]
     schemas: Option<PathBuf>,
+    /// The configuration file (for commands that reach the state or Magento).
+    #[arg(
+        long,
+        global = true,
+        env = "PONTE_CONFIG",
+        default_value = "ponte.toml"
+    )]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +34,7 @@ struct Cli {
 enum Command {
     Check(cmd::check::Args),
     Parse(cmd::parse::Args),
+    Plan(cmd::plan::Args),
     Schemas(cmd::schemas::Args),
 }
 
@@ -36,9 +45,17 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let registry = ponte::schema::Registry::discover(cli.schemas.as_deref());
+    let load_config = || ponte::config::Config::load(&cli.config);
     let outcome = match cli.command {
         Command::Check(args) => cmd::check::run(&registry, args),
         Command::Parse(args) => cmd::parse::run(&registry, args),
+        Command::Plan(args) => match load_config() {
+            Ok(config) => {
+                let registry = cmd::registry_for(&config, cli.schemas.as_deref(), registry);
+                cmd::plan::run(&registry, &config, args)
+            }
+            Err(e) => Err(e.into()),
+        },
         Command::Schemas(args) => cmd::schemas::run(&registry, args),
     };
     match outcome {

@@ -7,6 +7,7 @@ use crate::schema::{Registry, Schema};
 
 pub mod check;
 pub mod parse;
+pub mod plan;
 pub mod schemas;
 
 /// What a command tells the shell.
@@ -39,5 +40,18 @@ pub fn schema_for(
 pub fn warn_registry_problems(registry: &Registry) {
     for p in &registry.problems {
         tracing::warn!(schema = %p.source_name, "{}", p.message);
+    }
+}
+
+/// The schemas for a configured command: `--schemas` wins, then the
+/// configuration's `paths.schemas`, then the usual discovery.
+pub fn registry_for(
+    config: &crate::config::Config,
+    flag: Option<&Path>,
+    discovered: Registry,
+) -> Registry {
+    match (flag, &config.paths.schemas) {
+        (None, Some(dir)) => Registry::from_folder(dir),
+        _ => discovered,
     }
 }

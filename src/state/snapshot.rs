@@ -125,7 +125,8 @@ impl Snapshot {
     pub fn forget(&mut self, key_hashes: &[u64]) {
         let mut gone = key_hashes.to_vec();
         gone.sort_unstable();
-        self.entries.retain(|e| gone.binary_search(&e.key_hash).is_err());
+        self.entries
+            .retain(|e| gone.binary_search(&e.key_hash).is_err());
     }
 }
 
@@ -134,7 +135,10 @@ mod tests {
     use super::*;
 
     fn e(k: u64, h: u64) -> SnapEntry {
-        SnapEntry { key_hash: k, hash: h }
+        SnapEntry {
+            key_hash: k,
+            hash: h,
+        }
     }
 
     #[test]
@@ -160,7 +164,10 @@ mod tests {
     fn merge_replaces_and_adds_and_last_wins() {
         let mut s = Snapshot::from_unsorted(vec![e(1, 10), e(3, 30), e(5, 50)]);
         s.merge(&[e(4, 40), e(3, 31), e(0, 1), e(3, 32)]);
-        assert_eq!(s.entries, vec![e(0, 1), e(1, 10), e(3, 32), e(4, 40), e(5, 50)]);
+        assert_eq!(
+            s.entries,
+            vec![e(0, 1), e(1, 10), e(3, 32), e(4, 40), e(5, 50)]
+        );
         s.forget(&[1, 5]);
         assert_eq!(s.entries, vec![e(0, 1), e(3, 32), e(4, 40)]);
     }

@@ -204,7 +204,12 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn set_file_status(&self, id: i64, status: &str, error: Option<&str>) -> Result<(), StoreError> {
+    pub fn set_file_status(
+        &self,
+        id: i64,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE files SET status = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
@@ -230,7 +235,11 @@ impl Store {
 
     pub fn watermark(&self, scope: &str) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM watermarks WHERE scope = ?1", [scope], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM watermarks WHERE scope = ?1",
+                [scope],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -257,15 +266,25 @@ impl Store {
     fn load_snapshot(&self, scope: &str) -> Result<Option<Snapshot>, StoreError> {
         let blob: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT data FROM snapshots WHERE scope = ?1", [scope], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM snapshots WHERE scope = ?1",
+                [scope],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         match blob {
             None => Ok(None),
-            Some(bytes) => Snapshot::from_bytes(&bytes).map(Some).ok_or_else(|| StoreError::Other {
-                path: self.path.display().to_string(),
-                message: format!("snapshot {scope} is damaged; it will be rebuilt from its table"),
-            }),
+            Some(bytes) => {
+                Snapshot::from_bytes(&bytes)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::Other {
+                        path: self.path.display().to_string(),
+                        message: format!(
+                            "snapshot {scope} is damaged; it will be rebuilt from its table"
+                        ),
+                    })
+            }
         }
     }
 
@@ -303,7 +322,11 @@ impl Store {
         }
     }
 
-    fn snapshot_from_table(&self, query: &str, args: impl rusqlite::Params) -> Result<Snapshot, StoreError> {
+    fn snapshot_from_table(
+        &self,
+        query: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Snapshot, StoreError> {
         let mut stmt = self.conn.prepare(query).map_err(|e| self.err(e))?;
         let entries = stmt
             .query_map(args, |r| {
@@ -375,7 +398,12 @@ impl Store {
 
     /// Records what `target` acknowledged, rows and snapshot in one
     /// transaction: a crash leaves both as they were or both updated.
-    pub fn record_applied(&mut self, target: &str, flow: &str, acks: &[Ack]) -> Result<(), StoreError> {
+    pub fn record_applied(
+        &mut self,
+        target: &str,
+        flow: &str,
+        acks: &[Ack],
+    ) -> Result<(), StoreError> {
         if acks.is_empty() {
             return Ok(());
         }
@@ -394,18 +422,30 @@ impl Store {
                 .map_err(|e| sql(&path, e))?;
             let now = now_text();
             for a in acks {
-                stmt.execute(params![target, flow, a.key, a.key_hash as i64, a.hash as i64, a.payload, a.removed, now])
-                    .map_err(|e| sql(&path, e))?;
+                stmt.execute(params![
+                    target,
+                    flow,
+                    a.key,
+                    a.key_hash as i64,
+                    a.hash as i64,
+                    a.payload,
+                    a.removed,
+                    now
+                ])
+                .map_err(|e| sql(&path, e))?;
             }
             let mut clear = tx
                 .prepare_cached("DELETE FROM failures WHERE target = ?1 AND flow = ?2 AND key = ?3")
                 .map_err(|e| sql(&path, e))?;
             for a in acks {
-                clear.execute(params![target, flow, a.key]).map_err(|e| sql(&path, e))?;
+                clear
+                    .execute(params![target, flow, a.key])
+                    .map_err(|e| sql(&path, e))?;
             }
         }
         snap.merge(&acks.iter().map(ack_entry).collect::<Vec<_>>());
-        Store::save_snapshot(&tx, &scope("applied", Some(target), flow), &snap).map_err(|e| sql(&path, e))?;
+        Store::save_snapshot(&tx, &scope("applied", Some(target), flow), &snap)
+            .map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         Ok(())
     }
@@ -432,12 +472,21 @@ impl Store {
                 )
                 .map_err(|e| sql(&path, e))?;
             for r in rows {
-                stmt.execute(params![flow, r.key, r.key_hash as i64, r.hash as i64, r.payload, r.removed, file_id])
-                    .map_err(|e| sql(&path, e))?;
+                stmt.execute(params![
+                    flow,
+                    r.key,
+                    r.key_hash as i64,
+                    r.hash as i64,
+                    r.payload,
+                    r.removed,
+                    file_id
+                ])
+                .map_err(|e| sql(&path, e))?;
             }
         }
         snap.merge(&rows.iter().map(ack_entry).collect::<Vec<_>>());
-        Store::save_snapshot(&tx, &scope("desired", None, flow), &snap).map_err(|e| sql(&path, e))?;
+        Store::save_snapshot(&tx, &scope("desired", None, flow), &snap)
+            .map_err(|e| sql(&path, e))?;
         if let Some(ts) = exported_at {
             tx.execute(
                 "INSERT INTO watermarks (scope, value, updated_at) VALUES (?1, ?2, ?3)
@@ -583,7 +632,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         drop(store);
@@ -605,8 +657,12 @@ mod tests {
     fn applied_rows_and_snapshot_move_together() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.record_applied("b2c", "ARTICOLI", &[ack("A", 1, 10), ack("B", 2, 20)]).unwrap();
-        store.record_applied("b2c", "ARTICOLI", &[ack("A", 1, 11)]).unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1, 10), ack("B", 2, 20)])
+            .unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1, 11)])
+            .unwrap();
         let snap = store.applied_snapshot("b2c", "ARTICOLI").unwrap();
         assert_eq!(snap.get(1).unwrap().hash, 11);
         assert_eq!(snap.len(), 2);
@@ -620,18 +676,27 @@ mod tests {
         let payloads = store.applied_payloads("b2c", "ARTICOLI", &[2, 3]).unwrap();
         assert_eq!(payloads.len(), 1);
         assert_eq!(payloads[&2].0, "B");
-        assert!(store.applied_snapshot("b2b", "ARTICOLI").unwrap().is_empty());
+        assert!(store
+            .applied_snapshot("b2b", "ARTICOLI")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn an_ack_clears_the_entity_failure() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.record_failure("b2c", "ARTICOLI", "A", "400 bad", None).unwrap();
-        store.record_failure("b2c", "ARTICOLI", "A", "400 worse", None).unwrap();
+        store
+            .record_failure("b2c", "ARTICOLI", "A", "400 bad", None)
+            .unwrap();
+        store
+            .record_failure("b2c", "ARTICOLI", "A", "400 worse", None)
+            .unwrap();
         let f = store.failures(Some("b2c")).unwrap();
         assert_eq!((f[0].attempts, f[0].last_error.as_str()), (2, "400 worse"));
-        store.record_applied("b2c", "ARTICOLI", &[ack("A", 1, 10)]).unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1, 10)])
+            .unwrap();
         assert!(store.failures(None).unwrap().is_empty());
     }
 
@@ -639,9 +704,21 @@ mod tests {
     fn desired_commit_moves_the_flow_watermark_forward_only() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.commit_desired("GIACENZE", None, Some("2026-11-28T08:30:00"), &[ack("A", 1, 1)]).unwrap();
-        store.commit_desired("GIACENZE", None, Some("2026-11-28T07:00:00"), &[]).unwrap();
-        assert_eq!(store.flow_newest("GIACENZE").unwrap().as_deref(), Some("2026-11-28T08:30:00"));
+        store
+            .commit_desired(
+                "GIACENZE",
+                None,
+                Some("2026-11-28T08:30:00"),
+                &[ack("A", 1, 1)],
+            )
+            .unwrap();
+        store
+            .commit_desired("GIACENZE", None, Some("2026-11-28T07:00:00"), &[])
+            .unwrap();
+        assert_eq!(
+            store.flow_newest("GIACENZE").unwrap().as_deref(),
+            Some("2026-11-28T08:30:00")
+        );
         assert_eq!(store.desired_snapshot("GIACENZE").unwrap().len(), 1);
     }
 

@@ -1,0 +1,3 @@
+//! Magento: the requests changes become.
+
+pub mod payload;

@@ -1,0 +1,394 @@
+//! Magento 2 REST requests for changes: the bodies `plan` shows and the push
+//! sends. Only the changed fields go on an update; a create also carries what
+//! Magento needs to make the entity (attribute set, type, visibility,
+//! websites). Fields Magento owns (categories, media, special prices) are
+//! never written. Values that need a lookup in the shop (option ids of select
+//! attributes, an order's id, its items' ids) are left as labels and SKUs for
+//! the client to resolve.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value as Json};
+
+use crate::config::{StockMode, Target};
+use crate::reconcile::{Action, Change};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Request {
+    pub method: &'static str,
+    /// Below `/rest/<store>`, such as `/V1/products/ABC`.
+    pub path: String,
+    pub body: Json,
+}
+
+/// Select attributes whose values are option ids in Magento.
+pub const SELECT_ATTRIBUTES: [&str; 3] = ["brand", "size", "color"];
+
+/// Magento's product visibility: variants are reached through their parent.
+const NOT_VISIBLE_INDIVIDUALLY: i64 = 1;
+const CATALOG_AND_SEARCH: i64 = 4;
+const STATUS_ENABLED: i64 = 1;
+const STATUS_DISABLED: i64 = 2;
+
+/// Magento puts path parameters in the URL; a SKU may hold `/` or spaces.
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn text<'a>(fields: &'a Map<String, Json>, key: &str) -> Option<&'a str> {
+    fields.get(key).and_then(Json::as_str)
+}
+
+fn number(fields: &Map<String, Json>, key: &str) -> Option<f64> {
+    fields
+        .get(key)
+        .and_then(Json::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+/// The product request for a change (`PUT /V1/products/{sku}`).
+pub fn product_request(target: &Target, change: &Change) -> Result<Request, String> {
+    let f = &change.fields;
+    let whole = &change.payload;
+    let mut product = Map::new();
+    product.insert("sku".into(), json!(change.key));
+    let mut custom = Vec::new();
+    let is_variant = text(whole, "kind") == Some("V");
+    if change.action == Action::Create {
+        product.insert("attribute_set_id".into(), json!(target.attribute_set_id));
+        let visibility = if is_variant {
+            NOT_VISIBLE_INDIVIDUALLY
+        } else {
+            CATALOG_AND_SEARCH
+        };
+        product.insert("visibility".into(), json!(visibility));
+        product.insert(
+            "extension_attributes".into(),
+            json!({ "website_ids": target.website_ids }),
+        );
+    }
+    if change.action == Action::Create || f.contains_key("kind") {
+        let type_id = if text(whole, "kind") == Some("C") {
+            "configurable"
+        } else {
+            "simple"
+        };
+        product.insert("type_id".into(), json!(type_id));
+        if change.action != Action::Create {
+            let visibility = if is_variant {
+                NOT_VISIBLE_INDIVIDUALLY
+            } else {
+                CATALOG_AND_SEARCH
+            };
+            product.insert("visibility".into(), json!(visibility));
+        }
+    }
+    for (key, value) in f {
+        match key.as_str() {
+            "name" => {
+                product.insert("name".into(), value.clone());
+            }
+            "price" => {
+                product.insert("price".into(), json!(number(f, "price").unwrap_or(0.0)));
+            }
+            "weight" => {
+                product.insert("weight".into(), json!(number(f, "weight").unwrap_or(0.0)));
+            }
+            "active" => {
+                let status = if value == &Json::Bool(true) {
+                    STATUS_ENABLED
+                } else {
+                    STATUS_DISABLED
+                };
+                product.insert("status".into(), json!(status));
+            }
+            "vat_code" => {
+                let code = value.as_str().unwrap_or_default();
+                let class = target.tax_classes.get(code).ok_or_else(|| {
+                    format!(
+                        "VAT code {code:?} has no tax class in target {} (tax_classes)",
+                        target.name
+                    )
+                })?;
+                custom
+                    .push(json!({ "attribute_code": "tax_class_id", "value": class.to_string() }));
+            }
+            attr if attr == "description" || attr == "ean" || SELECT_ATTRIBUTES.contains(&attr) => {
+                let text = value.as_str().unwrap_or_default();
+                // On a create a blank is no value; on an update it clears one.
+                if !(text.is_empty() && change.action == Action::Create) {
+                    custom.push(json!({ "attribute_code": attr, "value": text }));
+                }
+            }
+            // kind and parent_sku shape the product and its links, handled above and by the client.
+            _ => {}
+        }
+    }
+    if !custom.is_empty() {
+        product.insert("custom_attributes".into(), Json::Array(custom));
+    }
+    Ok(Request {
+        method: "PUT",
+        path: format!("/V1/products/{}", path_segment(&change.key)),
+        body: json!({ "product": product, "saveOptions": true }),
+    })
+}
+
+/// The configurable options of a parent, one request per axis.
+pub fn configurable_option_requests(parent_sku: &str, axes: &[String]) -> Vec<Request> {
+    axes.iter()
+        .enumerate()
+        .map(|(i, axis)| Request {
+            method: "POST",
+            path: format!("/V1/configurable-products/{}/options", path_segment(parent_sku)),
+            body: json!({ "option": { "attribute_id": axis, "label": axis, "position": i, "is_use_default": true, "values": [] } }),
+        })
+        .collect()
+}
+
+/// Links a variant to its parent.
+pub fn child_link_request(parent_sku: &str, child_sku: &str) -> Request {
+    Request {
+        method: "POST",
+        path: format!(
+            "/V1/configurable-products/{}/child",
+            path_segment(parent_sku)
+        ),
+        body: json!({ "childSku": child_sku }),
+    }
+}
+
+/// The source item a stock change becomes (multi-source shops).
+pub fn source_item(target: &Target, change: &Change) -> Result<Json, String> {
+    let p = &change.payload;
+    let sku = text(p, "sku").unwrap_or_default();
+    let warehouse = text(p, "warehouse").unwrap_or_default();
+    let source = target.sources.get(warehouse).ok_or_else(|| {
+        format!(
+            "warehouse {warehouse:?} has no inventory source in target {} (sources)",
+            target.name
+        )
+    })?;
+    let quantity = number(p, "quantity").unwrap_or(0.0).max(0.0);
+    Ok(
+        json!({ "sku": sku, "source_code": source, "quantity": quantity, "status": i64::from(quantity > 0.0) }),
+    )
+}
+
+/// The stock requests for a set of changes: batched source items, or one
+/// stock item update per SKU on single-source shops.
+pub fn stock_requests(
+    target: &Target,
+    changes: &[&Change],
+) -> (Vec<Request>, Vec<(String, String)>) {
+    let mut requests = Vec::new();
+    let mut problems = Vec::new();
+    match target.stock {
+        StockMode::MultiSource => {
+            let mut items = Vec::new();
+            for c in changes {
+                match source_item(target, c) {
+                    Ok(item) => items.push(item),
+                    Err(e) => problems.push((c.key.clone(), e)),
+                }
+            }
+            for batch in items.chunks(target.stock_batch.max(1)) {
+                requests.push(Request {
+                    method: "POST",
+                    path: "/V1/inventory/source-items".into(),
+                    body: json!({ "sourceItems": batch }),
+                });
+            }
+        }
+        StockMode::SingleSource => {
+            for c in changes {
+                let sku = text(&c.payload, "sku").unwrap_or_default();
+                let quantity = number(&c.payload, "quantity").unwrap_or(0.0).max(0.0);
+                requests.push(Request {
+                    method: "PUT",
+                    path: format!("/V1/products/{}/stockItems/1", path_segment(sku)),
+                    body: json!({ "stockItem": { "qty": quantity, "is_in_stock": quantity > 0.0 } }),
+                });
+            }
+        }
+    }
+    (requests, problems)
+}
+
+/// Splits a name into Magento's required first and last names: a person's
+/// last word is the last name; a company keeps its whole name in both.
+pub fn split_name(name: &str, is_company: bool) -> (String, String) {
+    let name = name.trim();
+    if is_company {
+        return (name.to_string(), name.to_string());
+    }
+    match name.rsplit_once(' ') {
+        Some((first, last)) if !first.trim().is_empty() => {
+            (first.trim().to_string(), last.to_string())
+        }
+        _ => (name.to_string(), name.to_string()),
+    }
+}
+
+/// The customer body for `POST /V1/customers` or `PUT /V1/customers/{id}`.
+pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
+    let p = &change.payload;
+    let vat = text(p, "vat_number").unwrap_or_default();
+    let is_company = !vat.is_empty();
+    let name = text(p, "name").unwrap_or_default();
+    let (firstname, lastname) = split_name(name, is_company);
+    let price_list = text(p, "price_list").unwrap_or_default();
+    let group = target.customer_groups.get(price_list).ok_or_else(|| {
+        format!(
+            "price list {price_list:?} has no customer group in target {} (customer_groups)",
+            target.name
+        )
+    })?;
+    let taxvat = if is_company {
+        vat.to_string()
+    } else {
+        text(p, "fiscal_code").unwrap_or_default().to_string()
+    };
+    let mut address = json!({
+        "firstname": firstname,
+        "lastname": lastname,
+        "street": [text(p, "street").unwrap_or_default()],
+        "city": text(p, "city").unwrap_or_default(),
+        "postcode": text(p, "postcode").unwrap_or_default(),
+        "country_id": text(p, "country").unwrap_or_default(),
+        "telephone": text(p, "phone").unwrap_or_default(),
+        "default_billing": true,
+    });
+    if let Some(province) = text(p, "province").filter(|s| !s.is_empty()) {
+        address["region"] = json!({ "region_code": province });
+    }
+    if is_company {
+        address["company"] = json!(name);
+        address["vat_id"] = json!(vat);
+    }
+    let website_id = target.website_ids.first().copied().unwrap_or(1);
+    Ok(json!({
+        "customer": {
+            "email": text(p, "email").unwrap_or_default(),
+            "firstname": firstname,
+            "lastname": lastname,
+            "group_id": group,
+            "website_id": website_id,
+            "taxvat": taxvat,
+            "custom_attributes": [{ "attribute_code": "erp_customer_code", "value": change.key }],
+            "addresses": [address],
+        }
+    }))
+}
+
+/// What `plan` shows for a change.
+pub fn preview(target: &Target, flow: &str, change: &Change) -> Result<Request, String> {
+    match flow {
+        "ARTICOLI" => product_request(target, change),
+        "GIACENZE" => {
+            let (mut requests, problems) = stock_requests(target, &[change]);
+            if let Some((_, e)) = problems.into_iter().next() {
+                return Err(e);
+            }
+            requests.pop().ok_or_else(|| "no stock request".to_string())
+        }
+        "CLIENTI" => Ok(Request {
+            method: if change.action == Action::Create {
+                "POST"
+            } else {
+                "PUT"
+            },
+            path: if change.action == Action::Create {
+                "/V1/customers".into()
+            } else {
+                "/V1/customers/{id found by e-mail}".into()
+            },
+            body: customer_body(target, change)?,
+        }),
+        "EVASIONI" => Ok(fulfilment_preview(target, change)),
+        other => Err(format!("no Magento mapping for flow {other}")),
+    }
+}
+
+fn fulfilment_preview(target: &Target, change: &Change) -> Request {
+    let p = &change.payload;
+    let order = text(p, "order_number").unwrap_or_default();
+    let order_ref = format!("{{id of order {order}}}");
+    match text(p, "event").unwrap_or_default() {
+        "S" | "P" => {
+            let items: Vec<Json> = p
+                .get("items")
+                .and_then(Json::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|i| {
+                            let sku = i.get("sku").and_then(Json::as_str).unwrap_or_default();
+                            let qty: f64 = i
+                                .get("quantity")
+                                .and_then(Json::as_str)
+                                .and_then(|s| s.parse().ok())
+                                .unwrap_or(0.0);
+                            json!({ "order_item_id": format!("{{item {sku}}}"), "qty": qty })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let carrier_code = text(p, "carrier").unwrap_or_default();
+            let carrier = target.carriers.get(carrier_code);
+            let mut tracks = Vec::new();
+            if let Some(number) = text(p, "tracking_number").filter(|s| !s.is_empty()) {
+                tracks.push(json!({
+                    "track_number": number,
+                    "carrier_code": carrier.map(|c| c.code.as_str()).unwrap_or("custom"),
+                    "title": carrier.map(|c| c.title.as_str()).unwrap_or(carrier_code),
+                }));
+            }
+            Request {
+                method: "POST",
+                path: format!("/V1/order/{order_ref}/ship"),
+                body: json!({ "items": items, "notify": true, "tracks": tracks }),
+            }
+        }
+        "F" => Request {
+            method: "POST",
+            path: format!("/V1/order/{order_ref}/invoice"),
+            body: json!({ "capture": true, "notify": true }),
+        },
+        _ => Request {
+            method: "POST",
+            path: format!("/V1/orders/{order_ref}/cancel"),
+            body: Json::Null,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_for_people_not_companies() {
+        assert_eq!(
+            split_name("Niccolò Ferraris", false),
+            ("Niccolò".into(), "Ferraris".into())
+        );
+        assert_eq!(
+            split_name("Bar Città Alta S.r.l.", true).1,
+            "Bar Città Alta S.r.l."
+        );
+        assert_eq!(split_name("Cher", false), ("Cher".into(), "Cher".into()));
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(path_segment("AB/C D"), "AB%2FC%20D");
+    }
+}

@@ -1,0 +1,246 @@
+//! An entity spec bound to a schema: field names resolved to positions once,
+//! so that per-record work is index lookups and in-place reads.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::canon::Canon;
+use super::spec::{EntitySpec, Removal};
+use crate::record::line::{read_field, LineView, Parsed};
+use crate::record::Decimal;
+use crate::schema::{Field, Schema};
+
+#[derive(Debug, Clone)]
+pub struct BoundSpec {
+    pub spec: &'static EntitySpec,
+    pub schema: Arc<Schema>,
+    pub record: usize,
+    key: Vec<usize>,
+    owned: Vec<usize>,
+    clamp: Vec<bool>,
+    pub parent: Option<usize>,
+    pub axes: Vec<usize>,
+    kind_field: Option<usize>,
+}
+
+/// One entity, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    pub key: String,
+    pub fields: Map<String, Json>,
+}
+
+impl BoundSpec {
+    pub fn bind(spec: &'static EntitySpec, schema: Arc<Schema>) -> Result<BoundSpec, String> {
+        let record = schema
+            .records
+            .iter()
+            .position(|r| r.tag == spec.record)
+            .ok_or_else(|| {
+                format!(
+                    "{}: the {} schema has no record {}",
+                    schema.source, schema.flow, spec.record
+                )
+            })?;
+        let layout = &schema.records[record];
+        let find = |key: &str| {
+            layout.field_index(key).ok_or_else(|| {
+                format!(
+                    "{}: record {} has no field {key:?}, which {:?} entities need",
+                    schema.source, spec.record, spec.kind
+                )
+            })
+        };
+        let key = spec
+            .key
+            .iter()
+            .map(|k| find(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let owned = spec
+            .owned
+            .iter()
+            .map(|k| find(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let clamp = spec
+            .owned
+            .iter()
+            .map(|k| spec.clamp_negative.contains(k))
+            .collect();
+        let parent = spec.parent.map(find).transpose()?;
+        let axes = spec
+            .axes
+            .iter()
+            .map(|k| find(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let kind_field = layout.field_index("kind");
+        match spec.removal {
+            Removal::ClearFlag(f) | Removal::ZeroQuantity(f) if !spec.owned.contains(&f) => {
+                return Err(format!("removal field {f} is not owned by {:?}", spec.kind))
+            }
+            _ => {}
+        }
+        Ok(BoundSpec {
+            spec,
+            schema,
+            record,
+            key,
+            owned,
+            clamp,
+            parent,
+            axes,
+            kind_field,
+        })
+    }
+
+    fn field(&self, idx: usize) -> &Field {
+        &self.schema.records[self.record].fields[idx]
+    }
+
+    fn parsed<'a>(&self, view: &LineView<'a>, idx: usize) -> Parsed<'a> {
+        let f = self.field(idx);
+        // Records reaching here were validated; a failure reads as none.
+        read_field(self.schema.charset, f, view.slice(f.start, f.len)).unwrap_or(Parsed::None)
+    }
+
+    fn canon<'a>(&self, view: &LineView<'a>, owned_pos: usize) -> Canon<'a> {
+        let idx = self.owned[owned_pos];
+        let c = Canon::from_parsed(self.schema.charset, self.parsed(view, idx));
+        match c {
+            Canon::Decimal(d) if self.clamp[owned_pos] && d.units < 0 => {
+                Canon::Decimal(Decimal::new(0, d.scale))
+            }
+            other => other,
+        }
+    }
+
+    /// Appends the key's text to `out` (parts joined by `/`).
+    pub fn key_into(&self, view: &LineView, out: &mut Vec<u8>) {
+        for (i, &idx) in self.key.iter().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            if let Parsed::Text(b) = self.parsed(view, idx) {
+                if b.is_ascii() {
+                    out.extend_from_slice(b);
+                } else {
+                    out.extend_from_slice(self.schema.charset.decode(b).as_bytes());
+                }
+            }
+        }
+    }
+
+    pub fn key_hash_of(key: &str) -> u64 {
+        xxh3_64(key.as_bytes())
+    }
+
+    /// Key hash and content hash of a valid record, using `scratch` as the
+    /// buffer so that nothing is allocated per record.
+    pub fn hashes(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> (u64, u64) {
+        let view = LineView::new(bytes, self.schema.charset);
+        scratch.clear();
+        self.key_into(&view, scratch);
+        let key_hash = xxh3_64(scratch);
+        scratch.clear();
+        for pos in 0..self.owned.len() {
+            self.canon(&view, pos).encode(scratch);
+        }
+        (key_hash, xxh3_64(scratch))
+    }
+
+    /// The hash of a stored payload: equal to `hashes` of the record it came from.
+    pub fn hash_payload(&self, fields: &Map<String, Json>) -> Option<u64> {
+        let mut buf = Vec::with_capacity(256);
+        for &idx in &self.owned {
+            let f = self.field(idx);
+            let v = fields.get(&f.key).unwrap_or(&Json::Null);
+            Canon::from_json(&f.kind, v)?.encode(&mut buf);
+        }
+        Some(xxh3_64(&buf))
+    }
+
+    pub fn entity(&self, bytes: &[u8]) -> Entity {
+        let view = LineView::new(bytes, self.schema.charset);
+        let mut key = Vec::new();
+        self.key_into(&view, &mut key);
+        let mut fields = Map::new();
+        // The key's parts travel with the entity (a stock row needs its SKU
+        // and warehouse); only owned fields are hashed.
+        for &idx in &self.key {
+            let f = self.field(idx);
+            fields.insert(
+                f.key.clone(),
+                Canon::from_parsed(self.schema.charset, self.parsed(&view, idx)).to_json(),
+            );
+        }
+        for pos in 0..self.owned.len() {
+            let f = self.field(self.owned[pos]);
+            fields.insert(f.key.clone(), self.canon(&view, pos).to_json());
+        }
+        Entity {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            fields,
+        }
+    }
+
+    /// For products: whether this record is a variant, and the hashes of
+    /// its parent key and axis values.
+    pub fn variant_of(&self, bytes: &[u8]) -> Option<(u64, Vec<u64>)> {
+        let parent = self.parent?;
+        let view = LineView::new(bytes, self.schema.charset);
+        if let Some(k) = self.kind_field {
+            if !matches!(self.parsed(&view, k), Parsed::Text(b"V")) {
+                return None;
+            }
+        }
+        let Parsed::Text(p) = self.parsed(&view, parent) else {
+            return None;
+        };
+        if p.is_empty() {
+            return None;
+        }
+        let axes = self
+            .axes
+            .iter()
+            .map(|&a| match self.parsed(&view, a) {
+                Parsed::Text(b) => xxh3_64(b),
+                _ => 0,
+            })
+            .collect();
+        // Hashed as the key is, so that it finds its parent's entry.
+        Some((xxh3_64(self.schema.charset.decode(p).as_bytes()), axes))
+    }
+
+    /// The payload an entity has once removed by policy; `None` when the
+    /// policy keeps it as it is.
+    pub fn removed_form(&self, fields: &Map<String, Json>) -> Option<Map<String, Json>> {
+        let mut out = fields.clone();
+        match self.spec.removal {
+            Removal::Keep => return None,
+            Removal::ClearFlag(f) => {
+                out.insert(f.into(), Json::Bool(false));
+            }
+            Removal::ZeroQuantity(f) => {
+                let scale = match self.layout_field(f).map(|x| &x.kind) {
+                    Some(crate::schema::FieldKind::Decimal { scale, .. }) => *scale,
+                    _ => 0,
+                };
+                out.insert(f.into(), Json::String(Decimal::new(0, scale).to_string()));
+            }
+        }
+        Some(out)
+    }
+
+    fn layout_field(&self, key: &str) -> Option<&Field> {
+        self.schema.records[self.record]
+            .fields
+            .iter()
+            .find(|f| f.key == key)
+    }
+
+    /// Names of the owned fields, in order.
+    pub fn owned_keys(&self) -> impl Iterator<Item = &str> {
+        self.owned.iter().map(|&i| self.field(i).key.as_str())
+    }
+}

@@ -1,0 +1,14 @@
+//! Entities mapped from records: products (simple, configurable parents and
+//! their variants), stock per SKU and source, customers, fulfilment events.
+
+mod bound;
+mod canon;
+pub mod fulfilment;
+mod spec;
+
+pub use bound::{BoundSpec, Entity};
+pub use canon::{parse_iso_date, Canon};
+pub use spec::{
+    product_attribute, spec_for_flow, EntityKind, EntitySpec, Removal, CUSTOMERS, PRODUCTS,
+    RECORD_ENTITIES, STOCK,
+};

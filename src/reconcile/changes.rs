@@ -1,0 +1,170 @@
+//! From classified entries to changes: decode only the rows that differ,
+//! compare them field by field with what the target acknowledged, and keep
+//! only the fields that changed and that this target receives.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use super::desired::{DesiredEntry, LineFetcher};
+use super::diff::Classified;
+use crate::config::Target;
+use crate::model::{product_attribute, BoundSpec, EntityKind};
+use crate::state::{SnapEntry, REMOVED};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub action: Action,
+    pub key: String,
+    #[serde(skip)]
+    pub key_hash: u64,
+    /// The content hash once applied; carries the `REMOVED` bit for removals.
+    #[serde(skip)]
+    pub hash: u64,
+    /// Line in the file, for creates and updates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// What to send: every field for a create, the changed ones otherwise.
+    pub fields: Map<String, Json>,
+    /// The whole entity as it will be once applied (what is acknowledged).
+    #[serde(skip)]
+    pub payload: Map<String, Json>,
+    /// For configurable parents: the attributes its variants differ in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_axes: Option<Vec<String>>,
+}
+
+/// What a target receives of an entity field.
+pub fn target_receives(kind: EntityKind, target: &Target, field: &str) -> bool {
+    match (kind, product_attribute(field)) {
+        (EntityKind::Product, Some(attr)) => target.receives_attribute(attr),
+        _ => true,
+    }
+}
+
+pub struct ChangeInputs<'a> {
+    pub bound: &'a BoundSpec,
+    pub target: &'a Target,
+    pub desired: &'a [DesiredEntry],
+    pub fetch: &'a LineFetcher,
+    /// Applied (key, payload) for the updated and removed key hashes.
+    pub applied: &'a HashMap<u64, (String, String)>,
+    pub axes: &'a HashMap<u64, Vec<String>>,
+}
+
+pub struct Built {
+    pub changes: Vec<Change>,
+    /// Updates whose changed fields this target does not receive: nothing to
+    /// send, but the applied state moves on.
+    pub silent: Vec<Change>,
+}
+
+/// Creates are decoded only up to `create_limit` (all of them for ingest or
+/// `--json`); updates and removals always, since their count depends on it.
+pub fn build_changes(
+    inputs: &ChangeInputs,
+    classified: &Classified,
+    create_limit: usize,
+) -> anyhow::Result<Built> {
+    let mut changes = Vec::new();
+    let mut silent = Vec::new();
+    let kind = inputs.bound.spec.kind;
+    // The first creates in file order, not in key-hash order.
+    let mut creates = classified.creates.clone();
+    if creates.len() > create_limit {
+        creates.select_nth_unstable_by_key(create_limit, |&i| inputs.desired[i].line);
+        creates.truncate(create_limit);
+    }
+    creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
+    for &i in &creates {
+        let e = &inputs.desired[i];
+        let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
+        let fields: Map<String, Json> = entity
+            .fields
+            .iter()
+            .filter(|(k, _)| target_receives(kind, inputs.target, k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        changes.push(Change {
+            action: Action::Create,
+            variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+            key: entity.key,
+            key_hash: e.key_hash,
+            hash: e.hash,
+            line: Some(e.line),
+            fields,
+            payload: entity.fields,
+        });
+    }
+    for &i in &classified.updates {
+        let e = &inputs.desired[i];
+        let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
+        let before = inputs
+            .applied
+            .get(&e.key_hash)
+            .and_then(|(_, p)| serde_json::from_str::<Map<String, Json>>(p).ok())
+            .unwrap_or_default();
+        let fields: Map<String, Json> = entity
+            .fields
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v) && target_receives(kind, inputs.target, k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let change = Change {
+            action: Action::Update,
+            variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+            key: entity.key,
+            key_hash: e.key_hash,
+            hash: e.hash,
+            line: Some(e.line),
+            fields,
+            payload: entity.fields,
+        };
+        if change.fields.is_empty() {
+            silent.push(change);
+        } else {
+            changes.push(change);
+        }
+    }
+    for removal in &classified.removals {
+        if let Some(change) = removal_change(inputs, removal) {
+            changes.push(change);
+        }
+    }
+    // File order for people reading a plan; removals, which have no line, last.
+    changes.sort_by(|a, b| {
+        (a.line.is_none(), a.line, &a.key).cmp(&(b.line.is_none(), b.line, &b.key))
+    });
+    Ok(Built { changes, silent })
+}
+
+fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> {
+    let (key, payload) = inputs.applied.get(&removal.key_hash)?;
+    let before: Map<String, Json> = serde_json::from_str(payload).ok()?;
+    let after = inputs.bound.removed_form(&before)?;
+    let fields: Map<String, Json> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let hash = inputs.bound.hash_payload(&after)? | REMOVED;
+    Some(Change {
+        action: Action::Remove,
+        key: key.clone(),
+        key_hash: removal.key_hash,
+        hash,
+        line: None,
+        fields,
+        payload: after,
+        variant_axes: None,
+    })
+}

@@ -1,0 +1,306 @@
+//! Reconcile: a file's records become desired state; the change set for each
+//! target is desired versus what that target acknowledged. A complete file
+//! also yields removals, by the flow's policy. A file older than the newest
+//! one already committed for its flow is stale and changes nothing.
+
+mod axes;
+mod changes;
+mod desired;
+mod diff;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use axes::variant_axes;
+pub use changes::{build_changes, target_receives, Action, Change, ChangeInputs};
+pub use desired::{scan_desired, DesiredEntry, DesiredSet, LineFetcher, VariantSeen};
+pub use diff::{classify, Classified};
+
+use crate::config::{Config, Flow, Target};
+use crate::model::fulfilment::{group_events, FulfilmentEvent};
+use crate::model::{spec_for_flow, BoundSpec};
+use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
+use crate::schema::{Mode, Schema};
+use crate::state::{Ack, Snapshot, Store, REMOVED};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum Verdict {
+    /// Valid and current: the changes below would be sent.
+    Ready,
+    /// Broken beyond the tolerated number of bad records: nothing is sent.
+    Rejected { reason: String },
+    /// Older than the newest file already committed for its flow.
+    Stale { exported_at: String, newest: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    pub target: String,
+    pub create: u64,
+    pub update: u64,
+    pub remove: u64,
+    pub unchanged: u64,
+    pub changes: Vec<Change>,
+    #[serde(skip)]
+    pub silent: Vec<Change>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FilePlan {
+    pub file: String,
+    pub flow: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exported_at: Option<String>,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub targets: Vec<TargetPlan>,
+    #[serde(skip)]
+    pub report: FileReport,
+}
+
+pub struct PlanOptions {
+    pub scan: ScanOptions,
+    /// Creates decoded per target; the rest are only counted.
+    pub create_limit: usize,
+}
+
+/// Computes what a file would change on each target that receives its flow.
+/// Reads the store, writes nothing.
+pub fn plan_file(
+    path: &Path,
+    schema: Arc<Schema>,
+    config: &Config,
+    store: Option<&Store>,
+    opts: &PlanOptions,
+) -> anyhow::Result<FilePlan> {
+    let flow = Flow::from_schema_flow(&schema.flow).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: flow {} is not one ponte applies",
+            path.display(),
+            schema.flow
+        )
+    })?;
+    let targets: Vec<&Target> = config.targets.iter().filter(|t| t.receives(flow)).collect();
+    if flow == Flow::Orders {
+        anyhow::bail!(
+            "{}: ORDINI files are written by ponte for the ERP, not applied to Magento",
+            path.display()
+        );
+    }
+    if flow == Flow::Fulfilment {
+        return plan_fulfilment(path, schema, &targets, store, opts);
+    }
+    let spec = spec_for_flow(&schema.flow)
+        .ok_or_else(|| anyhow::anyhow!("no entity mapping for flow {}", schema.flow))?;
+    let bound = BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?;
+    let (report, set) = scan_desired(path, &bound, &opts.scan)?;
+    let mut plan = FilePlan::new(path, &schema, report);
+    if plan.verdict != Verdict::Ready {
+        return Ok(plan);
+    }
+    let complete = plan.mode == Some(Mode::Complete);
+    let axes = variant_axes(&set.variants, spec.axes);
+    let fetch = LineFetcher::open(path, schema.record_length)?;
+    for target in targets {
+        let applied = match store {
+            Some(s) => s.applied_snapshot(&target.name, &schema.flow)?,
+            None => Snapshot::default(),
+        };
+        let classified = classify(&set.entries, &applied, complete);
+        let wanted: Vec<u64> = classified
+            .updates
+            .iter()
+            .map(|&i| set.entries[i].key_hash)
+            .chain(classified.removals.iter().map(|r| r.key_hash))
+            .collect();
+        let applied_payloads = match store {
+            Some(s) => s.applied_payloads(&target.name, &schema.flow, &wanted)?,
+            None => HashMap::new(),
+        };
+        let inputs = ChangeInputs {
+            bound: &bound,
+            target,
+            desired: &set.entries,
+            fetch: &fetch,
+            applied: &applied_payloads,
+            axes: &axes,
+        };
+        let built = build_changes(&inputs, &classified, opts.create_limit)?;
+        let removals = built
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .count() as u64;
+        plan.targets.push(TargetPlan {
+            target: target.name.clone(),
+            create: classified.creates.len() as u64,
+            update: (classified.updates.len() - built.silent.len()) as u64,
+            remove: removals,
+            unchanged: classified.unchanged + built.silent.len() as u64,
+            changes: built.changes,
+            silent: built.silent,
+        });
+    }
+    Ok(plan)
+}
+
+impl FilePlan {
+    fn new(path: &Path, schema: &Schema, report: FileReport) -> FilePlan {
+        let header = report.header.clone();
+        let verdict = if report.is_rejected() {
+            Verdict::Rejected {
+                reason: format!(
+                    "{} errors ({} bad records, {} in the file's structure)",
+                    report.error_total, report.bad_records, report.structural_errors
+                ),
+            }
+        } else {
+            Verdict::Ready
+        };
+        FilePlan {
+            file: path.display().to_string(),
+            flow: schema.flow.clone(),
+            mode: header.as_ref().and_then(|h| h.mode),
+            exported_at: header.and_then(|h| h.exported_at),
+            verdict,
+            targets: Vec::new(),
+            report,
+        }
+    }
+
+    /// Marks the plan stale when a newer file of its flow was committed.
+    pub fn check_stale(&mut self, store: Option<&Store>) -> anyhow::Result<()> {
+        let (Some(store), Some(ts)) = (store, self.exported_at.clone()) else {
+            return Ok(());
+        };
+        if let Some(newest) = store.flow_newest(&self.flow)? {
+            if ts < newest {
+                self.verdict = Verdict::Stale {
+                    exported_at: ts,
+                    newest,
+                };
+                self.targets.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+struct CollectRecords<'s> {
+    schema: &'s Schema,
+}
+
+impl RecordVisitor for CollectRecords<'_> {
+    type Out = Vec<(u64, String, Vec<u8>)>;
+    fn visit(&self, out: &mut Self::Out, seen: Seen<'_>) {
+        out.push((
+            seen.line,
+            self.schema.records[seen.record].tag.clone(),
+            seen.bytes.to_vec(),
+        ));
+    }
+}
+
+/// Fulfilment files are small and their events span records: read whole.
+pub fn read_fulfilment(
+    path: &Path,
+    schema: &Schema,
+    opts: &ScanOptions,
+) -> anyhow::Result<(FileReport, Vec<FulfilmentEvent>)> {
+    let mut records = Vec::new();
+    let mut report = scan_file(path, schema, opts, &CollectRecords { schema }, |mut out| {
+        records.append(&mut out);
+        Ok(())
+    })?;
+    let (events, errors) = group_events(
+        schema,
+        records
+            .iter()
+            .map(|(l, t, b)| (*l, t.as_str(), b.as_slice())),
+    );
+    if !errors.is_empty() {
+        report.bad_records += errors.len() as u64;
+        report.error_total += errors.len() as u64;
+        report.errors.extend(errors);
+        report.errors.sort_by_key(|e| e.line);
+    }
+    Ok((report, events))
+}
+
+fn plan_fulfilment(
+    path: &Path,
+    schema: Arc<Schema>,
+    targets: &[&Target],
+    store: Option<&Store>,
+    opts: &PlanOptions,
+) -> anyhow::Result<FilePlan> {
+    let (report, events) = read_fulfilment(path, &schema, &opts.scan)?;
+    let mut plan = FilePlan::new(path, &schema, report);
+    if plan.verdict != Verdict::Ready {
+        return Ok(plan);
+    }
+    for target in targets {
+        let applied = match store {
+            Some(s) => s.applied_snapshot(&target.name, &schema.flow)?,
+            None => Snapshot::default(),
+        };
+        let mut tp = TargetPlan {
+            target: target.name.clone(),
+            create: 0,
+            update: 0,
+            remove: 0,
+            unchanged: 0,
+            changes: Vec::new(),
+            silent: Vec::new(),
+        };
+        for ev in &events {
+            // An event once applied is never sent again, even if the ERP
+            // repeats it with other details: a shipment cannot be re-shipped.
+            if applied.get(ev.key_hash).is_some() {
+                tp.unchanged += 1;
+                continue;
+            }
+            tp.create += 1;
+            tp.changes.push(Change {
+                action: Action::Create,
+                key: ev.entity.key.clone(),
+                key_hash: ev.key_hash,
+                hash: ev.hash,
+                line: Some(ev.line),
+                fields: ev.entity.fields.clone(),
+                payload: ev.entity.fields.clone(),
+                variant_axes: None,
+            });
+        }
+        plan.targets.push(tp);
+    }
+    Ok(plan)
+}
+
+/// What the store records once a target acknowledged a change.
+pub fn ack_for(change: &Change) -> Ack {
+    Ack {
+        key: change.key.clone(),
+        key_hash: change.key_hash,
+        hash: change.hash & !REMOVED,
+        payload: serde_json::Value::Object(change.payload.clone()).to_string(),
+        removed: change.action == Action::Remove,
+    }
+}
+
+impl TargetPlan {
+    /// Acknowledgements for every change of this plan, the silent ones included.
+    pub fn acks(&self) -> Vec<Ack> {
+        self.changes
+            .iter()
+            .chain(&self.silent)
+            .map(ack_for)
+            .collect()
+    }
+}

@@ -1,0 +1,614 @@
+//! Reconcile and `ponte plan` on real files and a real SQLite store.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use ponte::config::Config;
+use ponte::reconcile::{plan_file, Action, FilePlan, PlanOptions, Verdict};
+use ponte::record::scan::ScanOptions;
+use ponte::record::writer::FileWriter;
+use ponte::record::{Decimal, Value};
+use ponte::schema::{Date, Mode, Registry, Schema};
+use ponte::state::Store;
+
+struct Product {
+    sku: &'static str,
+    parent: &'static str,
+    kind: &'static str,
+    name: String,
+    price: i64,
+    active: bool,
+    size: &'static str,
+    color: &'static str,
+}
+
+fn product(sku: &'static str, price: i64) -> Product {
+    Product {
+        sku,
+        parent: "",
+        kind: "S",
+        name: format!("Prodotto {sku} è buono"),
+        price,
+        active: true,
+        size: "",
+        color: "",
+    }
+}
+
+fn variant(
+    sku: &'static str,
+    parent: &'static str,
+    size: &'static str,
+    color: &'static str,
+) -> Product {
+    Product {
+        parent,
+        kind: "V",
+        size,
+        color,
+        ..product(sku, 3990)
+    }
+}
+
+fn schema(flow: &str) -> Arc<Schema> {
+    Registry::built_in().by_flow(flow).unwrap()
+}
+
+fn ts(hour: u8) -> Date {
+    Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+        hour,
+        minute: 0,
+        second: 0,
+        has_time: true,
+    }
+}
+
+fn write_articoli(dir: &Path, name: &str, hour: u8, mode: Mode, products: &[Product]) -> PathBuf {
+    let schema = schema("ARTICOLI");
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = FileWriter::new(
+        &schema,
+        std::io::BufWriter::new(file),
+        ts(hour),
+        mode,
+        "000001",
+    )
+    .unwrap();
+    for p in products {
+        w.record(
+            "AR",
+            &[
+                ("sku", Value::Text(p.sku.into())),
+                ("parent_sku", Value::Text(p.parent.into())),
+                ("kind", Value::Text(p.kind.into())),
+                ("name", Value::Text(p.name.clone())),
+                ("price", Value::Decimal(Decimal::new(p.price, 2))),
+                ("weight", Value::Decimal(Decimal::new(500, 3))),
+                ("vat_code", Value::Text("22".into())),
+                ("active", Value::Flag(p.active)),
+                ("brand", Value::Text("Felpa & Co.".into())),
+                ("size", Value::Text(p.size.into())),
+                ("color", Value::Text(p.color.into())),
+                ("unit", Value::Text("PZ".into())),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+const CONFIG: &str = r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[[target]]
+name = "b2c"
+base_url = "http://127.0.0.1:9"
+auth = { token = { env = "PONTE_TEST_UNUSED_TOKEN" } }
+[target.tax_classes]
+"22" = 2
+[target.sources]
+MAG01 = "default"
+[target.customer_groups]
+B2C = 1
+
+[[target]]
+name = "b2b"
+base_url = "http://127.0.0.1:9"
+auth = { token = { env = "PONTE_TEST_UNUSED_TOKEN" } }
+attributes = ["name", "price", "status", "tax_class_id"]
+[target.tax_classes]
+"22" = 2
+"#;
+
+struct World {
+    dir: tempfile::TempDir,
+    config: Config,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ponte.toml"), CONFIG).unwrap();
+        let config = Config::load(&dir.path().join("ponte.toml")).unwrap();
+        World { dir, config }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn plan(&self, file: &Path) -> FilePlan {
+        let store = Store::open_read_only(&self.config.paths.state_dir).unwrap();
+        let opts = PlanOptions {
+            scan: ScanOptions::default(),
+            create_limit: usize::MAX,
+        };
+        let schema = Registry::built_in().route(file).unwrap();
+        let mut plan = plan_file(file, schema, &self.config, store.as_ref(), &opts).unwrap();
+        plan.check_stale(store.as_ref()).unwrap();
+        plan
+    }
+
+    /// Records the plan as acknowledged by every target, and its desired
+    /// state as committed: what a successful push does.
+    fn apply(&self, plan: &FilePlan) {
+        let mut store = Store::open(&self.config.paths.state_dir).unwrap();
+        for tp in &plan.targets {
+            store
+                .record_applied(&tp.target, &plan.flow, &tp.acks())
+                .unwrap();
+        }
+        store
+            .commit_desired(&plan.flow, None, plan.exported_at.as_deref(), &[])
+            .unwrap();
+    }
+}
+
+fn counts(plan: &FilePlan, target: &str) -> (u64, u64, u64, u64) {
+    let t = plan.targets.iter().find(|t| t.target == target).unwrap();
+    (t.create, t.update, t.remove, t.unchanged)
+}
+
+fn change<'a>(plan: &'a FilePlan, target: &str, key: &str) -> &'a ponte::reconcile::Change {
+    let t = plan.targets.iter().find(|t| t.target == target).unwrap();
+    t.changes
+        .iter()
+        .find(|c| c.key == key)
+        .unwrap_or_else(|| panic!("no change for {key}"))
+}
+
+fn catalogue() -> Vec<Product> {
+    vec![
+        product("CAF-1KG", 1890),
+        product("TAZ-6", 2450),
+        Product {
+            kind: "C",
+            ..product("POLO", 3990)
+        },
+        variant("POLO-S-BLU", "POLO", "S", "Blu"),
+        variant("POLO-M-BLU", "POLO", "M", "Blu"),
+        variant("POLO-M-ROS", "POLO", "M", "Rosso"),
+        Product {
+            kind: "C",
+            ..product("FELPA", 5990)
+        },
+        variant("FELPA-M-GRI", "FELPA", "M", "Grigio"),
+        variant("FELPA-L-GRI", "FELPA", "L", "Grigio"),
+    ]
+}
+
+#[test]
+fn first_plan_creates_everything_and_after_applying_nothing_changes() {
+    let w = World::new();
+    let f = write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    );
+    let plan = w.plan(&f);
+    assert_eq!(plan.verdict, Verdict::Ready);
+    assert_eq!(counts(&plan, "b2c"), (9, 0, 0, 0));
+    assert_eq!(counts(&plan, "b2b"), (9, 0, 0, 0));
+    let polo = change(&plan, "b2c", "POLO");
+    assert_eq!(
+        polo.variant_axes.as_deref(),
+        Some(&["size".to_string(), "color".to_string()][..])
+    );
+    let felpa = change(&plan, "b2c", "FELPA");
+    assert_eq!(
+        felpa.variant_axes.as_deref(),
+        Some(&["size".to_string()][..])
+    );
+    // b2b does not receive descriptions, brands or variant attributes.
+    let b2b = change(&plan, "b2b", "CAF-1KG");
+    assert!(b2b.fields.contains_key("price") && !b2b.fields.contains_key("brand"));
+    w.apply(&plan);
+
+    let again = write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &catalogue(),
+    );
+    let plan = w.plan(&again);
+    assert_eq!(counts(&plan, "b2c"), (0, 0, 0, 9));
+}
+
+#[test]
+fn an_update_carries_only_the_changed_fields() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut next = catalogue();
+    next[1].price = 2590;
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &next,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
+    let c = change(&plan, "b2c", "TAZ-6");
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(
+        serde_json::Value::Object(c.fields.clone()),
+        serde_json::json!({ "price": "25.90" })
+    );
+}
+
+#[test]
+fn a_change_a_target_does_not_receive_is_no_change_for_it() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut next = catalogue();
+    next[3].color = "Azzurro";
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &next,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
+    assert_eq!(
+        counts(&plan, "b2b"),
+        (0, 0, 0, 9),
+        "b2b does not receive color"
+    );
+}
+
+#[test]
+fn a_complete_file_disables_what_it_lost_once_and_a_return_reenables() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut fewer = catalogue();
+    fewer.remove(0);
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &fewer,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 0, 1, 8));
+    let c = change(&plan, "b2c", "CAF-1KG");
+    assert_eq!(c.action, Action::Remove);
+    assert_eq!(
+        serde_json::Value::Object(c.fields.clone()),
+        serde_json::json!({ "active": false })
+    );
+    w.apply(&plan);
+
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128040000.txt",
+        4,
+        Mode::Complete,
+        &fewer,
+    ));
+    assert_eq!(
+        counts(&plan, "b2c"),
+        (0, 0, 0, 8),
+        "removed once, not again"
+    );
+
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128050000.txt",
+        5,
+        Mode::Complete,
+        &catalogue(),
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
+    let c = change(&plan, "b2c", "CAF-1KG");
+    assert_eq!(
+        serde_json::Value::Object(c.fields.clone()),
+        serde_json::json!({ "active": true })
+    );
+}
+
+#[test]
+fn a_changes_file_removes_nothing() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let one = vec![product("CAF-1KG", 1990)];
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Changes,
+        &one,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 0));
+}
+
+#[test]
+fn a_variant_moving_to_another_parent_is_an_update_of_its_link() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut next = catalogue();
+    next[5].parent = "FELPA";
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &next,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
+    let c = change(&plan, "b2c", "POLO-M-ROS");
+    assert_eq!(
+        serde_json::Value::Object(c.fields.clone()),
+        serde_json::json!({ "parent_sku": "FELPA" })
+    );
+}
+
+#[test]
+fn a_simple_product_becoming_configurable_changes_its_type() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut next = catalogue();
+    next[0].kind = "C";
+    next.push(variant("CAF-1KG-DEC", "CAF-1KG", "", "Deca"));
+    next.push(variant("CAF-1KG-ARA", "CAF-1KG", "", "Arabica"));
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &next,
+    ));
+    assert_eq!(counts(&plan, "b2c"), (2, 1, 0, 8));
+    let c = change(&plan, "b2c", "CAF-1KG");
+    assert_eq!(
+        serde_json::Value::Object(c.fields.clone()),
+        serde_json::json!({ "kind": "C" })
+    );
+    assert_eq!(c.variant_axes.as_deref(), Some(&["color".to_string()][..]));
+    let target = w.config.target("b2c").unwrap();
+    let request = ponte::magento::payload::product_request(target, c).unwrap();
+    assert_eq!(request.body["product"]["type_id"], "configurable");
+}
+
+#[test]
+fn a_truncated_complete_file_is_rejected_before_anything_is_removed() {
+    let w = World::new();
+    let full = write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    );
+    w.apply(&w.plan(&full));
+    // The next night's file, cut in half by a failed copy: the trailer is gone.
+    let next = write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &catalogue(),
+    );
+    let bytes = std::fs::read(&next).unwrap();
+    std::fs::write(&next, &bytes[..bytes.len() / 2]).unwrap();
+    let plan = w.plan(&next);
+    assert!(
+        matches!(plan.verdict, Verdict::Rejected { .. }),
+        "{:?}",
+        plan.verdict
+    );
+    assert!(plan.targets.is_empty());
+    // And a file whose trailer still claims every row but lost half of them.
+    let mut lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let trailer = lines.pop().unwrap();
+    lines.truncate(lines.len() / 2);
+    lines.push(trailer);
+    let mut cut = lines.join(&b'\n');
+    cut.push(b'\n');
+    std::fs::write(&next, cut).unwrap();
+    let plan = w.plan(&next);
+    assert!(
+        matches!(plan.verdict, Verdict::Rejected { .. }),
+        "{:?}",
+        plan.verdict
+    );
+    assert!(plan
+        .report
+        .errors
+        .iter()
+        .any(|e| e.message.contains("truncated or corrupt")));
+}
+
+#[test]
+fn an_older_file_is_stale_and_changes_nothing() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128050000.txt",
+        5,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut older = catalogue();
+    older[0].price = 100;
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128040000.txt",
+        4,
+        Mode::Complete,
+        &older,
+    ));
+    assert_eq!(
+        plan.verdict,
+        Verdict::Stale {
+            exported_at: "2026-11-28T04:00:00".into(),
+            newest: "2026-11-28T05:00:00".into()
+        }
+    );
+    assert!(plan.targets.is_empty());
+}
+
+#[test]
+fn duplicate_keys_are_bad_records() {
+    let w = World::new();
+    let mut twice = catalogue();
+    twice.push(product("TAZ-6", 1));
+    let plan = w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &twice,
+    ));
+    assert!(matches!(plan.verdict, Verdict::Rejected { .. }));
+    let e = &plan.report.errors[0];
+    assert_eq!(e.line, 11);
+    assert!(e.message.contains("duplicate key \"TAZ-6\""), "{e}");
+}
+
+fn sha(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn the_plan_command_sends_nothing_and_leaves_the_store_byte_identical() {
+    let w = World::new();
+    w.apply(&w.plan(&write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &catalogue(),
+    )));
+    let mut next = catalogue();
+    next[0].price = 999;
+    next.remove(1);
+    let file = write_articoli(w.path(), "ART20261128030000.txt", 3, Mode::Complete, &next);
+    let db = w.config.paths.state_dir.join("ponte.sqlite");
+    let before = sha(&db);
+    let out = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(w.path().join("ponte.toml"))
+        .arg("plan")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha(&db), before, "plan changed the state store");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b2c = &doc["targets"][0];
+    assert_eq!(b2c["target"], "b2c");
+    assert_eq!(
+        (b2c["update"].as_u64(), b2c["remove"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let update = b2c["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update")
+        .unwrap();
+    assert_eq!(update["request"]["method"], "PUT");
+    assert_eq!(update["request"]["path"], "/V1/products/CAF-1KG");
+    assert_eq!(update["request"]["body"]["product"]["price"], 9.99);
+    assert!(update["request"]["body"]["product"].get("name").is_none());
+}
+
+#[test]
+fn plan_on_a_rejected_file_exits_1() {
+    let w = World::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--config")
+        .arg(w.path().join("ponte.toml"))
+        .args(["plan", "samples/bad/ART20261128020001.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("REJECTED"));
+}
