@@ -2,9 +2,9 @@
 //! through the ERP's fixed-width interchange files.
 
 pub mod cmd;
+pub mod config;
 pub mod magento;
 pub mod model;
-pub mod config;
 pub mod reconcile;
 pub mod record;
 pub mod schema;
