@@ -3,12 +3,15 @@
 //! flow name and the mode). Per-record work runs in parallel on blocks; the
 //! file-level rules are settled in order as the blocks come back.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
+use anyhow::Context;
 use serde::Serialize;
 
 use super::line::{check_line, read_field, LineView, Parsed};
-use super::reader::{process_file, Chunk, ReadOptions};
+use super::reader::{process_reader, Chunk, ReadOptions};
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
 
@@ -130,11 +133,25 @@ pub fn scan_file<V: RecordVisitor>(
     schema: &Schema,
     opts: &ScanOptions,
     visitor: &V,
+    on_out: impl FnMut(V::Out) -> anyhow::Result<()>,
+) -> anyhow::Result<FileReport> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let name = path.display().to_string();
+    scan_reader(file, &name, schema, opts, visitor, on_out).with_context(|| name.clone())
+}
+
+/// `scan_file` on any reader; `name` stands for the file in the report.
+pub fn scan_reader<R: Read + Send, V: RecordVisitor>(
+    reader: R,
+    name: &str,
+    schema: &Schema,
+    opts: &ScanOptions,
+    visitor: &V,
     mut on_out: impl FnMut(V::Out) -> anyhow::Result<()>,
 ) -> anyhow::Result<FileReport> {
-    let mut state = FileState::new(schema, path, opts.max_errors);
-    let lines = process_file(
-        path,
+    let mut state = FileState::new(schema, name, opts.max_errors);
+    let lines = process_reader(
+        reader,
         &opts.read,
         |chunk| scan_chunk(schema, chunk, opts.max_errors, visitor),
         |result: ChunkResult<V::Out>| {
@@ -263,10 +280,10 @@ struct FileState {
 }
 
 impl FileState {
-    fn new(schema: &Schema, path: &Path, max_errors: usize) -> FileState {
+    fn new(schema: &Schema, name: &str, max_errors: usize) -> FileState {
         FileState {
             report: FileReport {
-                file: path.display().to_string(),
+                file: name.to_string(),
                 flow: schema.flow.clone(),
                 lines: 0,
                 counts: schema.records.iter().map(|r| (r.tag.clone(), 0)).collect(),
