@@ -573,7 +573,8 @@ fn write_product(
         if i > 0 {
             description.push(b' ');
         }
-        description.extend_from_slice(*rng.pick(&PHRASES));
+        let phrase: &[u8] = PHRASES[rng.below(PHRASES.len() as u64) as usize];
+        description.extend_from_slice(phrase);
     }
     put(&mut rec, 104, 250, description);
     if p.kind != b'C' {
