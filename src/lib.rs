@@ -3,6 +3,7 @@
 
 pub mod cmd;
 pub mod config;
+pub mod flows;
 pub mod magento;
 pub mod model;
 pub mod reconcile;

@@ -33,6 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(cmd::check::Args),
+    Ingest(cmd::ingest::Args),
     Parse(cmd::parse::Args),
     Plan(cmd::plan::Args),
     Schemas(cmd::schemas::Args),
@@ -45,17 +46,23 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let registry = ponte::schema::Registry::discover(cli.schemas.as_deref());
-    let load_config = || ponte::config::Config::load(&cli.config);
     let outcome = match cli.command {
         Command::Check(args) => cmd::check::run(&registry, args),
         Command::Parse(args) => cmd::parse::run(&registry, args),
-        Command::Plan(args) => match load_config() {
-            Ok(config) => {
-                let registry = cmd::registry_for(&config, cli.schemas.as_deref(), registry);
-                cmd::plan::run(&registry, &config, args)
-            }
-            Err(e) => Err(e.into()),
-        },
+        Command::Plan(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::plan::run,
+        ),
+        Command::Ingest(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::ingest::run,
+        ),
         Command::Schemas(args) => cmd::schemas::run(&registry, args),
     };
     match outcome {
@@ -65,4 +72,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs a command that needs the configuration (and the schemas it names).
+fn configured<A>(
+    config_path: &std::path::Path,
+    schemas_flag: Option<&std::path::Path>,
+    discovered: ponte::schema::Registry,
+    args: A,
+    run: fn(&ponte::schema::Registry, &ponte::config::Config, A) -> anyhow::Result<cmd::Exit>,
+) -> anyhow::Result<cmd::Exit> {
+    let config = ponte::config::Config::load(config_path)?;
+    let registry = cmd::registry_for(&config, schemas_flag, discovered);
+    run(&registry, &config, args)
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::schema::{Registry, Schema};
 
 pub mod check;
+pub mod ingest;
 pub mod parse;
 pub mod plan;
 pub mod schemas;

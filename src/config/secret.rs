@@ -108,6 +108,11 @@ fn warn_if_shared(_path: &Path) {}
 pub struct SecretString(String);
 
 impl SecretString {
+    /// Wraps a credential obtained at run time (a fetched admin token).
+    pub fn new(value: String) -> SecretString {
+        SecretString(value)
+    }
+
     /// The secret itself: use it where it is sent, never in a message.
     pub fn expose(&self) -> &str {
         &self.0

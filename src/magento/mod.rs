@@ -1,3 +1,6 @@
 //! Magento: the requests changes become.
 
+pub mod client;
+pub mod error;
 pub mod payload;
+pub mod push;

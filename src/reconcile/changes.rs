@@ -41,6 +41,10 @@ pub struct Change {
     /// For configurable parents: the attributes its variants differ in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant_axes: Option<Vec<String>>,
+    /// What the target acknowledged before, for updates and removals (a
+    /// variant moving needs its old parent; a customer, its old e-mail).
+    #[serde(skip)]
+    pub before: Option<Map<String, Json>>,
 }
 
 /// What a target receives of an entity field.
@@ -103,6 +107,7 @@ pub fn build_changes(
             line: Some(e.line),
             fields,
             payload: entity.fields,
+            before: None,
         });
     }
     for &i in &classified.updates {
@@ -128,6 +133,7 @@ pub fn build_changes(
             line: Some(e.line),
             fields,
             payload: entity.fields,
+            before: Some(before),
         };
         if change.fields.is_empty() {
             silent.push(change);
@@ -166,5 +172,6 @@ fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> 
         fields,
         payload: after,
         variant_axes: None,
+        before: Some(before),
     })
 }

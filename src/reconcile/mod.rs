@@ -276,6 +276,7 @@ fn plan_fulfilment(
                 fields: ev.entity.fields.clone(),
                 payload: ev.entity.fields.clone(),
                 variant_axes: None,
+                before: None,
             });
         }
         plan.targets.push(tp);

@@ -1,0 +1,177 @@
+//! One inbound file's way: validate and reconcile (plan), commit the desired
+//! state, push each target's changes, and record what each target
+//! acknowledged. The applied state advances per entity on Magento's success
+//! only; what failed is recorded with Magento's reason and sent again by a
+//! later run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::{Config, Flow};
+use crate::magento::push::{push, Outcome, TargetContext};
+use crate::reconcile::{ack_for, plan_file, Change, FilePlan, PlanOptions, Verdict};
+use crate::record::scan::ScanOptions;
+use crate::schema::Schema;
+use crate::state::{Ack, Store, REMOVED};
+
+/// Changes pushed between two acknowledgements in the store, so that a crash
+/// resends at most this many (products go whole: parents need their variants).
+const SLICE: usize = 1000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetResult {
+    pub target: String,
+    pub sent: u64,
+    pub unchanged: u64,
+    pub failed: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileResult {
+    pub file: String,
+    pub flow: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub targets: Vec<TargetResult>,
+    #[serde(skip)]
+    pub plan: Option<FilePlan>,
+}
+
+impl FileResult {
+    /// Everything valid, current, and applied on every target.
+    pub fn all_applied(&self) -> bool {
+        self.verdict == Verdict::Ready && self.targets.iter().all(|t| t.failed.is_empty())
+    }
+}
+
+/// The push side of a run: one runtime, one client per target.
+pub struct Pusher {
+    runtime: tokio::runtime::Runtime,
+    contexts: HashMap<String, Arc<TargetContext>>,
+}
+
+impl Pusher {
+    pub fn new(config: &Config) -> anyhow::Result<Pusher> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let mut contexts = HashMap::new();
+        for t in &config.targets {
+            contexts.insert(t.name.clone(), TargetContext::new(t)?);
+        }
+        Ok(Pusher { runtime, contexts })
+    }
+
+    pub fn push(&self, target: &str, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
+        match self.contexts.get(target) {
+            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes)),
+            None => changes
+                .iter()
+                .map(|_| Outcome::Failed(format!("no target {target}")))
+                .collect(),
+        }
+    }
+}
+
+pub fn ingest_file(
+    path: &Path,
+    schema: Arc<Schema>,
+    config: &Config,
+    store: &mut Store,
+    pusher: &Pusher,
+) -> anyhow::Result<FileResult> {
+    let flow = Flow::from_schema_flow(&schema.flow).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: flow {} is not applied to Magento",
+            path.display(),
+            schema.flow
+        )
+    })?;
+    let opts = PlanOptions {
+        scan: ScanOptions {
+            max_errors: config.intake.max_errors,
+            ..ScanOptions::default()
+        },
+        create_limit: usize::MAX,
+    };
+    let mut plan = plan_file(path, schema, config, Some(store), &opts)?;
+    plan.check_stale(Some(store))?;
+    let mut result = FileResult {
+        file: plan.file.clone(),
+        flow: plan.flow.clone(),
+        verdict: plan.verdict.clone(),
+        targets: Vec::new(),
+        plan: None,
+    };
+    if plan.verdict != Verdict::Ready {
+        result.plan = Some(plan);
+        return Ok(result);
+    }
+    // The ERP's word is committed before anything is sent: a crash from here
+    // on loses nothing, the next run finds what was not acknowledged.
+    store.commit_desired(
+        &plan.flow,
+        None,
+        plan.exported_at.as_deref(),
+        &desired_rows(&plan),
+    )?;
+    for tp in &plan.targets {
+        let mut outcome = TargetResult {
+            target: tp.target.clone(),
+            sent: 0,
+            unchanged: tp.unchanged,
+            failed: Vec::new(),
+        };
+        // Updates the target does not receive need no request, only the record.
+        store.record_applied(
+            &tp.target,
+            &plan.flow,
+            &tp.silent.iter().map(ack_for).collect::<Vec<_>>(),
+        )?;
+        let slice = if flow == Flow::Products {
+            usize::MAX
+        } else {
+            SLICE
+        };
+        for changes in tp.changes.chunks(slice.min(tp.changes.len().max(1))) {
+            let outcomes = pusher.push(&tp.target, flow, changes);
+            let mut acks = Vec::new();
+            for (change, o) in changes.iter().zip(outcomes) {
+                match o {
+                    Outcome::Applied => {
+                        outcome.sent += 1;
+                        acks.push(ack_for(change));
+                    }
+                    Outcome::Failed(reason) => {
+                        tracing::warn!(target = %tp.target, flow = %plan.flow, key = %change.key, "not applied: {reason}");
+                        store.record_failure(&tp.target, &plan.flow, &change.key, &reason, None)?;
+                        outcome.failed.push((change.key.clone(), reason));
+                    }
+                }
+            }
+            store.record_applied(&tp.target, &plan.flow, &acks)?;
+        }
+        result.targets.push(outcome);
+    }
+    result.plan = Some(plan);
+    Ok(result)
+}
+
+/// The entities this file changes on any target, as the ERP now describes them.
+fn desired_rows(plan: &FilePlan) -> Vec<Ack> {
+    let mut rows: BTreeMap<u64, Ack> = BTreeMap::new();
+    for tp in &plan.targets {
+        for c in tp.changes.iter().chain(&tp.silent) {
+            rows.entry(c.key_hash).or_insert_with(|| {
+                let mut a = ack_for(c);
+                a.hash &= !REMOVED;
+                a
+            });
+        }
+    }
+    rows.into_values().collect()
+}

@@ -1,0 +1,3 @@
+//! The pipelines: an inbound file from parse to acknowledgement.
+
+pub mod inbound;

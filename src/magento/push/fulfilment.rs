@@ -1,0 +1,219 @@
+//! Fulfilment events on orders found by increment id: shipments with their
+//! items and tracking, invoices, cancellations. None of these is idempotent
+//! in Magento, so each first looks at the order: a shipment whose tracking
+//! number is already there, an order already invoiced or cancelled, counts
+//! as done. A crash between Magento's answer and the acknowledgement does
+//! not make a second shipment.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use super::{Outcome, TargetContext};
+use crate::magento::client::SearchCriteria;
+use crate::magento::error::ApiError;
+use crate::reconcile::Change;
+
+pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
+    // Events of one order go in file order (ship, then invoice); orders go
+    // side by side.
+    let mut by_order: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        let order = field(&c.payload, "order_number");
+        match by_order.iter_mut().find(|(o, _)| o == order) {
+            Some((_, idx)) => idx.push(i),
+            None => by_order.push((order.to_string(), vec![i])),
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (_, idx) in by_order {
+        let ctx = Arc::clone(ctx);
+        let events: Vec<(usize, Change)> =
+            idx.into_iter().map(|i| (i, changes[i].clone())).collect();
+        set.spawn(async move {
+            let mut done = Vec::with_capacity(events.len());
+            for (i, change) in events {
+                done.push((i, Outcome::from(apply_event(&ctx, &change).await)));
+            }
+            done
+        });
+    }
+    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(done) => {
+                for (i, o) in done {
+                    outcomes[i] = o;
+                }
+            }
+            Err(e) => tracing::error!("a fulfilment task failed: {e}"),
+        }
+    }
+    outcomes
+}
+
+fn field<'a>(p: &'a serde_json::Map<String, Json>, key: &str) -> &'a str {
+    p.get(key).and_then(Json::as_str).unwrap_or_default()
+}
+
+async fn find_order(ctx: &TargetContext, increment_id: &str) -> Result<Json, ApiError> {
+    let criteria = SearchCriteria::default().filter("increment_id", increment_id, "eq");
+    let found = ctx.client.get("/V1/orders", &criteria.to_query()).await?;
+    found
+        .get("items")
+        .and_then(Json::as_array)
+        .and_then(|items| items.first().cloned())
+        .ok_or_else(|| ApiError::Rejected {
+            status: 404,
+            message: format!("order {increment_id} is not in the shop"),
+        })
+}
+
+async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
+    let p = &change.payload;
+    let order = find_order(ctx, field(p, "order_number")).await?;
+    let id = order
+        .get("entity_id")
+        .and_then(Json::as_i64)
+        .ok_or_else(|| ApiError::Protocol("an order without entity_id".into()))?;
+    match field(p, "event") {
+        "S" | "P" => ship(ctx, change, &order, id).await,
+        "F" => {
+            let invoiced = order
+                .get("total_invoiced")
+                .and_then(Json::as_f64)
+                .unwrap_or(0.0);
+            let total = order
+                .get("grand_total")
+                .and_then(Json::as_f64)
+                .unwrap_or(f64::MAX);
+            if invoiced >= total {
+                return Ok(());
+            }
+            let body = json!({ "capture": true, "notify": true });
+            ctx.client
+                .call(
+                    Method::POST,
+                    &format!("/V1/order/{id}/invoice"),
+                    Some(&body),
+                    &[],
+                )
+                .await?;
+            Ok(())
+        }
+        "A" => {
+            if order.get("state").and_then(Json::as_str) == Some("canceled") {
+                return Ok(());
+            }
+            let done = ctx
+                .client
+                .call(Method::POST, &format!("/V1/orders/{id}/cancel"), None, &[])
+                .await?;
+            if done == Json::Bool(true) {
+                Ok(())
+            } else {
+                Err(ApiError::Rejected {
+                    status: 200,
+                    message: format!(
+                        "Magento cannot cancel order {} in state {}",
+                        field(p, "order_number"),
+                        order.get("state").and_then(Json::as_str).unwrap_or("?")
+                    ),
+                })
+            }
+        }
+        other => Err(ApiError::Rejected {
+            status: 0,
+            message: format!("unknown fulfilment event {other:?}"),
+        }),
+    }
+}
+
+async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Result<(), ApiError> {
+    let p = &change.payload;
+    let tracking = field(p, "tracking_number");
+    if !tracking.is_empty() && already_tracked(ctx, id, tracking).await? {
+        return Ok(());
+    }
+    let lines: Vec<&Json> = order
+        .get("items")
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.get("parent_item_id").is_none_or(Json::is_null))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut items = Vec::new();
+    for item in p
+        .get("items")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let sku = item.get("sku").and_then(Json::as_str).unwrap_or_default();
+        let qty: f64 = item
+            .get("quantity")
+            .and_then(Json::as_str)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0);
+        let line = lines
+            .iter()
+            .find(|l| l.get("sku").and_then(Json::as_str) == Some(sku))
+            .ok_or_else(|| ApiError::Rejected {
+                status: 0,
+                message: format!("order {} has no item {sku}", field(p, "order_number")),
+            })?;
+        let item_id = line
+            .get("item_id")
+            .and_then(Json::as_i64)
+            .unwrap_or_default();
+        items.push(json!({ "order_item_id": item_id, "qty": qty }));
+    }
+    let carrier_code = field(p, "carrier");
+    let carrier = ctx.target.carriers.get(carrier_code);
+    let mut tracks = Vec::new();
+    if !tracking.is_empty() {
+        tracks.push(json!({
+            "track_number": tracking,
+            "carrier_code": carrier.map(|c| c.code.as_str()).unwrap_or("custom"),
+            "title": carrier.map(|c| c.title.as_str()).unwrap_or(carrier_code),
+        }));
+    }
+    let body = json!({ "items": items, "notify": true, "tracks": tracks });
+    ctx.client
+        .call(
+            Method::POST,
+            &format!("/V1/order/{id}/ship"),
+            Some(&body),
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn already_tracked(
+    ctx: &TargetContext,
+    order_id: i64,
+    tracking: &str,
+) -> Result<bool, ApiError> {
+    let criteria = SearchCriteria::default().filter("order_id", &order_id.to_string(), "eq");
+    let shipments = ctx
+        .client
+        .get("/V1/shipments", &criteria.to_query())
+        .await?;
+    Ok(shipments
+        .get("items")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            s.get("tracks")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .any(|t| t.get("track_number").and_then(Json::as_str) == Some(tracking)))
+}

@@ -1,0 +1,92 @@
+//! Sending a target's changes to Magento and telling which were applied.
+//!
+//! Each change ends as applied or failed with Magento's reason; the applied
+//! state advances only for the applied ones, so a failure is sent again on
+//! the next run and never blocks the others.
+
+mod customers;
+mod fulfilment;
+mod options;
+mod products;
+mod stock;
+
+use std::sync::Arc;
+
+use crate::config::{Flow, Target};
+use crate::magento::client::RestClient;
+use crate::magento::error::ApiError;
+use crate::reconcile::Change;
+
+pub use options::OptionCache;
+
+/// How one change ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied,
+    Failed(String),
+}
+
+impl From<Result<(), ApiError>> for Outcome {
+    fn from(r: Result<(), ApiError>) -> Outcome {
+        match r {
+            Ok(()) => Outcome::Applied,
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+}
+
+/// What a push needs of one target, shared by its tasks.
+pub struct TargetContext {
+    pub client: RestClient,
+    pub target: Target,
+    pub options: OptionCache,
+}
+
+impl TargetContext {
+    pub fn new(target: &Target) -> anyhow::Result<Arc<TargetContext>> {
+        Ok(Arc::new(TargetContext {
+            client: RestClient::new(target)?,
+            target: target.clone(),
+            options: OptionCache::default(),
+        }))
+    }
+}
+
+/// Sends `changes` of `flow`; the outcomes come back in the same order.
+pub async fn push(ctx: &Arc<TargetContext>, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    match flow {
+        Flow::Products => products::push(ctx, changes).await,
+        Flow::Stock => stock::push(ctx, changes).await,
+        Flow::Customers => customers::push(ctx, changes).await,
+        Flow::Fulfilment => fulfilment::push(ctx, changes).await,
+        Flow::Orders => changes
+            .iter()
+            .map(|_| Outcome::Failed("orders are not pushed to Magento".into()))
+            .collect(),
+    }
+}
+
+/// Runs `task` for every change at once (the client bounds the concurrency)
+/// and collects the outcomes in order.
+async fn for_each<F, Fut>(ctx: &Arc<TargetContext>, changes: &[Change], task: F) -> Vec<Outcome>
+where
+    F: Fn(Arc<TargetContext>, Change) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for (i, change) in changes.iter().enumerate() {
+        let fut = task(Arc::clone(ctx), change.clone());
+        set.spawn(async move { (i, fut.await) });
+    }
+    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, result)) => outcomes[i] = result.into(),
+            Err(e) => tracing::error!("a push task failed: {e}"),
+        }
+    }
+    outcomes
+}

@@ -1,0 +1,159 @@
+//! Products in three steps: every product saved (`PUT /V1/products/{sku}`),
+//! then configurable parents given their options, then variants linked to
+//! their parents. A product fails as a whole if any of its steps fails.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use super::{for_each, Outcome, TargetContext};
+use crate::magento::error::ApiError;
+use crate::magento::payload::{path_segment, product_request, SELECT_ATTRIBUTES};
+use crate::reconcile::{Action, Change};
+
+fn text<'a>(c: &'a Change, key: &str) -> &'a str {
+    c.payload
+        .get(key)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+}
+
+pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
+    let mut outcomes = for_each(ctx, changes, |ctx, change| async move {
+        save(&ctx, &change).await
+    })
+    .await;
+
+    // Option values of each parent's axes, from the variants being sent.
+    let mut axis_values: HashMap<String, HashMap<String, BTreeSet<String>>> = HashMap::new();
+    for c in changes.iter().filter(|c| text(c, "kind") == "V") {
+        let parent = text(c, "parent_sku");
+        for axis in ["size", "color"] {
+            let v = text(c, axis);
+            if !v.is_empty() {
+                axis_values
+                    .entry(parent.to_string())
+                    .or_default()
+                    .entry(axis.to_string())
+                    .or_default()
+                    .insert(v.to_string());
+            }
+        }
+    }
+    let axis_values = Arc::new(axis_values);
+    for (i, c) in changes.iter().enumerate() {
+        let becomes_parent =
+            text(c, "kind") == "C" && (c.action == Action::Create || c.fields.contains_key("kind"));
+        if outcomes[i] != Outcome::Applied || !becomes_parent {
+            continue;
+        }
+        let axes = c.variant_axes.clone().unwrap_or_default();
+        let values = axis_values.get(&c.key).cloned().unwrap_or_default();
+        outcomes[i] = configure_parent(ctx, &c.key, &axes, &values).await.into();
+    }
+    for (i, c) in changes.iter().enumerate() {
+        let relinks = text(c, "kind") == "V"
+            && (c.action == Action::Create || c.fields.contains_key("parent_sku"));
+        if outcomes[i] != Outcome::Applied || !relinks {
+            continue;
+        }
+        outcomes[i] = link_variant(ctx, c).await.into();
+    }
+    outcomes
+}
+
+async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
+    let mut request = product_request(&ctx.target, change)
+        .map_err(|message| ApiError::Rejected { status: 0, message })?;
+    if let Some(custom) = request.body["product"]["custom_attributes"].as_array_mut() {
+        for attr in custom.iter_mut() {
+            let code = attr["attribute_code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let label = attr["value"].as_str().unwrap_or_default().to_string();
+            if SELECT_ATTRIBUTES.contains(&code.as_str()) && !label.is_empty() {
+                attr["value"] = json!(ctx.options.option_id(&ctx.client, &code, &label).await?);
+            }
+        }
+    }
+    ctx.client
+        .call(Method::PUT, &request.path, Some(&request.body), &[])
+        .await?;
+    Ok(())
+}
+
+async fn configure_parent(
+    ctx: &TargetContext,
+    sku: &str,
+    axes: &[String],
+    values: &HashMap<String, BTreeSet<String>>,
+) -> Result<(), ApiError> {
+    let base = format!("/V1/configurable-products/{}/options", path_segment(sku));
+    let existing = ctx.client.get(&format!("{base}/all"), &[]).await?;
+    let present: BTreeSet<i64> = existing
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            let a = o.get("attribute_id")?;
+            a.as_i64().or_else(|| a.as_str()?.parse().ok())
+        })
+        .collect();
+    for (position, axis) in axes.iter().enumerate() {
+        let attribute_id = ctx.options.attribute_id(&ctx.client, axis).await?;
+        if present.contains(&attribute_id) {
+            continue;
+        }
+        let mut value_ids = Vec::new();
+        for label in values.get(axis).into_iter().flatten() {
+            let id = ctx.options.option_id(&ctx.client, axis, label).await?;
+            value_ids.push(json!({ "value_index": id.parse::<i64>().unwrap_or_default() }));
+        }
+        let body = json!({ "option": {
+            "attribute_id": attribute_id.to_string(),
+            "label": axis,
+            "position": position,
+            "is_use_default": true,
+            "values": value_ids,
+        }});
+        ctx.client
+            .call(Method::POST, &base, Some(&body), &[])
+            .await?;
+    }
+    Ok(())
+}
+
+async fn link_variant(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
+    let parent = text(change, "parent_sku");
+    let old_parent = change
+        .before
+        .as_ref()
+        .and_then(|b| b.get("parent_sku"))
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    if !old_parent.is_empty() && old_parent != parent {
+        let path = format!(
+            "/V1/configurable-products/{}/children/{}",
+            path_segment(old_parent),
+            path_segment(&change.key)
+        );
+        match ctx.client.call(Method::DELETE, &path, None, &[]).await {
+            Ok(_) | Err(ApiError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if parent.is_empty() {
+        return Ok(());
+    }
+    let path = format!("/V1/configurable-products/{}/child", path_segment(parent));
+    let body = json!({ "childSku": change.key });
+    match ctx.client.call(Method::POST, &path, Some(&body), &[]).await {
+        Ok(_) => Ok(()),
+        // A retry after a crash finds the link already there: that is success.
+        Err(ApiError::Rejected { message, .. }) if message.contains("already attached") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
