@@ -4,6 +4,7 @@
 pub mod cmd;
 pub mod config;
 pub mod flows;
+pub mod intake;
 pub mod magento;
 pub mod model;
 pub mod reconcile;

@@ -37,6 +37,7 @@ enum Command {
     Parse(cmd::parse::Args),
     Plan(cmd::plan::Args),
     Schemas(cmd::schemas::Args),
+    Watch(cmd::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +56,13 @@ fn main() -> ExitCode {
             registry,
             args,
             cmd::plan::run,
+        ),
+        Command::Watch(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::watch::run,
         ),
         Command::Ingest(args) => configured(
             &cli.config,

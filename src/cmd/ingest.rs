@@ -1,18 +1,26 @@
-//! `ponte ingest FILE...`: process files now, as a person dropping them by
-//! hand would want: validate, reconcile, push to every target that receives
-//! the flow, record what was applied. A summary per file and target (sent,
-//! unchanged, failed with Magento's reasons) goes to stdout. Exit 0 only when
-//! everything was applied; 1 when a file was rejected or stale or a change
-//! failed; 2 on usage or configuration errors.
+//! `ponte ingest FILE...`: process files now, as someone dropping them by
+//! hand wants, through the same lifecycle as the service: each file is
+//! claimed into in-progress, validated, reconciled, pushed to every target
+//! that receives its flow, then archived (or rejected with a NAME.err report
+//! beside it). Content already applied is archived as a duplicate and sent
+//! nowhere. A summary per file and target (sent, unchanged, failed with
+//! Magento's reasons) goes to stdout.
 //!
-//! Files are taken in the order the pipeline needs: products before stock,
-//! customers and fulfilment, and each flow's files by their header time.
+//! Exit 0 only when everything was applied; 1 when a file was rejected or
+//! stale or a change failed; 2 on usage or configuration errors, or when a
+//! `ponte watch` holds the state directory.
+//!
+//! Files are taken in the order the data needs: products before stock,
+//! customers and fulfilment, each flow by header time.
 
 use std::path::PathBuf;
 
 use super::{schema_for, Exit};
 use crate::config::{Config, Flow};
-use crate::flows::inbound::{ingest_file, FileResult, Pusher};
+use crate::flows::inbound::{FileResult, Pusher};
+use crate::intake::folders::create_work_folders;
+use crate::intake::lifecycle::{self, claim, header_time, Disposition};
+use crate::intake::lock::{InstanceLock, LockError};
 use crate::reconcile::Verdict;
 use crate::schema::Registry;
 use crate::state::Store;
@@ -30,70 +38,102 @@ pub struct Args {
 }
 
 pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
-    let mut store = Store::open(&config.paths.state_dir)?;
-    let pusher = Pusher::new(config)?;
+    let _lock = match InstanceLock::acquire(&config.paths.state_dir) {
+        Ok(l) => l,
+        Err(e @ LockError::Held { .. }) => {
+            eprintln!("ponte: {e}: drop the files into the inbound folder instead");
+            return Ok(Exit::Usage);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    create_work_folders(&config.paths)?;
     let mut work = Vec::new();
     for path in &args.files {
-        match schema_for(registry, path, args.schema.as_deref()) {
-            Ok(s) => work.push((path.clone(), s)),
-            Err(e) => {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        match (name, schema_for(registry, path, args.schema.as_deref())) {
+            (Some(name), Ok(s)) if path.is_file() => work.push((path.clone(), name, s)),
+            (_, Err(e)) => {
                 eprintln!("{}: {e}", path.display());
+                return Ok(Exit::Usage);
+            }
+            _ => {
+                eprintln!("{}: not a file", path.display());
                 return Ok(Exit::Usage);
             }
         }
     }
-    work.sort_by_key(|(path, schema)| {
+    work.sort_by_cached_key(|(path, name, schema)| {
         let order = Flow::from_schema_flow(&schema.flow).map_or(99, |f| f as u8);
-        (order, path.file_name().map(|n| n.to_os_string()))
+        (order, header_time(path, schema), name.clone())
     });
+    let mut store = Store::open(&config.paths.state_dir)?;
+    let pusher = Pusher::new(config)?;
+    let opts = lifecycle::Options {
+        force: false,
+        move_when_done: true,
+    };
     let mut worst = Exit::Ok;
-    for (path, schema) in work {
-        let result = ingest_file(&path, schema, config, &mut store, &pusher)?;
-        if let Some(plan) = &result.plan {
+    for (path, name, schema) in work {
+        let claimed = claim(&path, &name, schema, &config.paths.in_progress)?;
+        let (disposition, result) =
+            lifecycle::process(&claimed, config, &mut store, &pusher, &opts)?;
+        if let Some(plan) = result.as_ref().and_then(|r| r.plan.as_ref()) {
             for e in &plan.report.errors {
                 eprintln!("{}", e.display_in(&path.display().to_string()));
             }
         }
+        let ok = match &disposition {
+            Disposition::Archived { all_applied, .. } => *all_applied,
+            Disposition::Duplicate { .. } => true,
+            Disposition::Rejected { .. } => false,
+        };
         if args.json {
-            println!("{}", serde_json::to_string(&result)?);
+            println!(
+                "{}",
+                serde_json::json!({ "file": path.display().to_string(), "disposition": format!("{disposition:?}"), "result": result })
+            );
         } else {
-            print_result(&result);
+            print_result(&path.display().to_string(), &disposition, result.as_ref());
         }
-        if !result.all_applied() {
+        if !ok {
             worst = Exit::Failed;
         }
     }
     Ok(worst)
 }
 
-fn print_result(r: &FileResult) {
-    match &r.verdict {
-        Verdict::Ready => println!("{}: {}", r.file, r.flow),
-        Verdict::Rejected { reason } => {
-            println!("{}: {} REJECTED, nothing sent: {reason}", r.file, r.flow);
-            return;
-        }
-        Verdict::Stale {
-            exported_at,
-            newest,
-        } => {
+fn print_result(file: &str, disposition: &Disposition, result: Option<&FileResult>) {
+    match (disposition, result) {
+        (Disposition::Duplicate { of, path }, _) => {
             println!(
-                "{}: {} STALE, nothing sent: exported {exported_at}, older than {newest} already applied",
-                r.file, r.flow
+                "{file}: duplicate of {of}, nothing sent; archived as {}",
+                path.display()
             );
-            return;
         }
-    }
-    for t in &r.targets {
-        println!(
-            "  {}: {} sent, {} unchanged, {} failed",
-            t.target,
-            t.sent,
-            t.unchanged,
-            t.failed.len()
-        );
-        for (key, reason) in &t.failed {
-            println!("    {key}: {reason}");
+        (Disposition::Rejected { path, reason }, _) => {
+            println!(
+                "{file}: REJECTED, nothing sent: {reason}; moved to {}",
+                path.display()
+            );
+        }
+        (Disposition::Archived { path, .. }, Some(r)) => {
+            println!("{file}: {} archived as {}", r.flow, path.display());
+            debug_assert!(r.verdict == Verdict::Ready);
+            for t in &r.targets {
+                println!(
+                    "  {}: {} sent, {} unchanged, {} failed",
+                    t.target,
+                    t.sent,
+                    t.unchanged,
+                    t.failed.len()
+                );
+                for (key, reason) in &t.failed {
+                    println!("    {key}: {reason}");
+                }
+            }
+        }
+        (Disposition::Archived { path, .. }, None) => {
+            println!("{file}: archived as {}", path.display())
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod parse;
 pub mod plan;
 pub mod schemas;
+pub mod watch;
 
 /// What a command tells the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,7 +64,7 @@ impl Snapshot {
 
     /// `None` when the blob is not a whole number of sorted entries.
     pub fn from_bytes(bytes: &[u8]) -> Option<Snapshot> {
-        if bytes.len() % ENTRY_BYTES != 0 {
+        if !bytes.len().is_multiple_of(ENTRY_BYTES) {
             return None;
         }
         let word = |b: &[u8]| {

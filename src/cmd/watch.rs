@@ -1,0 +1,45 @@
+//! `ponte watch`: the service. Scans the inbound folder every
+//! `intake.scan_interval` (earlier when the OS reports a change), takes each
+//! complete file in order, pushes it to every target, archives or rejects
+//! it. SIGTERM or SIGINT finish the current file, then exit 0. One instance
+//! per state directory: a second exits 2 naming the holder's pid.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::Exit;
+use crate::config::Config;
+use crate::flows::service::{run as run_service, stop_on_signals, ServiceOptions};
+use crate::intake::lock::LockError;
+use crate::schema::Registry;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Stop once the inbound and in-progress folders are empty.
+    #[arg(long)]
+    until_idle: bool,
+}
+
+pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    stop_on_signals(Arc::clone(&shutdown))?;
+    let opts = ServiceOptions {
+        until_idle: args.until_idle,
+    };
+    match run_service(config, registry, shutdown, opts, &mut []) {
+        Ok(summary) => {
+            println!(
+                "archived {} ({} with failures), {} duplicates, {} rejected",
+                summary.archived, summary.with_failures, summary.duplicates, summary.rejected
+            );
+            Ok(Exit::Ok)
+        }
+        Err(e) => match e.downcast_ref::<LockError>() {
+            Some(LockError::Held { .. }) => {
+                eprintln!("ponte: {e}");
+                Ok(Exit::Usage)
+            }
+            _ => Err(e),
+        },
+    }
+}

@@ -1,0 +1,130 @@
+//! The periodic scan of the inbound folder, the source of truth (inotify does
+//! not see files another machine writes on an SMB mount). Temporary names,
+//! dot files, folders, symbolic links and names no schema claims are left
+//! alone, and each is reported once.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::folders::safe_name;
+use crate::schema::{Registry, Schema};
+
+/// A file in the inbound folder that a schema claims.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub name: String,
+    pub path: PathBuf,
+    pub schema: Arc<Schema>,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// Names the scan never takes: being written, or not ours.
+pub fn is_temporary(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || lower.ends_with(".tmp")
+        || lower.ends_with(".part")
+}
+
+#[derive(Default)]
+pub struct Scanner {
+    reported: HashSet<String>,
+}
+
+impl Scanner {
+    /// Lists the candidates in `inbound`, sorted by name.
+    pub fn scan(&mut self, inbound: &Path, registry: &Registry) -> std::io::Result<Vec<Candidate>> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(inbound)? {
+            let entry = entry?;
+            let raw_name = entry.file_name();
+            let Some(name) = raw_name.to_str().and_then(safe_name) else {
+                self.report_once(
+                    &raw_name.to_string_lossy(),
+                    "a name that is not plain UTF-8 text; left alone",
+                );
+                continue;
+            };
+            if is_temporary(name) || name.to_ascii_lowercase().ends_with(".ok") {
+                continue;
+            }
+            // symlink_metadata: a link in the share is never followed.
+            let meta = match std::fs::symlink_metadata(entry.path()) {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            if meta.file_type().is_symlink() {
+                self.report_once(name, "a symbolic link; left alone");
+                continue;
+            }
+            if !meta.is_file() {
+                continue;
+            }
+            let schema = match registry.route(Path::new(name)) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.report_once(name, &e);
+                    continue;
+                }
+            };
+            found.push(Candidate {
+                name: name.to_string(),
+                path: inbound.join(name),
+                schema,
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            });
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    fn report_once(&mut self, name: &str, why: &str) {
+        if self.reported.insert(name.to_string()) {
+            tracing::warn!(file = %name, "not taken: {why}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names() {
+        for t in [
+            "ART1.txt.tmp",
+            "ART1.TMP",
+            "x.part",
+            "~$ART.txt",
+            ".ART1.txt",
+        ] {
+            assert!(is_temporary(t), "{t}");
+        }
+        assert!(!is_temporary("ART20261128020000.txt"));
+    }
+
+    #[test]
+    fn scan_takes_claimed_names_and_leaves_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [
+            "ART20261128020000.txt",
+            "notes.docx",
+            "GIA20261128020000.txt.part",
+            ".hidden",
+        ] {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("CLI_folder.txt")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("CLI20261128.txt")).unwrap();
+        let mut s = Scanner::default();
+        let found = s.scan(dir.path(), &Registry::built_in()).unwrap();
+        let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ART20261128020000.txt"]);
+    }
+}

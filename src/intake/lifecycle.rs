@@ -1,0 +1,316 @@
+//! A file's lifecycle once ready: claimed by an atomic rename into
+//! in-progress (no second worker or scan sees it), known by the hash of its
+//! content, processed, then archived under archive/YYYY/MM/DD or rejected
+//! with a report beside it. A crash leaves it in in-progress, where the next
+//! start resumes it.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::folders::{archive_day, unique_in};
+use super::readiness::marker_path;
+use crate::config::Config;
+use crate::flows::inbound::{ingest_file, FileResult, Pusher};
+use crate::reconcile::Verdict;
+use crate::record::line::{read_field, LineView, Parsed};
+use crate::schema::{Registry, Schema};
+use crate::state::{FileRow, Store};
+
+/// A file in in-progress, with its identity.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub name: String,
+    pub path: PathBuf,
+    pub schema: Arc<Schema>,
+    pub content_hash: String,
+}
+
+/// Where a processed file went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Disposition {
+    Archived { path: PathBuf, all_applied: bool },
+    Duplicate { path: PathBuf, of: String },
+    Rejected { path: PathBuf, reason: String },
+}
+
+/// Moves a ready file out of the share into in-progress.
+pub fn claim(
+    path: &Path,
+    name: &str,
+    schema: Arc<Schema>,
+    in_progress: &Path,
+) -> anyhow::Result<Claimed> {
+    let dest = unique_in(in_progress, name);
+    // Same filesystem as the share: a rename is atomic, so the ERP and a
+    // second scan see the file either there or gone, never half. A file
+    // given by hand may live elsewhere: then it is copied, synced, removed.
+    if let Err(e) = std::fs::rename(path, &dest) {
+        if e.kind() != std::io::ErrorKind::CrossesDevices {
+            return Err(e).with_context(|| {
+                format!("cannot claim {} into {}", path.display(), dest.display())
+            });
+        }
+        std::fs::copy(path, &dest)
+            .with_context(|| format!("cannot copy {} into {}", path.display(), dest.display()))?;
+        std::fs::File::open(&dest)?.sync_all()?;
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove {} once copied", path.display()))?;
+    }
+    let _ = std::fs::remove_file(marker_path(path));
+    let content_hash = hash_file(&dest)?;
+    Ok(Claimed {
+        name: name.to_string(),
+        path: dest,
+        schema,
+        content_hash,
+    })
+}
+
+/// Files a crash left in in-progress, to be resumed first.
+pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<Claimed>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(in_progress)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(schema) = registry.route(Path::new(&name)) else {
+            continue;
+        };
+        out.push(Claimed {
+            content_hash: hash_file(&entry.path())?,
+            name,
+            path: entry.path(),
+            schema,
+        });
+    }
+    Ok(out)
+}
+
+/// A 128-bit content hash, hex: the file's identity whatever its name.
+pub fn hash_file(path: &Path) -> anyhow::Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:032x}", h.digest128()))
+}
+
+/// The header timestamp, for ordering a backlog; `None` when unreadable.
+pub fn header_time(path: &Path, schema: &Schema) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut head = vec![0u8; schema.record_length * 4 + 2];
+    let n = f.read(&mut head).ok()?;
+    head.truncate(n);
+    let end = memchr::memchr(b'\n', &head).unwrap_or(head.len());
+    let line = head[..end].strip_suffix(b"\r").unwrap_or(&head[..end]);
+    let layout = &schema.records[schema.header.record];
+    let field = &layout.fields[schema.header.timestamp_field];
+    let view = LineView::new(line, schema.charset);
+    match read_field(schema.charset, field, view.slice(field.start, field.len)) {
+        Ok(Parsed::Date(d)) => Some(d.to_string()),
+        _ => None,
+    }
+}
+
+pub struct Options {
+    /// Process even content already applied (reprocess --force).
+    pub force: bool,
+    /// Move the file when done (intake); reprocess leaves archived files be.
+    pub move_when_done: bool,
+}
+
+/// Processes a claimed file and puts it where it belongs.
+pub fn process(
+    claimed: &Claimed,
+    config: &Config,
+    store: &mut Store,
+    pusher: &Pusher,
+    opts: &Options,
+) -> anyhow::Result<(Disposition, Option<FileResult>)> {
+    let earlier = store.files_with_hash(&claimed.content_hash)?;
+    if !opts.force {
+        if let Some(done) = earlier
+            .iter()
+            .find(|f| f.status == "applied" || f.status == "applied-with-failures")
+        {
+            let path = settle_file(claimed, config, "duplicate", opts)?;
+            store.insert_file(&file_row(
+                claimed,
+                "duplicate",
+                None,
+                Some(&format!("same content as {} (file {})", done.name, done.id)),
+            ))?;
+            tracing::info!(file = %claimed.name, of = %done.name, "duplicate content: archived, nothing sent");
+            return Ok((
+                Disposition::Duplicate {
+                    path,
+                    of: done.name.clone(),
+                },
+                None,
+            ));
+        }
+    }
+    let file_id = match earlier.iter().find(|f| f.status == "claimed") {
+        Some(row) => row.id,
+        None => store.insert_file(&file_row(
+            claimed,
+            "claimed",
+            header_time(&claimed.path, &claimed.schema),
+            None,
+        ))?,
+    };
+    let result = ingest_file(
+        &claimed.path,
+        Arc::clone(&claimed.schema),
+        config,
+        store,
+        pusher,
+    )?;
+    let disposition = match &result.verdict {
+        Verdict::Ready => {
+            let all_applied = result.all_applied();
+            let status = if all_applied {
+                "applied"
+            } else {
+                "applied-with-failures"
+            };
+            let path = settle_file(claimed, config, "archive", opts)?;
+            store.set_file_status(file_id, status, None)?;
+            Disposition::Archived { path, all_applied }
+        }
+        Verdict::Rejected { reason } => reject(
+            claimed,
+            config,
+            store,
+            opts,
+            file_id,
+            &result,
+            "rejected",
+            reason.clone(),
+        )?,
+        Verdict::Stale {
+            exported_at,
+            newest,
+        } => {
+            let why = format!(
+                "the file was exported at {exported_at}, before {newest}, the newest {} file already applied: applying it would overwrite newer data",
+                result.flow
+            );
+            reject(claimed, config, store, opts, file_id, &result, "stale", why)?
+        }
+    };
+    Ok((disposition, Some(result)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reject(
+    claimed: &Claimed,
+    config: &Config,
+    store: &Store,
+    opts: &Options,
+    file_id: i64,
+    result: &FileResult,
+    status: &str,
+    why: String,
+) -> anyhow::Result<Disposition> {
+    let path = settle_file(claimed, config, "rejected", opts)?;
+    if opts.move_when_done {
+        write_report(&path, claimed, result, &why)?;
+    }
+    store.set_file_status(file_id, status, Some(&why))?;
+    Ok(Disposition::Rejected { path, reason: why })
+}
+
+fn file_row(
+    c: &Claimed,
+    status: &str,
+    exported_at: Option<String>,
+    error: Option<&str>,
+) -> FileRow {
+    FileRow {
+        id: 0,
+        content_hash: c.content_hash.clone(),
+        name: c.name.clone(),
+        flow: c.schema.flow.clone(),
+        exported_at,
+        mode: None,
+        status: status.to_string(),
+        records: 0,
+        bad_records: 0,
+        error: error.map(str::to_string),
+    }
+}
+
+/// Moves the file to the archive (today's folder) or to rejected.
+fn settle_file(
+    c: &Claimed,
+    config: &Config,
+    place: &str,
+    opts: &Options,
+) -> anyhow::Result<PathBuf> {
+    if !opts.move_when_done {
+        return Ok(c.path.clone());
+    }
+    let dir = match place {
+        "rejected" => config.paths.rejected.clone(),
+        _ => archive_day(&config.paths.archive),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = if place == "duplicate" {
+        format!("{}.duplicate", c.name)
+    } else {
+        c.name.clone()
+    };
+    let dest = unique_in(&dir, &name);
+    std::fs::rename(&c.path, &dest)
+        .with_context(|| format!("cannot move {} to {}", c.path.display(), dest.display()))?;
+    Ok(dest)
+}
+
+/// `NAME.err` beside a rejected file: what, where, why, what to do.
+fn write_report(path: &Path, c: &Claimed, result: &FileResult, why: &str) -> anyhow::Result<()> {
+    let mut text = String::new();
+    text.push_str(&format!(
+        "file:   {}\nflow:   {}\nwhy:    {why}\n",
+        c.name, c.schema.flow
+    ));
+    if let Some(plan) = &result.plan {
+        let r = &plan.report;
+        text.push_str(&format!(
+            "counts: {} lines, {} records, {} bad records ({} tolerated), {} structural errors\n\nerrors (file:line: record field: what was expected; what was found):\n",
+            r.lines, r.counted, r.bad_records, r.max_bad_records, r.structural_errors
+        ));
+        for e in &r.errors {
+            text.push_str(&e.display_in(&c.name));
+            text.push('\n');
+        }
+        if r.error_total as usize > r.errors.len() {
+            text.push_str(&format!(
+                "... and {} more\n",
+                r.error_total as usize - r.errors.len()
+            ));
+        }
+    }
+    text.push_str(
+        "\nwhat to do: fix the export in the ERP (or the schema, if the layout changed) and drop the corrected file\n\
+         into the inbound folder again; nothing of this file was sent to Magento.\n\
+         `ponte check FILE` shows the same errors; `ponte reprocess --force` replays a file on purpose.\n",
+    );
+    let mut report = path.as_os_str().to_os_string();
+    report.push(".err");
+    std::fs::write(PathBuf::from(report), text).context("cannot write the reject report")?;
+    Ok(())
+}
