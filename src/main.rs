@@ -36,6 +36,7 @@ enum Command {
     Ingest(cmd::ingest::Args),
     Parse(cmd::parse::Args),
     Plan(cmd::plan::Args),
+    Reprocess(cmd::reprocess::Args),
     Schemas(cmd::schemas::Args),
     Watch(cmd::watch::Args),
 }
@@ -56,6 +57,13 @@ fn main() -> ExitCode {
             registry,
             args,
             cmd::plan::run,
+        ),
+        Command::Reprocess(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::reprocess::run,
         ),
         Command::Watch(args) => configured(
             &cli.config,

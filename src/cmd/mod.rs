@@ -9,6 +9,7 @@ pub mod check;
 pub mod ingest;
 pub mod parse;
 pub mod plan;
+pub mod reprocess;
 pub mod schemas;
 pub mod watch;
 

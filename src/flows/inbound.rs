@@ -77,12 +77,15 @@ impl Pusher {
     }
 }
 
+/// `allow_stale` is for a deliberate replay (`reprocess --force`): an old
+/// file is then applied even though newer data was.
 pub fn ingest_file(
     path: &Path,
     schema: Arc<Schema>,
     config: &Config,
     store: &mut Store,
     pusher: &Pusher,
+    allow_stale: bool,
 ) -> anyhow::Result<FileResult> {
     let flow = Flow::from_schema_flow(&schema.flow).ok_or_else(|| {
         anyhow::anyhow!(
@@ -99,7 +102,9 @@ pub fn ingest_file(
         create_limit: usize::MAX,
     };
     let mut plan = plan_file(path, schema, config, Some(store), &opts)?;
-    plan.check_stale(Some(store))?;
+    if !allow_stale {
+        plan.check_stale(Some(store))?;
+    }
     let mut result = FileResult {
         file: plan.file.clone(),
         flow: plan.flow.clone(),

@@ -178,6 +178,7 @@ pub fn process(
         config,
         store,
         pusher,
+        opts.force,
     )?;
     let disposition = match &result.verdict {
         Verdict::Ready => {
