@@ -112,6 +112,11 @@ fn format_field(
                 }
             }
             write_text(schema, text, field.len, &mut out);
+            // Control characters become spaces: a required field of nothing
+            // else would be blank, and the reader would refuse the file.
+            if field.required && out.iter().all(|&b| b == b' ') {
+                return Err(fail("a value is required".into()));
+            }
         }
         (FieldKind::Integer, Some(Value::Integer(n))) => {
             if *n < 0 {
