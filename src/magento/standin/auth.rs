@@ -1,0 +1,103 @@
+//! `POST /V1/integration/admin/token`: an admin user's name and password
+//! for a bearer token (a JSON string). Wrong credentials are Magento's 401
+//! "The account sign-in was incorrect...". Bearer tokens are checked by the
+//! server before any other route (see `server.rs`).
+
+use serde_json::json;
+
+use super::errors::ApiError;
+use super::input::{self, to_text};
+use super::router::{Reply, Request, Route};
+use super::state::ShopState;
+
+pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
+    match (method, segs) {
+        ("POST", ["integration", "admin", "token"]) => Some(Route {
+            handler: admin_token,
+            resource: "anonymous",
+            anonymous: true,
+        }),
+        _ => None,
+    }
+}
+
+/// The 401 for a missing, unknown or expired token.
+pub fn unauthorized(resource: &str) -> ApiError {
+    ApiError::new(401, "The consumer isn't authorized to access %resources.")
+        .with_named(json!({ "resources": resource }))
+}
+
+/// The bearer token of an `Authorization` header value.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn admin_token(state: &mut ShopState, req: &Request) -> Reply {
+    let body = input::parse_body(req.body)?;
+    let missing: Vec<ApiError> = ["username", "password"]
+        .iter()
+        .filter(|k| body.get(**k).is_none_or(|v| v.is_null()))
+        .map(|k| ApiError::required_field(k))
+        .collect();
+    if let Some(e) = ApiError::aggregate(missing) {
+        return Err(e);
+    }
+    let username = to_text(input::required(&body, "username")?)?;
+    let password = to_text(input::required(&body, "password")?)?;
+    let ok = state
+        .admin_users
+        .iter()
+        .any(|u| u.username == username && u.password == password);
+    if !ok {
+        return Err(ApiError::new(
+            401,
+            "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.",
+        ));
+    }
+    Ok(json!(state.issue_token()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::Fixture;
+    use super::super::router::test_call;
+    use super::*;
+
+    #[test]
+    fn admin_credentials_buy_a_token() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        let path = "/V1/integration/admin/token";
+        let t = test_call(
+            &mut s,
+            "POST",
+            path,
+            "",
+            &json!({"username": "admin", "password": "admin123"}),
+        )
+        .unwrap();
+        assert!(s.token_valid(t.as_str().unwrap()));
+        let e = test_call(
+            &mut s,
+            "POST",
+            path,
+            "",
+            &json!({"username": "admin", "password": "x"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 401);
+        let e = test_call(&mut s, "POST", path, "", &json!({})).unwrap_err();
+        assert_eq!(e.errors.len(), 2);
+    }
+
+    #[test]
+    fn bearer_headers() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer"), None);
+    }
+}

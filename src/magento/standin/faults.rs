@@ -1,0 +1,163 @@
+//! Faults the stand-in can inject, after authentication and before the
+//! request is handled: a delay, an error status instead of the answer (the
+//! request then changes nothing), or a connection closed without any
+//! answer. Draws come from a seeded generator, one per request in arrival
+//! order, so a run is repeatable.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::errors::ApiError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    pub latency: Duration,
+    /// Share of requests (0.0..=1.0) answered with one of `error_statuses`.
+    pub error_rate: f64,
+    /// Statuses to draw from; empty means 500 and 503.
+    pub error_statuses: Vec<u16>,
+    /// Share of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    pub seed: u64,
+}
+
+impl Default for Faults {
+    fn default() -> Faults {
+        Faults {
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            error_statuses: Vec::new(),
+            drop_rate: 0.0,
+            seed: 0,
+        }
+    }
+}
+
+/// What the faults decided for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Handle,
+    Error(u16),
+    Drop,
+}
+
+/// The seeded generator (splitmix64).
+#[derive(Debug, Clone)]
+pub struct Dice {
+    state: u64,
+}
+
+impl Dice {
+    pub fn new(seed: u64) -> Dice {
+        Dice { state: seed }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Faults {
+    pub fn decide(&self, dice: &mut Dice) -> Decision {
+        let drop = dice.unit();
+        let error = dice.unit();
+        let pick = dice.next_u64();
+        if drop < self.drop_rate {
+            return Decision::Drop;
+        }
+        if error < self.error_rate {
+            let statuses: &[u16] = if self.error_statuses.is_empty() {
+                &[500, 503]
+            } else {
+                &self.error_statuses
+            };
+            return Decision::Error(statuses[(pick % statuses.len() as u64) as usize]);
+        }
+        Decision::Handle
+    }
+}
+
+/// The body a fault status comes with, as the status would come from a
+/// Magento behind nginx: Magento's own JSON for what Magento answers (500,
+/// 401, 404, 400, 429), the web server's or maintenance page's HTML for
+/// what comes from in front of it (502, 503, 504). Returns (content type, body).
+pub fn fault_body(status: u16, report: u64) -> (&'static str, String) {
+    let json_body = |v: serde_json::Value| ("application/json; charset=utf-8", v.to_string());
+    match status {
+        500 => json_body(ApiError::internal(report).body()),
+        429 => json_body(json!({"message": "Too Many Requests"})),
+        401 => json_body(json!({
+            "message": "The consumer isn't authorized to access %resources.",
+            "parameters": {"resources": "Magento_Catalog::products"}
+        })),
+        404 => json_body(ApiError::no_route().body()),
+        400 => json_body(json!({"message": "Could not save Source Item"})),
+        503 => (
+            "text/html; charset=UTF-8",
+            "<!doctype html>\n<html><head><title>Error 503: Service Unavailable</title></head><body><h1>Service Temporarily Unavailable</h1><p>The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.</p></body></html>\n".into(),
+        ),
+        other => {
+            let reason = match other {
+                502 => "Bad Gateway",
+                504 => "Gateway Time-out",
+                408 => "Request Time-out",
+                _ => "Error",
+            };
+            (
+                "text/html",
+                format!("<html>\r\n<head><title>{other} {reason}</title></head>\r\n<body>\r\n<center><h1>{other} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_follow_rates_and_seed() {
+        let f = Faults {
+            error_rate: 1.0,
+            error_statuses: vec![502],
+            ..Faults::default()
+        };
+        let mut d = Dice::new(7);
+        assert!((0..50).all(|_| f.decide(&mut d) == Decision::Error(502)));
+        let f = Faults {
+            drop_rate: 1.0,
+            ..Faults::default()
+        };
+        assert_eq!(f.decide(&mut d), Decision::Drop);
+        assert_eq!(Faults::default().decide(&mut d), Decision::Handle);
+        let f = Faults {
+            error_rate: 0.3,
+            seed: 42,
+            ..Faults::default()
+        };
+        let run = |seed| {
+            let mut d = Dice::new(seed);
+            (0..100).map(|_| f.decide(&mut d)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(42), run(42));
+        let errors = run(42).iter().filter(|d| **d != Decision::Handle).count();
+        assert!((15..=45).contains(&errors), "{errors}");
+    }
+
+    #[test]
+    fn bodies_look_like_their_source() {
+        assert!(fault_body(500, 1).1.contains("Internal Error"));
+        assert!(fault_body(502, 1).1.contains("nginx"));
+        assert!(fault_body(503, 1).0.starts_with("text/html"));
+    }
+}

@@ -1,0 +1,565 @@
+//! Catalog products: `GET|PUT|DELETE /V1/products/{sku}`, `POST /V1/products`,
+//! `GET /V1/products?searchCriteria...`.
+//!
+//! As `Magento\Catalog\Model\ProductRepository::save`: a save of an unknown
+//! SKU creates the product (PUT included); a save of a known one merges what
+//! was sent over what is stored (custom attributes by `attribute_code`);
+//! required attributes missing on a create are "Invalid product data: %1";
+//! a select attribute's value must be one of its option ids. Custom
+//! attributes the shop does not have are dropped without a word, as Magento
+//! drops them. On a create the product joins the websites sent plus the
+//! store's website (every website from the `all` scope).
+
+use serde_json::{json, Map, Value as Json};
+
+use super::errors::{ApiError, ApiResult};
+use super::input::{self, number, opt, to_float, to_int, to_text};
+use super::router::{Reply, Request, Route};
+use super::search::SearchCriteria;
+use super::state::{ShopState, STORES};
+
+const RESOURCE: &str = "Magento_Catalog::products";
+
+pub const TYPES: [&str; 7] = [
+    "simple",
+    "virtual",
+    "configurable",
+    "bundle",
+    "grouped",
+    "downloadable",
+    "giftcard",
+];
+
+/// Product attributes every Magento catalog has (besides the top-level fields).
+pub const SYSTEM_ATTRIBUTES: [&str; 24] = [
+    "description",
+    "short_description",
+    "meta_title",
+    "meta_keyword",
+    "meta_description",
+    "url_key",
+    "tax_class_id",
+    "special_price",
+    "special_from_date",
+    "special_to_date",
+    "cost",
+    "category_ids",
+    "options_container",
+    "required_options",
+    "has_options",
+    "image",
+    "small_image",
+    "thumbnail",
+    "swatch_image",
+    "gift_message_available",
+    "news_from_date",
+    "news_to_date",
+    "country_of_manufacture",
+    "manufacturer",
+];
+
+pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
+    let r = |handler| {
+        Some(Route {
+            handler,
+            resource: RESOURCE,
+            anonymous: false,
+        })
+    };
+    match (method, segs) {
+        ("GET", ["products"]) => r(list),
+        ("POST", ["products"]) => r(create),
+        ("GET", ["products", _]) => r(get),
+        ("PUT", ["products", _]) => r(put),
+        ("DELETE", ["products", _]) => r(delete),
+        _ => None,
+    }
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::not_found(
+        "The product that was requested doesn't exist. Verify the product and try again.",
+    )
+}
+
+fn default_stock_item(item_id: i64, product_id: i64) -> Json {
+    json!({
+        "item_id": item_id,
+        "product_id": product_id,
+        "stock_id": 1,
+        "qty": 0,
+        "is_in_stock": false,
+        "is_qty_decimal": false,
+        "show_default_notification_message": false,
+        "use_config_min_qty": true,
+        "min_qty": 0,
+        "use_config_min_sale_qty": 1,
+        "min_sale_qty": 1,
+        "use_config_max_sale_qty": true,
+        "max_sale_qty": 10000,
+        "use_config_backorders": true,
+        "backorders": 0,
+        "use_config_notify_stock_qty": true,
+        "notify_stock_qty": 1,
+        "use_config_qty_increments": true,
+        "qty_increments": 0,
+        "use_config_enable_qty_inc": true,
+        "enable_qty_increments": false,
+        "use_config_manage_stock": true,
+        "manage_stock": true,
+        "low_stock_date": null,
+        "is_decimal_divided": false,
+        "stock_status_changed_auto": 0
+    })
+}
+
+/// Puts a stored product in Magento's field order, with every key `GET` has.
+fn normalize(p: &mut Map<String, Json>, id: i64) {
+    let order = [
+        "id",
+        "sku",
+        "name",
+        "attribute_set_id",
+        "price",
+        "status",
+        "visibility",
+        "type_id",
+        "created_at",
+        "updated_at",
+        "weight",
+        "extension_attributes",
+        "product_links",
+        "options",
+        "media_gallery_entries",
+        "tier_prices",
+        "custom_attributes",
+    ];
+    p.insert("id".into(), json!(id));
+    for k in [
+        "product_links",
+        "options",
+        "media_gallery_entries",
+        "tier_prices",
+        "custom_attributes",
+    ] {
+        if !p.get(k).is_some_and(Json::is_array) {
+            p.insert(k.into(), json!([]));
+        }
+    }
+    let ext = p.entry("extension_attributes").or_insert_with(|| json!({}));
+    if !ext.is_object() {
+        *ext = json!({});
+    }
+    if let Json::Object(e) = ext {
+        e.entry("website_ids").or_insert_with(|| json!([]));
+        e.entry("category_links").or_insert_with(|| json!([]));
+        let stock = e
+            .entry("stock_item")
+            .or_insert_with(|| default_stock_item(id, id));
+        stock["item_id"] = json!(id);
+        stock["product_id"] = json!(id);
+    }
+    let mut sorted = Map::new();
+    for k in order {
+        if let Some(v) = p.remove(k) {
+            sorted.insert(k.into(), v);
+        }
+    }
+    sorted.append(p);
+    *p = sorted;
+}
+
+pub fn insert_fixture_product(state: &mut ShopState, p: Json) {
+    let Json::Object(mut p) = p else { return };
+    let id = match p.get("id").and_then(Json::as_i64) {
+        Some(id) => id,
+        None => state.ids.product + 1,
+    };
+    state.ids.product = state.ids.product.max(id);
+    for (k, v) in [
+        ("attribute_set_id", json!(4)),
+        ("status", json!(1)),
+        ("visibility", json!(4)),
+        ("type_id", json!("simple")),
+        ("created_at", json!("2026-11-01 08:00:00")),
+        ("updated_at", json!("2026-11-01 08:00:00")),
+    ] {
+        p.entry(k).or_insert(v);
+    }
+    normalize(&mut p, id);
+    state.products.push(Json::Object(p));
+    let sku = state
+        .products
+        .last()
+        .and_then(|p| p.get("sku"))
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
+    super::inventory::sync_stock_from_sources(state, &sku);
+}
+
+fn get(state: &mut ShopState, req: &Request) -> Reply {
+    let sku = req.seg(1);
+    let i = state.product_index(sku).ok_or_else(not_found)?;
+    Ok(state.products[i].clone())
+}
+
+fn list(state: &mut ShopState, req: &Request) -> Reply {
+    let sc = SearchCriteria::from_query(req.query)?
+        .ok_or_else(|| ApiError::required_field("searchCriteria"))?;
+    let (items, total) = sc.apply(&state.products);
+    Ok(json!({ "items": items, "search_criteria": sc.echo(), "total_count": total }))
+}
+
+fn delete(state: &mut ShopState, req: &Request) -> Reply {
+    let i = state.product_index(req.seg(1)).ok_or_else(not_found)?;
+    let removed = state.products.remove(i);
+    let sku = removed
+        .get("sku")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    state
+        .source_items
+        .retain(|s| !s.sku.eq_ignore_ascii_case(sku));
+    Ok(json!(true))
+}
+
+fn create(state: &mut ShopState, req: &Request) -> Reply {
+    save(state, req, None)
+}
+
+fn put(state: &mut ShopState, req: &Request) -> Reply {
+    let sku = req.seg(1).to_string();
+    save(state, req, Some(sku))
+}
+
+/// Checks one custom attribute and returns its stored form, or None when
+/// the shop has no such attribute (Magento drops it).
+fn custom_attribute(state: &ShopState, entry: &Json) -> ApiResult<Option<(String, Json)>> {
+    let m = input::object(
+        entry,
+        input::ATTRIBUTE_VALUE_CLASS,
+        input::ATTRIBUTE_VALUE_FIELDS,
+    )?;
+    let Some(code) = opt(m, "attribute_code", to_text)? else {
+        return Ok(None);
+    };
+    let value = m.get("value").cloned().unwrap_or(Json::Null);
+    let value = match value {
+        Json::Array(_) | Json::Null => value,
+        other => json!(to_text(&other)?),
+    };
+    if let Some(attr) = state.attribute(&code) {
+        if attr.frontend_input == "select" {
+            let text = value.as_str().unwrap_or_default().trim().to_string();
+            let known = text.is_empty()
+                || text
+                    .parse::<i64>()
+                    .is_ok_and(|id| attr.options.iter().any(|o| o.value == id));
+            if !known {
+                return Err(ApiError::invalid_field_value(&code, &value));
+            }
+        }
+        return Ok(Some((code, value)));
+    }
+    if SYSTEM_ATTRIBUTES.contains(&code.as_str())
+        || state.product_attributes.iter().any(|a| a == &code)
+    {
+        return Ok(Some((code, value)));
+    }
+    Ok(None)
+}
+
+fn merge_custom(stored: &mut Map<String, Json>, updates: Vec<(String, Json)>) {
+    let list = stored
+        .entry("custom_attributes")
+        .or_insert_with(|| json!([]));
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Json::Array(list) = list {
+        for (code, value) in updates {
+            match list
+                .iter_mut()
+                .find(|a| a.get("attribute_code").and_then(Json::as_str) == Some(code.as_str()))
+            {
+                Some(a) => a["value"] = value,
+                None => list.push(json!({ "attribute_code": code, "value": value })),
+            }
+        }
+    }
+}
+
+fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply {
+    let body = input::parse_body(req.body)?;
+    let product = input::object(
+        input::required(&body, "product")?,
+        input::PRODUCT_CLASS,
+        input::PRODUCT_FIELDS,
+    )?;
+    // Convert and check every field before touching the shop.
+    let sku = match opt(product, "sku", to_text)? {
+        Some(s) if !s.trim().is_empty() => s,
+        _ => url_sku.unwrap_or_default(),
+    };
+    let name = opt(product, "name", to_text)?;
+    let price = opt(product, "price", to_float)?;
+    let weight = opt(product, "weight", to_float)?;
+    let attribute_set_id = opt(product, "attribute_set_id", to_int)?;
+    let status = opt(product, "status", to_int)?;
+    if let Some(s) = status {
+        if s != 1 && s != 2 {
+            return Err(ApiError::invalid_field_value(
+                "status",
+                &json!(s.to_string()),
+            ));
+        }
+    }
+    let visibility = opt(product, "visibility", to_int)?;
+    if let Some(v) = visibility {
+        if !(1..=4).contains(&v) {
+            return Err(ApiError::invalid_field_value(
+                "visibility",
+                &json!(v.to_string()),
+            ));
+        }
+    }
+    let type_id = opt(product, "type_id", to_text)?;
+    if let Some(t) = &type_id {
+        if !TYPES.contains(&t.as_str()) {
+            return Err(ApiError::invalid_field_value("type_id", &json!(t)));
+        }
+    }
+    let mut custom = Vec::new();
+    if let Some(list) = product.get("custom_attributes").filter(|v| !v.is_null()) {
+        for entry in input::array(list, "Magento\\Framework\\Api\\AttributeInterface[]")? {
+            if let Some(c) = custom_attribute(state, entry)? {
+                custom.push(c);
+            }
+        }
+    }
+    let mut website_ids: Option<Vec<i64>> = None;
+    let mut stock_update: Option<Map<String, Json>> = None;
+    let mut ext_rest = Map::new();
+    if let Some(ext) = product.get("extension_attributes").filter(|v| !v.is_null()) {
+        let ext = input::object(
+            ext,
+            input::PRODUCT_EXTENSION_CLASS,
+            input::PRODUCT_EXTENSION_FIELDS,
+        )?;
+        for (k, v) in ext {
+            match k.as_str() {
+                "website_ids" => {
+                    let ids = input::array(v, "int[]")?
+                        .iter()
+                        .map(to_int)
+                        .collect::<ApiResult<Vec<i64>>>()?;
+                    website_ids = Some(ids);
+                }
+                "stock_item" => {
+                    let item = input::object(v, input::STOCK_ITEM_CLASS, input::STOCK_ITEM_FIELDS)?;
+                    super::inventory::check_stock_item(item)?;
+                    stock_update = Some(item.clone());
+                }
+                _ => {
+                    ext_rest.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let now = state.now();
+    let index = state.product_index(&sku);
+    let is_create = index.is_none();
+    if is_create {
+        let type_id = type_id.clone().unwrap_or_else(|| "simple".into());
+        let mut problems = Vec::new();
+        if sku.trim().is_empty() {
+            problems.push("The \"SKU\" attribute value is empty. Set the attribute and try again.");
+        }
+        if name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            problems.push(
+                "The \"Product Name\" attribute value is empty. Set the attribute and try again.",
+            );
+        }
+        if price.is_none() && ["simple", "virtual", "downloadable"].contains(&type_id.as_str()) {
+            problems
+                .push("The \"Price\" attribute value is empty. Set the attribute and try again.");
+        }
+        if !problems.is_empty() {
+            return Err(
+                ApiError::bad_request("Invalid product data: %1").with_args([problems.join(",")])
+            );
+        }
+    }
+    let id = match index {
+        Some(i) => state.products[i]["id"].as_i64().unwrap_or(0),
+        None => state.ids.product + 1,
+    };
+    let mut stored = match index {
+        Some(i) => match state.products[i].clone() {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        },
+        None => {
+            let mut m = Map::new();
+            m.insert("sku".into(), json!(sku));
+            m.insert("attribute_set_id".into(), json!(4));
+            m.insert("status".into(), json!(1));
+            m.insert("visibility".into(), json!(4));
+            m.insert("type_id".into(), json!("simple"));
+            m.insert("created_at".into(), json!(now));
+            m
+        }
+    };
+    if let Some(n) = name {
+        stored.insert("name".into(), json!(n));
+    }
+    if let Some(p) = price {
+        stored.insert("price".into(), number(p));
+    }
+    if let Some(w) = weight {
+        stored.insert("weight".into(), number(w));
+    }
+    if let Some(a) = attribute_set_id {
+        stored.insert("attribute_set_id".into(), json!(a));
+    }
+    if let Some(s) = status {
+        stored.insert("status".into(), json!(s));
+    }
+    if let Some(v) = visibility {
+        stored.insert("visibility".into(), json!(v));
+    }
+    if let Some(t) = type_id {
+        stored.insert("type_id".into(), json!(t));
+    }
+    for k in [
+        "product_links",
+        "options",
+        "media_gallery_entries",
+        "tier_prices",
+    ] {
+        if let Some(v) = product.get(k).filter(|v| v.is_array()) {
+            stored.insert(k.into(), v.clone());
+        }
+    }
+    stored.insert("updated_at".into(), json!(now));
+    merge_custom(&mut stored, custom);
+    normalize(&mut stored, id);
+    if let Some(Json::Object(ext)) = stored.get_mut("extension_attributes") {
+        if is_create {
+            let mut ids = website_ids.unwrap_or_default();
+            if req.store.code == "all" {
+                ids.extend(STORES.iter().map(|s| s.website_id).filter(|w| *w > 0));
+            } else {
+                ids.push(req.store.website_id);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ext.insert("website_ids".into(), json!(ids));
+        } else if let Some(ids) = website_ids {
+            ext.insert("website_ids".into(), json!(ids));
+        }
+        for (k, v) in ext_rest {
+            ext.insert(k, v);
+        }
+        if let (Some(update), Some(Json::Object(item))) = (stock_update, ext.get_mut("stock_item"))
+        {
+            for (k, v) in update {
+                if k != "item_id" && k != "product_id" {
+                    item.insert(k, v);
+                }
+            }
+        }
+    }
+    let product = Json::Object(stored);
+    match index {
+        Some(i) => state.products[i] = product,
+        None => {
+            state.ids.product = id;
+            state.products.push(product);
+        }
+    }
+    Ok(state.products[state.product_index(&sku).unwrap_or(0)].clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::Fixture;
+    use super::super::router::test_call;
+    use super::*;
+
+    #[test]
+    fn put_creates_then_merges() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        let body = json!({"product": {"sku": "NEW-1", "name": "Nuovo", "price": "9.90", "custom_attributes": [{"attribute_code": "color", "value": "51"}, {"attribute_code": "nonsense", "value": "x"}]}});
+        let p = test_call(&mut s, "PUT", "/V1/products/NEW-1", "", &body).unwrap();
+        assert_eq!(p["price"], 9.9);
+        assert_eq!(p["type_id"], "simple");
+        assert_eq!(p["extension_attributes"]["website_ids"], json!([1]));
+        assert_eq!(p["custom_attributes"].as_array().unwrap().len(), 1);
+        let body = json!({"product": {"sku": "NEW-1", "custom_attributes": [{"attribute_code": "description", "value": "Desc"}]}});
+        let p = test_call(&mut s, "PUT", "/V1/products/NEW-1", "", &body).unwrap();
+        assert_eq!(p["name"], "Nuovo");
+        assert_eq!(p["custom_attributes"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn creates_need_name_and_price() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        let e = test_call(
+            &mut s,
+            "POST",
+            "/V1/products",
+            "",
+            &json!({"product": {"sku": "X"}}),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "Invalid product data: %1");
+        assert!(e.params().unwrap()[0]
+            .as_str()
+            .unwrap()
+            .contains("Product Name"));
+        let e = test_call(&mut s, "POST", "/V1/products", "", &json!({})).unwrap_err();
+        assert_eq!(e.params(), Some(&json!({"fieldName": "product"})));
+    }
+
+    #[test]
+    fn bad_values_are_400s() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        for product in [
+            json!({"sku": "CAF-ESP-1KG", "status": 3}),
+            json!({"sku": "CAF-ESP-1KG", "visibility": 9}),
+            json!({"sku": "CAF-ESP-1KG", "type_id": "kit"}),
+            json!({"sku": "CAF-ESP-1KG", "price": "cheap"}),
+            json!({"sku": "CAF-ESP-1KG", "custom_attributes": [{"attribute_code": "size", "value": "999"}]}),
+            json!({"sku": "CAF-ESP-1KG", "colour": "red"}),
+        ] {
+            let e = test_call(
+                &mut s,
+                "PUT",
+                "/V1/products/CAF-ESP-1KG",
+                "",
+                &json!({"product": product}),
+            )
+            .unwrap_err();
+            assert_eq!(e.status, 400, "{product}");
+        }
+    }
+
+    #[test]
+    fn unknown_skus_are_404() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        let e = test_call(&mut s, "GET", "/V1/products/NOPE", "", &Json::Null).unwrap_err();
+        assert_eq!(e.status, 404);
+        assert!(test_call(&mut s, "GET", "/V1/products/caf-esp-1kg", "", &Json::Null).is_ok());
+    }
+
+    #[test]
+    fn search_by_custom_attribute() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        let r = test_call(&mut s, "GET", "/V1/products", "searchCriteria[filterGroups][0][filters][0][field]=color&searchCriteria[filterGroups][0][filters][0][value]=50", &Json::Null).unwrap();
+        assert_eq!(r["total_count"], 2);
+        let e = test_call(&mut s, "GET", "/V1/products", "", &Json::Null).unwrap_err();
+        assert_eq!(e.params(), Some(&json!({"fieldName": "searchCriteria"})));
+    }
+}

@@ -1,0 +1,361 @@
+//! The HTTP side: a listener whose connections can be cut without an
+//! answer, one handler that routes, authenticates, logs, applies the
+//! faults and runs the resource handler under the shop's lock, and the
+//! small control API under `/__standin/` (no token, no faults, not logged).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
+use axum::Router;
+use serde_json::{json, Value as Json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+use super::auth;
+use super::errors::ApiError;
+use super::faults::{fault_body, Decision, Dice, Faults};
+use super::router::{self, Request};
+use super::state::ShopState;
+use super::LoggedRequest;
+
+/// What the server and the `StandIn` handle share.
+pub struct Shared {
+    pub state: Mutex<ShopState>,
+    pub faults: Mutex<(Faults, Dice)>,
+    pub log: Mutex<Vec<LoggedRequest>>,
+}
+
+/// A lock that survives a panicking holder (the data is plain state).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A connection's address and the switch that cuts it.
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub remote: SocketAddr,
+    pub kill: Arc<AtomicBool>,
+}
+
+/// A TCP stream that, once killed, reads end-of-file and fails every
+/// write: hyper then drops the connection without sending anything.
+pub struct KillStream {
+    inner: TcpStream,
+    kill: Arc<AtomicBool>,
+}
+
+impl AsyncRead for KillStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "connection dropped by the stand-in",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+pub struct KillListener(pub TcpListener);
+
+impl Listener for KillListener {
+    type Io = KillStream;
+    type Addr = Conn;
+
+    async fn accept(&mut self) -> (KillStream, Conn) {
+        loop {
+            match self.0.accept().await {
+                Ok((inner, remote)) => {
+                    let _ = inner.set_nodelay(true);
+                    let kill = Arc::new(AtomicBool::new(false));
+                    return (
+                        KillStream {
+                            inner,
+                            kill: kill.clone(),
+                        },
+                        Conn { remote, kill },
+                    );
+                }
+                Err(e) => {
+                    tracing::debug!("stand-in accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Conn> {
+        Ok(Conn {
+            remote: self.0.local_addr()?,
+            kill: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+impl Connected<IncomingStream<'_, KillListener>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+fn json_response(status: u16, body: &Json) -> Response {
+    text_response(status, "application/json; charset=utf-8", body.to_string())
+}
+
+fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn error_response(e: &ApiError) -> Response {
+    json_response(e.status, &e.body())
+}
+
+/// Serves until `stop` fires (or is dropped).
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
+    let app = Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(256 << 20))
+        .with_state(shared)
+        .into_make_service_with_connect_info::<Conn>();
+    let server = axum::serve(KillListener(listener), app);
+    tokio::select! {
+        r = server => {
+            if let Err(e) = r {
+                tracing::warn!("stand-in server stopped: {e}");
+            }
+        }
+        _ = stop => {}
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("").to_string();
+    if let Some(rest) = path.strip_prefix("/__standin/") {
+        return control(&shared, method.as_str(), rest, &body);
+    }
+    let (store, segments) = match router::parse_path(&path) {
+        Ok(x) => x,
+        Err(e) => return error_response(&e),
+    };
+    let Some(route) = router::find(method.as_str(), &segments) else {
+        return error_response(&ApiError::no_route());
+    };
+    if !route.anonymous {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::bearer);
+        let ok = token.is_some_and(|t| lock(&shared.state).token_valid(t));
+        if !ok {
+            return error_response(&auth::unauthorized(route.resource));
+        }
+    }
+    let logged_body = if body.iter().all(u8::is_ascii_whitespace) {
+        Json::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    let mut entry = LoggedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        body: logged_body,
+        status: 0,
+    };
+    let (latency, decision, report) = {
+        let mut f = lock(&shared.faults);
+        let (faults, dice) = &mut *f;
+        let decision = faults.decide(dice);
+        (faults.latency, decision, dice.next_u64())
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let response = match decision {
+        Decision::Drop => {
+            conn.kill.store(true, Ordering::SeqCst);
+            entry.status = 0;
+            lock(&shared.log).push(entry);
+            return text_response(500, "text/plain", String::new());
+        }
+        Decision::Error(status) => {
+            let (content_type, text) = fault_body(status, report);
+            entry.status = status;
+            text_response(status, content_type, text)
+        }
+        Decision::Handle => {
+            let req = Request {
+                method: method.as_str(),
+                segments,
+                query: &query,
+                body: &body,
+                store,
+            };
+            let result = {
+                let mut state = lock(&shared.state);
+                (route.handler)(&mut state, &req)
+            };
+            match result {
+                Ok(v) => {
+                    entry.status = 200;
+                    json_response(200, &v)
+                }
+                Err(e) => {
+                    entry.status = e.status;
+                    error_response(&e)
+                }
+            }
+        }
+    };
+    tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "stand-in");
+    lock(&shared.log).push(entry);
+    response
+}
+
+/// `/__standin/faults` (GET, POST JSON with `latency_ms`), `/__standin/state`,
+/// `/__standin/requests`, `/__standin/expire-tokens` (POST).
+fn control(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Response {
+    match (method, rest.trim_end_matches('/')) {
+        ("GET", "state") => json_response(200, &lock(&shared.state).snapshot()),
+        ("GET", "requests") => {
+            let log: Vec<Json> = lock(&shared.log)
+                .iter()
+                .map(|r| json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body, "status": r.status}))
+                .collect();
+            json_response(200, &Json::Array(log))
+        }
+        ("POST", "expire-tokens") => {
+            lock(&shared.state).expire_tokens();
+            json_response(200, &json!(true))
+        }
+        ("GET", "faults") => json_response(200, &faults_json(&lock(&shared.faults).0)),
+        ("POST", "faults") => match faults_from_json(body) {
+            Ok(f) => {
+                let out = faults_json(&f);
+                *lock(&shared.faults) = (f.clone(), Dice::new(f.seed));
+                json_response(200, &out)
+            }
+            Err(message) => json_response(400, &json!({ "message": message })),
+        },
+        _ => error_response(&ApiError::no_route()),
+    }
+}
+
+pub fn faults_json(f: &Faults) -> Json {
+    json!({
+        "latency_ms": f.latency.as_millis() as u64,
+        "error_rate": f.error_rate,
+        "error_statuses": f.error_statuses,
+        "drop_rate": f.drop_rate,
+        "seed": f.seed,
+    })
+}
+
+pub fn faults_from_json(body: &[u8]) -> Result<Faults, String> {
+    let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let Json::Object(m) = v else {
+        return Err("expected a JSON object".into());
+    };
+    let mut f = Faults::default();
+    for (k, v) in &m {
+        match k.as_str() {
+            "latency_ms" => {
+                f.latency =
+                    Duration::from_millis(v.as_u64().ok_or("latency_ms: expected milliseconds")?)
+            }
+            "error_rate" => f.error_rate = rate(v, k)?,
+            "drop_rate" => f.drop_rate = rate(v, k)?,
+            "seed" => f.seed = v.as_u64().ok_or("seed: expected an unsigned integer")?,
+            "error_statuses" => {
+                f.error_statuses = v
+                    .as_array()
+                    .ok_or("error_statuses: expected an array")?
+                    .iter()
+                    .map(|s| {
+                        s.as_u64()
+                            .filter(|s| (100..=599).contains(s))
+                            .map(|s| s as u16)
+                            .ok_or_else(|| format!("error_statuses: {s} is no HTTP status"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            other => return Err(format!("unknown key {other:?}")),
+        }
+    }
+    Ok(f)
+}
+
+fn rate(v: &Json, key: &str) -> Result<f64, String> {
+    v.as_f64()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| format!("{key}: expected a number from 0 to 1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_the_control_api() {
+        let f = faults_from_json(
+            br#"{"latency_ms": 20, "error_rate": 0.5, "error_statuses": [503], "seed": 9}"#,
+        )
+        .unwrap();
+        assert_eq!(f.latency, Duration::from_millis(20));
+        assert_eq!(f.error_statuses, vec![503]);
+        assert!(faults_from_json(br#"{"error_rate": 2}"#).is_err());
+        assert!(faults_from_json(br#"{"latency": 2}"#).is_err());
+        assert!(faults_from_json(b"nope").is_err());
+        assert_eq!(faults_json(&f)["latency_ms"], 20);
+    }
+}

@@ -1,0 +1,418 @@
+//! The shop: everything the stand-in knows, behind one lock. Entities are
+//! kept in Magento's own JSON shapes (what `GET` returns), so that a fixture
+//! file is written the way Magento answers and the routes only validate and
+//! merge. Ids come from counters, timestamps from a clock that never goes
+//! back (Magento's `updated_at` has one-second resolution, like this one).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value as Json};
+
+use super::fixture::Fixture;
+
+/// A select attribute and its options (the admin labels).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attribute {
+    pub attribute_id: i64,
+    pub attribute_code: String,
+    #[serde(default = "select")]
+    pub frontend_input: String,
+    #[serde(default)]
+    pub default_frontend_label: String,
+    #[serde(default)]
+    pub options: Vec<AttributeOption>,
+}
+
+fn select() -> String {
+    "select".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttributeOption {
+    pub value: i64,
+    pub label: String,
+    #[serde(default)]
+    pub sort_order: i64,
+}
+
+/// An MSI inventory source.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    pub source_code: String,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub country_id: String,
+    #[serde(default)]
+    pub postcode: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Quantity of one SKU at one source.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceItem {
+    pub sku: String,
+    pub source_code: String,
+    pub quantity: f64,
+    pub status: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CustomerGroup {
+    pub id: i64,
+    pub code: String,
+    #[serde(default = "retail_customer")]
+    pub tax_class_id: i64,
+}
+
+fn retail_customer() -> i64 {
+    3
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdminUser {
+    pub username: String,
+    pub password: String,
+}
+
+/// A bearer token the shop accepts (until expired).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Token {
+    pub token: String,
+    pub expired: bool,
+}
+
+/// A store view: its code in `/rest/{code}/V1`, its id and its website.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Store {
+    pub code: &'static str,
+    pub id: i64,
+    pub website_id: i64,
+}
+
+/// `all` is the admin scope (store 0); `default` and `b2c` are the store
+/// views of the main website, `b2b` the view of the second website.
+pub const STORES: [Store; 4] = [
+    Store {
+        code: "all",
+        id: 0,
+        website_id: 0,
+    },
+    Store {
+        code: "default",
+        id: 1,
+        website_id: 1,
+    },
+    Store {
+        code: "b2c",
+        id: 1,
+        website_id: 1,
+    },
+    Store {
+        code: "b2b",
+        id: 2,
+        website_id: 2,
+    },
+];
+
+pub fn store(code: &str) -> Option<Store> {
+    STORES.iter().copied().find(|s| s.code == code)
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counters {
+    pub product: i64,
+    pub option: i64,
+    pub configurable_option: i64,
+    pub customer: i64,
+    pub address: i64,
+    pub order: i64,
+    pub order_item: i64,
+    pub shipment: i64,
+    pub invoice: i64,
+    pub track: i64,
+    pub history: i64,
+    pub token: u64,
+}
+
+/// The whole shop.
+#[derive(Debug, Clone)]
+pub struct ShopState {
+    pub admin_users: Vec<AdminUser>,
+    pub tokens: Vec<Token>,
+    pub attributes: Vec<Attribute>,
+    pub product_attributes: Vec<String>,
+    pub sources: Vec<Source>,
+    pub source_items: Vec<SourceItem>,
+    pub customer_groups: Vec<CustomerGroup>,
+    /// `catalog-data-product-interface` objects, in id order.
+    pub products: Vec<Json>,
+    /// `customer-data-customer-interface` objects.
+    pub customers: Vec<Json>,
+    /// `sales-data-order-interface` objects.
+    pub orders: Vec<Json>,
+    /// `sales-data-shipment-interface` objects.
+    pub shipments: Vec<Json>,
+    /// `sales-data-invoice-interface` objects.
+    pub invoices: Vec<Json>,
+    /// Whether a comment's `status` changes the order's status. Magento
+    /// 2.4.7 stopped that (magento/magento2#38723): the default is false.
+    pub comment_sets_status: bool,
+    pub ids: Counters,
+    /// The last timestamp handed out, in Unix seconds.
+    pub clock: i64,
+}
+
+impl ShopState {
+    pub fn from_fixture(f: Fixture) -> ShopState {
+        let mut s = ShopState {
+            admin_users: f.admin_users,
+            tokens: vec![Token {
+                token: f.integration_token,
+                expired: false,
+            }],
+            attributes: f.attributes,
+            product_attributes: f.product_attributes,
+            sources: f.sources,
+            source_items: f.source_items,
+            customer_groups: f.customer_groups,
+            products: Vec::new(),
+            customers: Vec::new(),
+            orders: Vec::new(),
+            shipments: Vec::new(),
+            invoices: Vec::new(),
+            comment_sets_status: f.comment_sets_status,
+            ids: Counters::default(),
+            clock: 0,
+        };
+        s.ids.option = s
+            .attributes
+            .iter()
+            .flat_map(|a| a.options.iter().map(|o| o.value))
+            .max()
+            .unwrap_or(0);
+        for p in f.products {
+            super::products::insert_fixture_product(&mut s, p);
+        }
+        for c in f.customers {
+            super::customers::insert_fixture_customer(&mut s, c);
+        }
+        for o in f.orders {
+            super::orders::insert_fixture_order(&mut s, o);
+        }
+        s
+    }
+
+    /// Now, as Magento writes it (`YYYY-MM-DD hh:mm:ss`, UTC), never
+    /// earlier than the last time handed out.
+    pub fn now(&mut self) -> String {
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.clock = self.clock.max(real);
+        format_timestamp(self.clock)
+    }
+
+    /// Moves the clock on (tests of `updated_at` watermarks).
+    pub fn advance_clock(&mut self, seconds: i64) {
+        self.now();
+        self.clock += seconds;
+    }
+
+    /// Expires every token (the next request must fetch a new one).
+    pub fn expire_tokens(&mut self) {
+        for t in &mut self.tokens {
+            t.expired = true;
+        }
+    }
+
+    pub fn token_valid(&self, token: &str) -> bool {
+        self.tokens.iter().any(|t| !t.expired && t.token == token)
+    }
+
+    pub fn issue_token(&mut self) -> String {
+        self.ids.token += 1;
+        let mut x = self.ids.token.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.clock as u64);
+        let mut token = String::with_capacity(32);
+        for _ in 0..2 {
+            x = splitmix(x);
+            token.push_str(&format!("{x:016x}"));
+        }
+        self.tokens.push(Token {
+            token: token.clone(),
+            expired: false,
+        });
+        token
+    }
+
+    pub fn attribute(&self, code: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.attribute_code == code)
+    }
+
+    /// By code, or by numeric id as EAV's config accepts either.
+    pub fn attribute_by_code_or_id(&self, key: &str) -> Option<&Attribute> {
+        match key.trim().parse::<i64>() {
+            Ok(id) => self.attributes.iter().find(|a| a.attribute_id == id),
+            Err(_) => self.attribute(key),
+        }
+    }
+
+    /// SKUs compare case-insensitively, as MySQL's collation does.
+    pub fn product_index(&self, sku: &str) -> Option<usize> {
+        self.products.iter().position(|p| {
+            p.get("sku")
+                .and_then(Json::as_str)
+                .is_some_and(|s| s.eq_ignore_ascii_case(sku))
+        })
+    }
+
+    pub fn product_index_by_id(&self, id: i64) -> Option<usize> {
+        self.products
+            .iter()
+            .position(|p| p.get("id").and_then(Json::as_i64) == Some(id))
+    }
+
+    pub fn customer_index(&self, id: i64) -> Option<usize> {
+        self.customers
+            .iter()
+            .position(|c| c.get("id").and_then(Json::as_i64) == Some(id))
+    }
+
+    pub fn order_index(&self, id: i64) -> Option<usize> {
+        self.orders
+            .iter()
+            .position(|o| o.get("entity_id").and_then(Json::as_i64) == Some(id))
+    }
+
+    /// An order by its increment id (`"000000101"`), for tests.
+    pub fn order_by_increment(&self, increment_id: &str) -> Option<&Json> {
+        self.orders
+            .iter()
+            .find(|o| o.get("increment_id").and_then(Json::as_str) == Some(increment_id))
+    }
+
+    pub fn group_exists(&self, id: i64) -> bool {
+        self.customer_groups.iter().any(|g| g.id == id)
+    }
+
+    /// The whole shop as JSON.
+    pub fn snapshot(&self) -> Json {
+        let comments: Vec<Json> = self
+            .orders
+            .iter()
+            .flat_map(|o| {
+                o.get("status_histories")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let options: Map<String, Json> = self
+            .attributes
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_code.clone(),
+                    json!(a
+                        .options
+                        .iter()
+                        .map(|o| json!({"value": o.value, "label": o.label}))
+                        .collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        let stock_items: Vec<Json> = self
+            .products
+            .iter()
+            .filter_map(|p| {
+                let item = p.pointer("/extension_attributes/stock_item")?;
+                let mut item = item.clone();
+                item["sku"] = p.get("sku").cloned().unwrap_or(Json::Null);
+                Some(item)
+            })
+            .collect();
+        json!({
+            "products": self.products,
+            "options": options,
+            "sources": self.sources,
+            "source_items": self.source_items,
+            "stock_items": stock_items,
+            "customer_groups": self.customer_groups,
+            "customers": self.customers,
+            "orders": self.orders,
+            "shipments": self.shipments,
+            "invoices": self.invoices,
+            "comments": comments,
+        })
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Unix seconds as `YYYY-MM-DD hh:mm:ss` (UTC).
+pub fn format_timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_magento_datetimes() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00:00");
+        assert_eq!(format_timestamp(1_795_859_100), "2026-11-28 09:45:00");
+    }
+
+    #[test]
+    fn the_clock_never_goes_back() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        let a = s.now();
+        s.advance_clock(60);
+        let b = s.now();
+        assert!(b > a);
+        assert!(s.now() >= b);
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        assert!(s.token_valid("standin-token"));
+        let t = s.issue_token();
+        assert_eq!(t.len(), 32);
+        assert!(s.token_valid(&t));
+        s.expire_tokens();
+        assert!(!s.token_valid(&t));
+        assert!(!s.token_valid("standin-token"));
+    }
+}
