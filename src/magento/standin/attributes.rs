@@ -22,6 +22,7 @@ pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
         })
     };
     match (method, segs) {
+        ("GET", ["products", "attributes", _]) => r(get),
         ("GET", ["products", "attributes", _, "options"]) => r(list),
         ("POST", ["products", "attributes", _, "options"]) => r(add),
         _ => None,
@@ -39,6 +40,36 @@ fn is_plain_attribute(state: &ShopState, code: &str) -> bool {
     super::products::SYSTEM_ATTRIBUTES.contains(&code)
         || state.product_attributes.iter().any(|a| a == code)
         || ["name", "sku", "price", "weight", "status", "visibility"].contains(&code)
+}
+
+/// `GET /V1/products/attributes/{attributeCode}` (by code or numeric id):
+/// the select attributes the stand-in keeps, in the shape of
+/// `catalog-data-product-attribute-interface`. Magento's other attributes
+/// (name, price...) have no id here and answer as unknown.
+fn get(state: &mut ShopState, req: &Request) -> Reply {
+    let key = req.seg(2);
+    let attr = state
+        .attribute_by_code_or_id(key)
+        .ok_or_else(|| not_found(key))?;
+    let mut options = vec![json!({"label": " ", "value": ""})];
+    options.extend(
+        attr.options
+            .iter()
+            .map(|o| json!({"label": o.label, "value": o.value.to_string()})),
+    );
+    Ok(json!({
+        "attribute_id": attr.attribute_id,
+        "attribute_code": attr.attribute_code,
+        "frontend_input": attr.frontend_input,
+        "entity_type_id": "4",
+        "is_required": false,
+        "is_user_defined": true,
+        "default_frontend_label": attr.default_frontend_label,
+        "frontend_labels": [],
+        "backend_type": "int",
+        "scope": "global",
+        "options": options,
+    }))
 }
 
 fn list(state: &mut ShopState, req: &Request) -> Reply {
@@ -120,6 +151,38 @@ mod tests {
     use super::super::fixture::Fixture;
     use super::super::router::test_call;
     use super::*;
+
+    #[test]
+    fn an_attribute_by_code_or_id() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        let a = test_call(
+            &mut s,
+            "GET",
+            "/V1/products/attributes/size",
+            "",
+            &Json::Null,
+        )
+        .unwrap();
+        assert_eq!(a["attribute_id"], 144);
+        let b = test_call(
+            &mut s,
+            "GET",
+            "/V1/products/attributes/144",
+            "",
+            &Json::Null,
+        )
+        .unwrap();
+        assert_eq!(b["attribute_code"], "size");
+        let e = test_call(
+            &mut s,
+            "GET",
+            "/V1/products/attributes/nope",
+            "",
+            &Json::Null,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 404);
+    }
 
     #[test]
     fn options_list_starts_empty_and_grows() {
