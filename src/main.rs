@@ -38,6 +38,8 @@ enum Command {
     Plan(cmd::plan::Args),
     Reprocess(cmd::reprocess::Args),
     Schemas(cmd::schemas::Args),
+    #[command(name = "stand-in")]
+    StandIn(cmd::standin::Args),
     Watch(cmd::watch::Args),
 }
 
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
             cmd::ingest::run,
         ),
         Command::Schemas(args) => cmd::schemas::run(&registry, args),
+        Command::StandIn(args) => cmd::standin::run(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code as u8),

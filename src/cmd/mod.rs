@@ -11,6 +11,7 @@ pub mod parse;
 pub mod plan;
 pub mod reprocess;
 pub mod schemas;
+pub mod standin;
 pub mod watch;
 
 /// What a command tells the shell.
