@@ -32,6 +32,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Baseline(cmd::baseline::Args),
     Check(cmd::check::Args),
     Ingest(cmd::ingest::Args),
     Parse(cmd::parse::Args),
@@ -51,6 +52,13 @@ fn main() -> ExitCode {
     }
     let registry = ponte::schema::Registry::discover(cli.schemas.as_deref());
     let outcome = match cli.command {
+        Command::Baseline(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::baseline::run,
+        ),
         Command::Check(args) => cmd::check::run(&registry, args),
         Command::Parse(args) => cmd::parse::run(&registry, args),
         Command::Plan(args) => configured(

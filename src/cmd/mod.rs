@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::schema::{Registry, Schema};
 
+pub mod baseline;
 pub mod check;
 pub mod ingest;
 pub mod parse;

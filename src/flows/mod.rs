@@ -1,4 +1,5 @@
 //! The pipelines: an inbound file from parse to acknowledgement.
 
+pub mod baseline;
 pub mod inbound;
 pub mod service;
