@@ -28,9 +28,13 @@
 //!   invoiced makes it `complete`.
 //! - Cancel answers `false` (not an error) when the order cannot be
 //!   canceled: already canceled, complete, closed, held, or wholly invoiced.
-//! - A comment keeps the order's status: since 2.4.7 the comment's `status`
-//!   no longer changes it (magento/magento2#38723); `comment_sets_status`
-//!   in the fixture restores the older behaviour.
+//! - A comment's `status` (2.4.7 and later, magento/magento2#38723): left
+//!   out, the order keeps its status; one of the statuses of the order's
+//!   current STATE (new: pending; processing: processing, fraud; ...) sets
+//!   it; any other is 400 "Unable to add comment: The status \"%1\" is not
+//!   part of the order status history." So a comment cannot move a pending
+//!   order to processing. `comment_sets_status` in the fixture restores the
+//!   older behaviour (any status is set, nothing refused).
 //! - Every change moves `updated_at` on.
 
 use serde_json::{json, Map, Value as Json};
@@ -579,15 +583,22 @@ fn add_comment(state: &mut ShopState, req: &Request) -> Reply {
     let visible = opt(h, "is_visible_on_front", to_int)?.unwrap_or(0);
     let status = opt(h, "status", to_text)?;
     let i = order_index(state, req.seg(1))?;
+    let sets_status = state.comment_sets_status;
+    if let Some(s) = status.as_ref().filter(|s| !s.is_empty()) {
+        let allowed = state_statuses(&state_of(&state.orders[i]));
+        if !sets_status && !allowed.contains(&s.as_str()) {
+            return Err(ApiError::bad_request(
+                "Unable to add comment: The status \"%1\" is not part of the order status history.",
+            )
+            .with_args([s.clone()]));
+        }
+    }
     let now = state.now();
     state.ids.history += 1;
     let history_id = state.ids.history;
-    let sets_status = state.comment_sets_status;
     let o = &mut state.orders[i];
-    if sets_status {
-        if let Some(s) = status.as_ref().filter(|s| !s.is_empty()) {
-            o["status"] = json!(s);
-        }
+    if let Some(s) = status.as_ref().filter(|s| !s.is_empty()) {
+        o["status"] = json!(s);
     }
     let entry = json!({
         "comment": comment,
@@ -605,6 +616,21 @@ fn add_comment(state: &mut ShopState, req: &Request) -> Reply {
     }
     o["updated_at"] = json!(now);
     Ok(json!(true))
+}
+
+/// The statuses a default install assigns to each order state.
+fn state_statuses(state: &str) -> &'static [&'static str] {
+    match state {
+        "new" => &["pending"],
+        "pending_payment" => &["pending_payment"],
+        "processing" => &["processing", "fraud"],
+        "complete" => &["complete"],
+        "closed" => &["closed"],
+        "canceled" => &["canceled"],
+        "holded" => &["holded"],
+        "payment_review" => &["payment_review", "fraud"],
+        _ => &[],
+    }
 }
 
 fn comments(state: &mut ShopState, req: &Request) -> Reply {
@@ -783,19 +809,21 @@ mod tests {
         let mut s = demo();
         let id = order(&s, "000000101")["entity_id"].as_i64().unwrap();
         let body = json!({"statusHistory": {"comment": "Esportato in ORD1.txt", "is_customer_notified": 0, "is_visible_on_front": 0, "parent_id": id, "status": "processing"}});
+        let path = format!("/V1/orders/{id}/comments");
+        let e = test_call(&mut s, "POST", &path, "", &body).unwrap_err();
+        assert_eq!(e.params(), Some(&json!(["processing"])));
+        let mut keep = body.clone();
+        keep["statusHistory"]
+            .as_object_mut()
+            .unwrap()
+            .remove("status");
         assert_eq!(
-            test_call(
-                &mut s,
-                "POST",
-                &format!("/V1/orders/{id}/comments"),
-                "",
-                &body
-            )
-            .unwrap(),
+            test_call(&mut s, "POST", &path, "", &keep).unwrap(),
             json!(true)
         );
         let o = order(&s, "000000101");
         assert_eq!(o["status"], "pending");
+        assert_eq!(o["status_histories"][0]["status"], "pending");
         assert_eq!(o["status_histories"][0]["comment"], "Esportato in ORD1.txt");
         s.comment_sets_status = true;
         test_call(
@@ -815,7 +843,7 @@ mod tests {
             &Json::Null,
         )
         .unwrap();
-        assert_eq!(list["total_count"], 2);
+        assert_eq!(list["total_count"], 2, "{list}");
         let e = test_call(&mut s, "POST", "/V1/orders/99/comments", "", &body).unwrap_err();
         assert_eq!(
             e.message,

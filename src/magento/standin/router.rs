@@ -41,19 +41,26 @@ impl Request<'_> {
     }
 }
 
-/// The store and the segments after `V1` of an API path.
+/// The store and the segments after `V1` of an API path. As Magento's
+/// `PathProcessor`: a first segment naming a store (or `all`) is taken off;
+/// what is left must start with `V1`, else no request processor takes it
+/// and the answer is 400 "Specified request cannot be processed." (so an
+/// unknown store code is that 400, not a 404).
 pub fn parse_path(path: &str) -> ApiResult<(Store, Vec<String>)> {
     let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (code, rest) = match raw.as_slice() {
-        ["rest", "V1", rest @ ..] => ("default", rest),
-        ["rest", code, "V1", rest @ ..] => (*code, rest),
-        _ => return Err(ApiError::no_route()),
+    let Some(("rest", rest)) = raw.split_first().map(|(h, r)| (*h, r)) else {
+        return Err(ApiError::no_route());
     };
-    let store = store(code).ok_or_else(|| {
-        ApiError::bad_request(
-            "The store that was requested wasn't found. Verify the store and try again.",
-        )
-    })?;
+    let (store, rest) = match rest.split_first() {
+        Some((code, tail)) if store(code).is_some() => (store(code), tail),
+        _ => (store("default"), rest),
+    };
+    let (Some(store), Some(("V1", rest))) = (store, rest.split_first().map(|(h, r)| (*h, r)))
+    else {
+        return Err(ApiError::bad_request(
+            "Specified request cannot be processed.",
+        ));
+    };
     let segments = rest.iter().map(|s| percent_decode(s, false)).collect();
     Ok((store, segments))
 }

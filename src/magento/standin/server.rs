@@ -136,7 +136,28 @@ impl Connected<IncomingStream<'_, KillListener>> for Conn {
 }
 
 fn json_response(status: u16, body: &Json) -> Response {
-    text_response(status, "application/json; charset=utf-8", body.to_string())
+    text_response(status, "application/json; charset=utf-8", php_json(body))
+}
+
+/// JSON as PHP's `json_encode` writes it with Magento's default flags:
+/// `/` escaped as `\/`, every non-ASCII character as `\uXXXX` (UTF-16).
+/// Outside strings JSON has neither, so escaping the whole text is safe.
+pub fn php_json(v: &Json) -> String {
+    let plain = v.to_string();
+    let mut out = String::with_capacity(plain.len() + plain.len() / 8);
+    for c in plain.chars() {
+        if c == '/' {
+            out.push_str("\\/");
+        } else if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
@@ -344,6 +365,17 @@ fn rate(v: &Json, key: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_written_the_php_way() {
+        let v = json!({"name": "Caffè / tè 😀", "n": 1.5});
+        let text = php_json(&v);
+        assert_eq!(
+            text,
+            r#"{"name":"Caff\u00e8 \/ t\u00e8 \ud83d\ude00","n":1.5}"#
+        );
+        assert_eq!(serde_json::from_str::<Json>(&text).unwrap(), v);
+    }
 
     #[test]
     fn faults_parse_from_the_control_api() {

@@ -160,8 +160,9 @@ pub struct ShopState {
     pub shipments: Vec<Json>,
     /// `sales-data-invoice-interface` objects.
     pub invoices: Vec<Json>,
-    /// Whether a comment's `status` changes the order's status. Magento
-    /// 2.4.7 stopped that (magento/magento2#38723): the default is false.
+    /// Whether a comment may set any status (Magento before 2.4.7). From
+    /// 2.4.7 (magento/magento2#38723, the default here, false) only a status
+    /// of the order's current state is accepted; see `orders`.
     pub comment_sets_status: bool,
     pub ids: Counters,
     /// The last timestamp handed out, in Unix seconds.
