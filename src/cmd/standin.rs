@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let shop = StandIn::start(args.listen, fixture).await?;
         shop.set_faults(Faults {
             latency: Duration::from_millis(args.latency_ms),
@@ -79,5 +79,8 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         tracing::info!("stand-in stopping");
         shop.shutdown();
         Ok(Exit::Ok)
-    })
+    });
+    // Open client connections would otherwise hold the runtime's shutdown.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    outcome
 }
