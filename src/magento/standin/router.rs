@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::errors::{ApiError, ApiResult};
 use super::search::percent_decode;
 use super::state::{store, ShopState, Store};
-use super::{attributes, auth, configurable, customers, inventory, orders, products};
+use super::{attributes, auth, configurable, customers, documents, inventory, orders, products};
 
 pub type Reply = ApiResult<Json>;
 pub type Handler = fn(&mut ShopState, &Request) -> Reply;
@@ -74,6 +74,7 @@ pub fn find(method: &str, segments: &[String]) -> Option<Route> {
         .or_else(|| configurable::route(method, &segs))
         .or_else(|| customers::route(method, &segs))
         .or_else(|| orders::route(method, &segs))
+        .or_else(|| documents::route(method, &segs))
 }
 
 /// Runs a request straight against a state, without HTTP or tokens (unit tests).
