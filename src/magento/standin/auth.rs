@@ -1,7 +1,11 @@
 //! `POST /V1/integration/admin/token`: an admin user's name and password
 //! for a bearer token (a JSON string). Wrong credentials are Magento's 401
-//! "The account sign-in was incorrect...". Bearer tokens are checked by the
-//! server before any other route (see `server.rs`).
+//! "The account sign-in was incorrect...". As Magento's token request
+//! throttler (`oauth/authentication_lock`: 6 failures, 1800 s), the sixth
+//! failure in a row locks the user name: every request for it, right
+//! password included, then gets the same 401 until the lock expires.
+//! Bearer tokens are checked by the server before any other route (see
+//! `server.rs`).
 
 use serde_json::json;
 
@@ -9,6 +13,10 @@ use super::errors::ApiError;
 use super::input::{self, to_text};
 use super::router::{Reply, Request, Route};
 use super::state::ShopState;
+
+/// Magento's defaults for `oauth/authentication_lock`.
+const MAX_FAILURES: u32 = 6;
+const LOCK_SECONDS: i64 = 1800;
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
     match (method, segs) {
@@ -48,16 +56,36 @@ fn admin_token(state: &mut ShopState, req: &Request) -> Reply {
     }
     let username = to_text(input::required(&body, "username")?)?;
     let password = to_text(input::required(&body, "password")?)?;
+    let refused = || {
+        ApiError::new(
+            401,
+            "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.",
+        )
+    };
+    let now = state.now_secs();
+    let (failures, locked_until) = state
+        .sign_in_failures
+        .get(&username)
+        .copied()
+        .unwrap_or((0, 0));
+    if locked_until > now {
+        return Err(refused());
+    }
     let ok = state
         .admin_users
         .iter()
         .any(|u| u.username == username && u.password == password);
     if !ok {
-        return Err(ApiError::new(
-            401,
-            "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.",
-        ));
+        let failures = failures + 1;
+        let entry = if failures >= MAX_FAILURES {
+            (0, now + LOCK_SECONDS)
+        } else {
+            (failures, 0)
+        };
+        state.sign_in_failures.insert(username, entry);
+        return Err(refused());
     }
+    state.sign_in_failures.remove(&username);
     Ok(json!(state.issue_token()))
 }
 
@@ -91,6 +119,30 @@ mod tests {
         assert_eq!(e.status, 401);
         let e = test_call(&mut s, "POST", path, "", &json!({})).unwrap_err();
         assert_eq!(e.errors.len(), 2);
+    }
+
+    #[test]
+    fn six_failures_lock_the_user() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        let path = "/V1/integration/admin/token";
+        for _ in 0..6 {
+            let bad = json!({"username": "admin", "password": "x"});
+            assert_eq!(
+                test_call(&mut s, "POST", path, "", &bad)
+                    .unwrap_err()
+                    .status,
+                401
+            );
+        }
+        let good = json!({"username": "admin", "password": "admin123"});
+        assert_eq!(
+            test_call(&mut s, "POST", path, "", &good)
+                .unwrap_err()
+                .status,
+            401
+        );
+        s.advance_clock(1801);
+        assert!(test_call(&mut s, "POST", path, "", &good).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! merge. Ids come from counters, timestamps from a clock that never goes
 //! back (Magento's `updated_at` has one-second resolution, like this one).
 
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -167,6 +168,8 @@ pub struct ShopState {
     pub ids: Counters,
     /// The last timestamp handed out, in Unix seconds.
     pub clock: i64,
+    /// Failed admin sign-ins per user name: (failures, locked until).
+    pub sign_in_failures: BTreeMap<String, (u32, i64)>,
 }
 
 impl ShopState {
@@ -190,6 +193,7 @@ impl ShopState {
             comment_sets_status: f.comment_sets_status,
             ids: Counters::default(),
             clock: 0,
+            sign_in_failures: BTreeMap::new(),
         };
         s.ids.option = s
             .attributes
@@ -212,12 +216,17 @@ impl ShopState {
     /// Now, as Magento writes it (`YYYY-MM-DD hh:mm:ss`, UTC), never
     /// earlier than the last time handed out.
     pub fn now(&mut self) -> String {
+        format_timestamp(self.now_secs())
+    }
+
+    /// Now in Unix seconds (the same clock as `now`).
+    pub fn now_secs(&mut self) -> i64 {
         let real = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         self.clock = self.clock.max(real);
-        format_timestamp(self.clock)
+        self.clock
     }
 
     /// Moves the clock on (tests of `updated_at` watermarks).
