@@ -149,7 +149,8 @@ impl StandIn {
         *lock(&self.shared.faults) = (faults, dice);
     }
 
-    /// Every request received after authentication, in order.
+    /// Every request received after authentication, in order (the last
+    /// `server::LOG_LIMIT` at most).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         lock(&self.shared.log).clone()
     }

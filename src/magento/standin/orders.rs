@@ -80,6 +80,7 @@ pub fn insert_fixture_order(state: &mut ShopState, o: Json) {
     o.insert("entity_id".into(), json!(id));
     state.ids.order = state.ids.order.max(id);
     if let Some(Json::Array(items)) = o.get_mut("items") {
+        items.retain(Json::is_object);
         for item in items {
             let item_id = item
                 .get("item_id")

@@ -156,6 +156,9 @@ fn normalize(p: &mut Map<String, Json>, id: i64) {
         let stock = e
             .entry("stock_item")
             .or_insert_with(|| default_stock_item(id, id));
+        if !stock.is_object() {
+            *stock = default_stock_item(id, id);
+        }
         stock["item_id"] = json!(id);
         stock["product_id"] = json!(id);
     }

@@ -37,6 +37,18 @@ pub struct Shared {
     pub log: Mutex<Vec<LoggedRequest>>,
 }
 
+/// The most requests the log keeps; past it the oldest half is dropped
+/// (a long `ponte stand-in` run must not grow without bound).
+pub const LOG_LIMIT: usize = 50_000;
+
+fn log(shared: &Shared, entry: LoggedRequest) {
+    let mut log = lock(&shared.log);
+    if log.len() >= LOG_LIMIT {
+        log.drain(..LOG_LIMIT / 2);
+    }
+    log.push(entry);
+}
+
 /// A lock that survives a panicking holder (the data is plain state).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -246,7 +258,7 @@ async fn handle(
         Decision::Drop => {
             conn.kill.store(true, Ordering::SeqCst);
             entry.status = 0;
-            lock(&shared.log).push(entry);
+            log(&shared, entry);
             return text_response(500, "text/plain", String::new());
         }
         Decision::Error(status) => {
@@ -279,7 +291,7 @@ async fn handle(
         }
     };
     tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "stand-in");
-    lock(&shared.log).push(entry);
+    log(&shared, entry);
     response
 }
 

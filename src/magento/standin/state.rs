@@ -341,7 +341,9 @@ impl ShopState {
             .products
             .iter()
             .filter_map(|p| {
-                let item = p.pointer("/extension_attributes/stock_item")?;
+                let item = p
+                    .pointer("/extension_attributes/stock_item")
+                    .filter(|i| i.is_object())?;
                 let mut item = item.clone();
                 item["sku"] = p.get("sku").cloned().unwrap_or(Json::Null);
                 Some(item)
@@ -412,6 +414,20 @@ mod tests {
         let b = s.now();
         assert!(b > a);
         assert!(s.now() >= b);
+    }
+
+    #[test]
+    fn odd_fixture_shapes_do_not_panic() {
+        let f: Fixture = serde_json::from_str(
+            r#"{"products": [{"sku": "A", "extension_attributes": {"stock_item": 5}}, 7],
+                "customers": [{"email": "a@b.it", "addresses": [1, {"city": "X"}]}],
+                "orders": [{"items": [1, {"sku": "x"}]}, "nope"]}"#,
+        )
+        .unwrap();
+        let s = ShopState::from_fixture(f);
+        assert_eq!(s.products.len(), 1);
+        assert_eq!(s.orders[0]["items"].as_array().unwrap().len(), 1);
+        assert_eq!(s.snapshot()["stock_items"][0]["sku"], "A");
     }
 
     #[test]
