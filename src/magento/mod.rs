@@ -3,5 +3,5 @@
 pub mod client;
 pub mod error;
 pub mod payload;
-pub mod standin;
 pub mod push;
+pub mod standin;
