@@ -138,6 +138,8 @@ pub struct Orders {
     pub poll_interval: Duration,
     pub overlap: Duration,
     pub statuses: Vec<String>,
+    /// The company code (ditta) in the ORDINI header, up to 6 characters.
+    pub company: String,
 }
 
 impl Default for Orders {
@@ -146,6 +148,7 @@ impl Default for Orders {
             poll_interval: Duration::from_secs(180),
             overlap: Duration::from_secs(600),
             statuses: vec!["pending".to_string(), "processing".to_string()],
+            company: "000001".to_string(),
         }
     }
 }

@@ -484,11 +484,19 @@ fn read_orders(mut s: Section<'_>) -> Result<Orders, ConfigError> {
         Some(list) => list,
         None => d.statuses,
     };
+    let company = match s.string("company")? {
+        Some(c) if c.trim().is_empty() || c.trim().chars().count() > 6 || !c.trim().is_ascii() => {
+            return Err(s.err("company", "must be 1 to 6 ASCII characters"))
+        }
+        Some(c) => c.trim().to_string(),
+        None => d.company,
+    };
     s.finish()?;
     Ok(Orders {
         poll_interval,
         overlap,
         statuses,
+        company,
     })
 }
 

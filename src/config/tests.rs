@@ -228,6 +228,7 @@ fn bad_values_name_their_key() {
         ),
         (with("intake", "scan_interval = 5"), "intake.scan_interval: expected a duration"),
         (with("orders", "statuses = []"), "orders.statuses: must list"),
+        (with("orders", "company = \"1234567\""), "orders.company: must be 1 to 6"),
         (
             MINIMAL.replace("http://127.0.0.1:8089", "ftp://127.0.0.1"),
             "target \"b2c\": base_url: \"ftp://127.0.0.1\" must start with http",
