@@ -252,6 +252,18 @@ impl SearchCriteria {
         self
     }
 
+    /// One group of filters, any of which may match (`field`, `value`,
+    /// `condition`): Magento ORs the filters of a group.
+    pub fn filter_any(mut self, filters: &[(&str, &str, &str)]) -> Self {
+        self.groups.push(
+            filters
+                .iter()
+                .map(|(f, v, c)| (f.to_string(), v.to_string(), c.to_string()))
+                .collect(),
+        );
+        self
+    }
+
     pub fn sort(mut self, field: &str, direction: &str) -> Self {
         self.sort.push((field.into(), direction.into()));
         self
@@ -325,5 +337,15 @@ mod tests {
         assert_eq!(q[2].1, "eq");
         assert_eq!(q[4].1, "ASC");
         assert_eq!(q[6], ("searchCriteria[currentPage]".into(), "2".into()));
+        let q = SearchCriteria::default()
+            .filter_any(&[("updated_at", "t", "gt"), ("entity_id", "7", "gt")])
+            .to_query();
+        assert_eq!(
+            q[3],
+            (
+                "searchCriteria[filterGroups][0][filters][1][field]".into(),
+                "entity_id".into()
+            )
+        );
     }
 }
