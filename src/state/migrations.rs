@@ -80,4 +80,34 @@ pub const STEPS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 2: the orders export (Magento to ERP). `order_exports` says which
+    // orders reached the outbound folder, in which file; an
+    // `order_export_intents` row is written before its file and removed
+    // in the transaction that records its exports (see src/orders/export.rs).
+    r#"
+    CREATE TABLE order_exports (
+        target TEXT NOT NULL,
+        order_id INTEGER NOT NULL,
+        increment_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        file TEXT NOT NULL,
+        exported_at TEXT NOT NULL,
+        followup_pending INTEGER NOT NULL DEFAULT 0,
+        followup_attempts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (target, order_id)
+    );
+    CREATE INDEX order_exports_by_file ON order_exports (file);
+    CREATE INDEX order_exports_followups ON order_exports (target, followup_pending);
+
+    CREATE TABLE order_export_intents (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        file TEXT NOT NULL UNIQUE,
+        orders TEXT NOT NULL,
+        watermark TEXT,
+        written_size INTEGER,
+        written_hash TEXT,
+        created_at TEXT NOT NULL
+    );
+    "#,
 ];

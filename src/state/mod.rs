@@ -3,9 +3,11 @@
 //! directory; every query lives in this module so that a server database
 //! could take its place.
 
+mod exports;
 mod migrations;
 mod snapshot;
 mod store;
 
+pub use exports::{watermark_scope, ExportIntent, ExportedOrder, IntentOrder};
 pub use snapshot::{SnapEntry, Snapshot, REMOVED};
 pub use store::{Ack, DesiredRow, FailureRow, FileRow, Store, StoreError};

@@ -22,8 +22,8 @@ pub enum StoreError {
 }
 
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
 }
 
 /// An entity as a target acknowledged it.
@@ -591,7 +591,7 @@ fn file_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
     })
 }
 
-fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
+pub(super) fn sql(path: &Path, source: rusqlite::Error) -> StoreError {
     StoreError::Sql {
         path: path.display().to_string(),
         source,
