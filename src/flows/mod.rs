@@ -2,4 +2,5 @@
 
 pub mod baseline;
 pub mod inbound;
+pub mod orders;
 pub mod service;

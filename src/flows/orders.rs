@@ -1,0 +1,369 @@
+//! The orders poll, per target that takes the `orders` flow: settle what an
+//! earlier run left unfinished, fetch the orders updated since the
+//! watermark (minus `orders.overlap`, for clock skew and for orders saved
+//! with a past `updated_at` while ponte was polling), skip those exported
+//! before, map the rest, write one ORDINI file by the exactly-once protocol
+//! of `crate::orders::export`, then send the comment and status change the
+//! target asks for.
+//!
+//! The watermark moves only to the latest `updated_at` written, and never
+//! past an order that could not be written (a mapping or layout problem,
+//! recorded in `failures` and logged), so that such an order is fetched
+//! again by every poll until it can be: an order is never silently lost.
+//! A Magento outage mid-poll ends the poll; what was received before it is
+//! written, and the watermark stops there.
+//!
+//! One poll writes at most one file per target, and none when there is
+//! nothing new. The file's `channel` is the target's name in capitals.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::{Api, Config, Flow, Target};
+use crate::flows::service::Periodic;
+use crate::magento::client::RestClient;
+use crate::magento::error::ApiError;
+use crate::orders::export::{self, Hooks, Outbound, Recovered};
+use crate::orders::map::{identity, map_order, Context, MappedOrder};
+use crate::orders::poll::{fetch, Query, PAGE_SIZE};
+use crate::orders::time;
+use crate::schema::{Registry, Schema};
+use crate::state::{watermark_scope, Store};
+
+/// Tries of one order's comment or status change before giving up.
+pub const FOLLOWUP_ATTEMPTS: i64 = 5;
+
+/// What one poll did for one target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetPoll {
+    pub target: String,
+    /// Files of earlier runs found delivered (and recorded) or forgotten.
+    pub recovered: Vec<String>,
+    pub forgotten: Vec<String>,
+    pub since: Option<String>,
+    pub fetched: usize,
+    /// Fetched but exported before.
+    pub already_exported: usize,
+    pub file: Option<String>,
+    pub exported: Vec<String>,
+    /// Orders that could not be written: (order, reason).
+    pub failed: Vec<(String, String)>,
+    pub followups_sent: usize,
+    pub followups_failed: usize,
+    /// Comments Magento took only without the status change.
+    pub statuses_refused: usize,
+    pub watermark: Option<String>,
+    pub requests: u32,
+    /// Why the poll stopped early (Magento unreachable, a store error...).
+    pub error: Option<String>,
+}
+
+impl TargetPoll {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.failed.is_empty()
+    }
+}
+
+struct Shop {
+    target: Target,
+    client: Option<RestClient>,
+}
+
+/// The orders poll of every target that takes orders.
+pub struct OrdersPoller {
+    runtime: tokio::runtime::Runtime,
+    shops: Vec<Shop>,
+    schema: Arc<Schema>,
+    outbound: std::path::PathBuf,
+    overlap: Duration,
+    statuses: Vec<String>,
+    company: String,
+    interval: Duration,
+    next: Option<Instant>,
+    pub hooks: Hooks,
+    pub page_size: u32,
+}
+
+impl OrdersPoller {
+    pub fn new(config: &Config, registry: &Registry) -> anyhow::Result<OrdersPoller> {
+        let schema = registry
+            .by_flow(Flow::Orders.schema_flow())
+            .ok_or_else(|| {
+                anyhow::anyhow!("no ORDINI schema: the orders poll cannot write its files")
+            })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut shops = Vec::new();
+        for t in config.targets.iter().filter(|t| t.receives(Flow::Orders)) {
+            let client = match t.api {
+                Api::Rest => Some(RestClient::new(t)?),
+                Api::XmlRpc => None,
+            };
+            shops.push(Shop {
+                target: t.clone(),
+                client,
+            });
+        }
+        Ok(OrdersPoller {
+            runtime,
+            shops,
+            schema,
+            outbound: config.paths.outbound.clone(),
+            overlap: config.orders.overlap,
+            statuses: config.orders.statuses.clone(),
+            company: config.orders.company.clone(),
+            interval: config.orders.poll_interval,
+            next: None,
+            hooks: Hooks::from_env(),
+            page_size: PAGE_SIZE,
+        })
+    }
+
+    /// The targets polled.
+    pub fn targets(&self) -> Vec<&str> {
+        self.shops.iter().map(|s| s.target.name.as_str()).collect()
+    }
+
+    /// One poll of every target.
+    pub fn poll(&mut self, store: &mut Store) -> Vec<TargetPoll> {
+        std::fs::create_dir_all(&self.outbound).ok();
+        (0..self.shops.len())
+            .map(|i| {
+                let mut report = TargetPoll {
+                    target: self.shops[i].target.name.clone(),
+                    ..TargetPoll::default()
+                };
+                if let Err(e) = self.poll_target(i, store, &mut report) {
+                    report.error = Some(format!("{e:#}"));
+                }
+                log(&report);
+                report
+            })
+            .collect()
+    }
+
+    fn poll_target(
+        &self,
+        i: usize,
+        store: &mut Store,
+        report: &mut TargetPoll,
+    ) -> anyhow::Result<()> {
+        let shop = &self.shops[i];
+        let t = &shop.target;
+        let followup = t.order_comment || t.order_status_after_export.is_some();
+        for r in export::recover(store, &self.outbound, &t.name, followup)? {
+            match r {
+                Recovered::Delivered(w) => report.recovered.push(w.file),
+                Recovered::Forgotten { file } => report.forgotten.push(file),
+            }
+        }
+        let Some(client) = &shop.client else {
+            anyhow::bail!(
+                "the orders poll speaks Magento 2 REST only; this target is {}",
+                t.api.as_str()
+            );
+        };
+        if followup {
+            self.send_followups(client, store, t, report)?;
+        }
+        let scope = watermark_scope(&t.name);
+        let since = store
+            .watermark(&scope)?
+            .and_then(|w| time::parse(&w))
+            .map(|w| time::format(w - self.overlap.as_secs() as i64));
+        report.since = since.clone();
+        let query = Query {
+            since: since.as_deref(),
+            statuses: &self.statuses,
+            page_size: self.page_size,
+        };
+        let fetched = self.runtime.block_on(fetch(client, &query));
+        report.requests += fetched.requests;
+        report.fetched = fetched.orders.len();
+
+        let mut ids = Vec::with_capacity(fetched.orders.len());
+        for (o, _) in &fetched.orders {
+            if let Ok((id, _, _)) = identity(o) {
+                ids.push(id);
+            }
+        }
+        let done = store.exported_orders(&t.name, &ids)?;
+        let channel = t.name.to_uppercase();
+        let mut mapped: Vec<MappedOrder> = Vec::new();
+        let mut cap: Option<String> = None;
+        for (order, code) in &fetched.orders {
+            if identity(order).is_ok_and(|(id, _, _)| done.contains(&id)) {
+                report.already_exported += 1;
+                continue;
+            }
+            let ctx = Context {
+                channel: &channel,
+                customer_code: code,
+            };
+            match map_order(order, &ctx) {
+                Ok(m) => mapped.push(m),
+                Err(e) => {
+                    store.record_failure(
+                        &t.name,
+                        Flow::Orders.as_str(),
+                        &e.order,
+                        &e.message,
+                        None,
+                    )?;
+                    report.failed.push((e.order.clone(), e.message.clone()));
+                    // Keys were checked while paging: updated_at is there.
+                    let at = order
+                        .get("updated_at")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
+                    if cap.as_deref().is_none_or(|c| at < c) {
+                        cap = Some(at.to_string());
+                    }
+                }
+            }
+        }
+        if !mapped.is_empty() {
+            let out = Outbound {
+                dir: &self.outbound,
+                schema: &self.schema,
+                company: &self.company,
+            };
+            let (written, refused) = export::export(
+                store,
+                &out,
+                &t.name,
+                mapped,
+                cap.as_deref(),
+                followup,
+                &self.hooks,
+            )?;
+            for r in refused {
+                let msg = r.error.to_string();
+                store.record_failure(
+                    &t.name,
+                    Flow::Orders.as_str(),
+                    &r.order.increment_id,
+                    &msg,
+                    None,
+                )?;
+                report.failed.push((r.order.increment_id, msg));
+            }
+            if let Some(w) = written {
+                report.exported = w.orders.iter().map(|o| o.increment_id.clone()).collect();
+                report.file = Some(w.file);
+            }
+            if followup {
+                self.send_followups(client, store, t, report)?;
+            }
+        }
+        report.watermark = store.watermark(&scope)?;
+        if let Some(e) = fetched.error {
+            report.error = Some(format!("Magento: {e}"));
+        }
+        Ok(())
+    }
+
+    /// The comment "exported to the ERP in FILE" (and the status the target
+    /// asks for) on each exported order still waiting for it. A failure is
+    /// logged and tried again by later polls, up to [`FOLLOWUP_ATTEMPTS`];
+    /// it never undoes the export.
+    fn send_followups(
+        &self,
+        client: &RestClient,
+        store: &mut Store,
+        t: &Target,
+        report: &mut TargetPoll,
+    ) -> anyhow::Result<()> {
+        for o in store.pending_followups(&t.name, FOLLOWUP_ATTEMPTS)? {
+            let mut history = json!({
+                "comment": format!("exported to the ERP in {}", o.file),
+                "is_customer_notified": 0,
+                "is_visible_on_front": 0,
+                "parent_id": o.order_id,
+            });
+            if let Some(status) = &t.order_status_after_export {
+                history["status"] = json!(status);
+            }
+            let path = format!("/V1/orders/{}/comments", o.order_id);
+            let post = |history: &serde_json::Value| {
+                let body = json!({ "statusHistory": history });
+                self.runtime
+                    .block_on(client.call(Method::POST, &path, Some(&body), &[]))
+            };
+            let mut sent = post(&history);
+            if let (Err(ApiError::Rejected { message, .. }), Some(status)) =
+                (&sent, &t.order_status_after_export)
+            {
+                // Magento 2.4.7+ takes only a status of the order's current
+                // state in a comment (magento/magento2#38723): the comment
+                // still goes, without it.
+                tracing::warn!(target = %t.name, order = %o.increment_id, "Magento refused the status {status:?} ({message}); the comment goes without it");
+                report.statuses_refused += 1;
+                if let Some(h) = history.as_object_mut() {
+                    h.remove("status");
+                }
+                sent = post(&history);
+            }
+            match sent {
+                Ok(_) => {
+                    store.followup_result(&t.name, o.order_id, true)?;
+                    report.followups_sent += 1;
+                }
+                Err(e) => {
+                    store.followup_result(&t.name, o.order_id, false)?;
+                    report.followups_failed += 1;
+                    tracing::warn!(target = %t.name, order = %o.increment_id, attempt = o.attempts + 1, "the export comment failed (the export stands): {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn log(r: &TargetPoll) {
+    for f in &r.recovered {
+        tracing::info!(target = %r.target, file = %f, "an earlier export was found delivered");
+    }
+    for (order, reason) in &r.failed {
+        tracing::error!(target = %r.target, order = %order, "order not exported: {reason}");
+    }
+    match &r.error {
+        Some(e) => {
+            tracing::error!(target = %r.target, exported = r.exported.len(), file = ?r.file, "orders poll failed: {e}")
+        }
+        None => tracing::info!(
+            target = %r.target,
+            fetched = r.fetched,
+            exported = r.exported.len(),
+            already_exported = r.already_exported,
+            file = ?r.file,
+            "orders polled"
+        ),
+    }
+}
+
+impl Periodic for OrdersPoller {
+    fn due(&mut self, now: Instant) -> bool {
+        self.next.is_none_or(|n| now >= n)
+    }
+
+    fn run(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        self.next = Some(Instant::now() + self.interval);
+        let reports = self.poll(store);
+        let failed: Vec<&str> = reports
+            .iter()
+            .filter(|r| !r.ok())
+            .map(|r| r.target.as_str())
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("orders poll failed for {}", failed.join(", "))
+        }
+    }
+}
