@@ -35,6 +35,8 @@ enum Command {
     Baseline(cmd::baseline::Args),
     Check(cmd::check::Args),
     Ingest(cmd::ingest::Args),
+    /// Orders from Magento to the ERP: `orders pull` polls now.
+    Orders(cmd::orders::Args),
     Parse(cmd::parse::Args),
     Plan(cmd::plan::Args),
     Reprocess(cmd::reprocess::Args),
@@ -88,6 +90,13 @@ fn main() -> ExitCode {
             registry,
             args,
             cmd::ingest::run,
+        ),
+        Command::Orders(args) => configured(
+            &cli.config,
+            cli.schemas.as_deref(),
+            registry,
+            args,
+            cmd::orders::run,
         ),
         Command::Schemas(args) => cmd::schemas::run(&registry, args),
         Command::StandIn(args) => cmd::standin::run(args),

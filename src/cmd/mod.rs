@@ -8,6 +8,7 @@ use crate::schema::{Registry, Schema};
 pub mod baseline;
 pub mod check;
 pub mod ingest;
+pub mod orders;
 pub mod parse;
 pub mod plan;
 pub mod reprocess;

@@ -1,15 +1,18 @@
 //! `ponte watch`: the service. Scans the inbound folder every
 //! `intake.scan_interval` (earlier when the OS reports a change), takes each
 //! complete file in order, pushes it to every target, archives or rejects
-//! it. SIGTERM or SIGINT finish the current file, then exit 0. One instance
+//! it, and polls the orders of the targets that take them every
+//! `orders.poll_interval` (as `ponte orders pull` does). SIGTERM or SIGINT
+//! finish the current file, then exit 0. One instance
 //! per state directory: a second exits 2 naming the holder's pid.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::Exit;
-use crate::config::Config;
-use crate::flows::service::{run as run_service, stop_on_signals, ServiceOptions};
+use crate::config::{Config, Flow};
+use crate::flows::orders::OrdersPoller;
+use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use crate::intake::lock::LockError;
 use crate::schema::Registry;
 
@@ -26,7 +29,17 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     let opts = ServiceOptions {
         until_idle: args.until_idle,
     };
-    match run_service(config, registry, shutdown, opts, &mut []) {
+    // The orders poll, every `orders.poll_interval`, when a target takes orders.
+    let mut orders = if config.targets.iter().any(|t| t.receives(Flow::Orders)) {
+        Some(OrdersPoller::new(config, registry)?)
+    } else {
+        None
+    };
+    let mut periodic: Vec<&mut dyn Periodic> = Vec::new();
+    if let Some(p) = orders.as_mut() {
+        periodic.push(p);
+    }
+    match run_service(config, registry, shutdown, opts, &mut periodic) {
         Ok(summary) => {
             println!(
                 "archived {} ({} with failures), {} duplicates, {} rejected",
