@@ -8,7 +8,11 @@
 //! a select attribute's value must be one of its option ids. Custom
 //! attributes the shop does not have are dropped without a word, as Magento
 //! drops them. On a create the product joins the websites sent plus the
-//! store's website (every website from the `all` scope).
+//! store's website (every website from the `all` scope). Saved through a
+//! store view code, an existing product's store-view attributes (name,
+//! status, visibility, description...) are written for that store view
+//! only, and `GET` through that code shows them; through `all` they are
+//! the defaults (see `STORE_SCOPED`).
 
 use serde_json::{json, Map, Value as Json};
 
@@ -57,6 +61,44 @@ pub const SYSTEM_ATTRIBUTES: [&str; 24] = [
     "country_of_manufacture",
     "manufacturer",
 ];
+
+/// Attributes whose values can differ per store view. A save through a
+/// store view code (`default`, `b2c`, `b2b`) of an existing product writes
+/// these at that store view, as Magento does; `all` writes the defaults.
+/// Price, weight and the rest are global (Magento's default price scope).
+pub const STORE_SCOPED: [&str; 9] = [
+    "name",
+    "status",
+    "visibility",
+    "description",
+    "short_description",
+    "meta_title",
+    "meta_keyword",
+    "meta_description",
+    "url_key",
+];
+
+/// A product as a store view sees it: its defaults, then that store's values.
+pub fn store_view_of(state: &ShopState, p: &Json, store_id: i64) -> Json {
+    let id = p.get("id").and_then(Json::as_i64).unwrap_or(0);
+    let Some(values) = state.product_store_values.get(&(id, store_id)) else {
+        return p.clone();
+    };
+    let mut p = p.clone();
+    let Json::Object(m) = &mut p else {
+        return p;
+    };
+    let mut custom = Vec::new();
+    for (k, v) in values {
+        if ["name", "status", "visibility"].contains(&k.as_str()) {
+            m.insert(k.clone(), v.clone());
+        } else {
+            custom.push((k.clone(), v.clone()));
+        }
+    }
+    merge_custom(m, custom);
+    p
+}
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
     let r = |handler| {
@@ -204,19 +246,26 @@ pub fn insert_fixture_product(state: &mut ShopState, p: Json) {
 fn get(state: &mut ShopState, req: &Request) -> Reply {
     let sku = req.seg(1);
     let i = state.product_index(sku).ok_or_else(not_found)?;
-    Ok(state.products[i].clone())
+    Ok(store_view_of(state, &state.products[i], req.store.id))
 }
 
 fn list(state: &mut ShopState, req: &Request) -> Reply {
     let sc = SearchCriteria::from_query(req.query)?
         .ok_or_else(|| ApiError::required_field("searchCriteria"))?;
-    let (items, total) = sc.apply(&state.products);
+    let viewed: Vec<Json> = state
+        .products
+        .iter()
+        .map(|p| store_view_of(state, p, req.store.id))
+        .collect();
+    let (items, total) = sc.apply(&viewed);
     Ok(json!({ "items": items, "search_criteria": sc.echo(), "total_count": total }))
 }
 
 fn delete(state: &mut ShopState, req: &Request) -> Reply {
     let i = state.product_index(req.seg(1)).ok_or_else(not_found)?;
     let removed = state.products.remove(i);
+    let id = removed.get("id").and_then(Json::as_i64).unwrap_or(0);
+    state.product_store_values.retain(|(p, _), _| *p != id);
     let sku = removed
         .get("sku")
         .and_then(Json::as_str)
@@ -414,8 +463,25 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
             m
         }
     };
+    // Saved through a store view, an existing product's store-view
+    // attributes go to that store's values, not to the defaults.
+    let store_view = index.is_some() && req.store.id > 0;
+    let mut overrides = Map::new();
+    let (scoped_custom, custom): (Vec<_>, Vec<_>) = custom
+        .into_iter()
+        .partition(|(code, _)| store_view && STORE_SCOPED.contains(&code.as_str()));
+    for (code, value) in scoped_custom {
+        overrides.insert(code, value);
+    }
+    let mut target = |k: &str, v: Json, stored: &mut Map<String, Json>| {
+        if store_view && STORE_SCOPED.contains(&k) {
+            overrides.insert(k.to_string(), v);
+        } else {
+            stored.insert(k.to_string(), v);
+        }
+    };
     if let Some(n) = name {
-        stored.insert("name".into(), json!(n));
+        target("name", json!(n), &mut stored);
     }
     if let Some(p) = price {
         stored.insert("price".into(), number(p));
@@ -427,10 +493,10 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
         stored.insert("attribute_set_id".into(), json!(a));
     }
     if let Some(s) = status {
-        stored.insert("status".into(), json!(s));
+        target("status", json!(s), &mut stored);
     }
     if let Some(v) = visibility {
-        stored.insert("visibility".into(), json!(v));
+        target("visibility", json!(v), &mut stored);
     }
     if let Some(t) = type_id {
         stored.insert("type_id".into(), json!(t));
@@ -482,7 +548,17 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
             state.products.push(product);
         }
     }
-    Ok(state.products[state.product_index(&sku).unwrap_or(0)].clone())
+    if !overrides.is_empty() {
+        let values = state
+            .product_store_values
+            .entry((id, req.store.id))
+            .or_default();
+        for (k, v) in overrides {
+            values.insert(k, v);
+        }
+    }
+    let i = state.product_index(&sku).unwrap_or(0);
+    Ok(store_view_of(state, &state.products[i], req.store.id))
 }
 
 #[cfg(test)]
@@ -504,6 +580,27 @@ mod tests {
         let p = test_call(&mut s, "PUT", "/V1/products/NEW-1", "", &body).unwrap();
         assert_eq!(p["name"], "Nuovo");
         assert_eq!(p["custom_attributes"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn store_views_keep_their_own_values() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        let body = json!({"product": {"sku": "TAZ-POR-6", "name": "Tazzine B2B", "price": 20, "custom_attributes": [{"attribute_code": "description", "value": "Per bar"}]}});
+        let p = test_call(&mut s, "PUT", "/b2b/V1/products/TAZ-POR-6", "", &body).unwrap();
+        assert_eq!(p["name"], "Tazzine B2B");
+        let d = test_call(&mut s, "GET", "/V1/products/TAZ-POR-6", "", &Json::Null).unwrap();
+        assert_eq!(d["name"], "Tazzine in porcellana (6 pezzi)");
+        assert_eq!(d["price"], 20);
+        let b = test_call(&mut s, "GET", "/b2b/V1/products/TAZ-POR-6", "", &Json::Null).unwrap();
+        assert_eq!(b["name"], "Tazzine B2B");
+        assert!(b["custom_attributes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"attribute_code": "description", "value": "Per bar"})));
+        let body = json!({"product": {"sku": "TAZ-POR-6", "name": "Tazzine"}});
+        test_call(&mut s, "PUT", "/all/V1/products/TAZ-POR-6", "", &body).unwrap();
+        let d = test_call(&mut s, "GET", "/V1/products/TAZ-POR-6", "", &Json::Null).unwrap();
+        assert_eq!(d["name"], "Tazzine");
     }
 
     #[test]

@@ -168,6 +168,9 @@ pub struct ShopState {
     pub ids: Counters,
     /// The last timestamp handed out, in Unix seconds.
     pub clock: i64,
+    /// Store-view values of products: (product id, store id) to the
+    /// attributes set through that store view (see `products::STORE_SCOPED`).
+    pub product_store_values: BTreeMap<(i64, i64), Map<String, Json>>,
     /// Failed admin sign-ins per user name: (failures, locked until).
     pub sign_in_failures: BTreeMap<String, (u32, i64)>,
 }
@@ -193,6 +196,7 @@ impl ShopState {
             comment_sets_status: f.comment_sets_status,
             ids: Counters::default(),
             clock: 0,
+            product_store_values: BTreeMap::new(),
             sign_in_failures: BTreeMap::new(),
         };
         s.ids.option = s
@@ -349,8 +353,16 @@ impl ShopState {
                 Some(item)
             })
             .collect();
+        let store_values: Vec<Json> = self
+            .product_store_values
+            .iter()
+            .map(|((product_id, store_id), values)| {
+                json!({"product_id": product_id, "store_id": store_id, "values": values})
+            })
+            .collect();
         json!({
             "products": self.products,
+            "product_store_values": store_values,
             "options": options,
             "sources": self.sources,
             "source_items": self.source_items,
