@@ -30,6 +30,8 @@ pub struct Fixture {
     pub orders: Vec<Json>,
     /// See `ShopState::comment_sets_status`.
     pub comment_sets_status: bool,
+    /// See `ShopState::store_view_values`.
+    pub store_view_values: bool,
 }
 
 fn option(value: i64, label: &str) -> AttributeOption {
@@ -98,6 +100,7 @@ impl Default for Fixture {
             customers: Vec::new(),
             orders: Vec::new(),
             comment_sets_status: false,
+            store_view_values: false,
         }
     }
 }

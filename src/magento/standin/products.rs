@@ -8,11 +8,12 @@
 //! a select attribute's value must be one of its option ids. Custom
 //! attributes the shop does not have are dropped without a word, as Magento
 //! drops them. On a create the product joins the websites sent plus the
-//! store's website (every website from the `all` scope). Saved through a
-//! store view code, an existing product's store-view attributes (name,
-//! status, visibility, description...) are written for that store view
-//! only, and `GET` through that code shows them; through `all` they are
-//! the defaults (see `STORE_SCOPED`).
+//! store's website (every website from the `all` scope). With
+//! `store_view_values` on (as in Magento; off by default), a save through a
+//! store view code writes an existing product's store-view attributes
+//! (name, status, visibility, description...) for that store view only,
+//! and `GET` through that code shows them; through `all` they are the
+//! defaults (see `STORE_SCOPED`).
 
 use serde_json::{json, Map, Value as Json};
 
@@ -465,7 +466,7 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
     };
     // Saved through a store view, an existing product's store-view
     // attributes go to that store's values, not to the defaults.
-    let store_view = index.is_some() && req.store.id > 0;
+    let store_view = state.store_view_values && index.is_some() && req.store.id > 0;
     let mut overrides = Map::new();
     let (scoped_custom, custom): (Vec<_>, Vec<_>) = custom
         .into_iter()
@@ -584,7 +585,10 @@ mod tests {
 
     #[test]
     fn store_views_keep_their_own_values() {
-        let mut s = ShopState::from_fixture(Fixture::demo());
+        let mut s = ShopState::from_fixture(Fixture {
+            store_view_values: true,
+            ..Fixture::demo()
+        });
         let body = json!({"product": {"sku": "TAZ-POR-6", "name": "Tazzine B2B", "price": 20, "custom_attributes": [{"attribute_code": "description", "value": "Per bar"}]}});
         let p = test_call(&mut s, "PUT", "/b2b/V1/products/TAZ-POR-6", "", &body).unwrap();
         assert_eq!(p["name"], "Tazzine B2B");

@@ -165,6 +165,11 @@ pub struct ShopState {
     /// 2.4.7 (magento/magento2#38723, the default here, false) only a status
     /// of the order's current state is accepted; see `orders`.
     pub comment_sets_status: bool,
+    /// Whether saves through a store view code keep store-view values apart
+    /// (`products::STORE_SCOPED`), as Magento does. Off by default: tests
+    /// that edit `products` directly and read through a store view expect
+    /// one value per attribute.
+    pub store_view_values: bool,
     pub ids: Counters,
     /// The last timestamp handed out, in Unix seconds.
     pub clock: i64,
@@ -194,6 +199,7 @@ impl ShopState {
             shipments: Vec::new(),
             invoices: Vec::new(),
             comment_sets_status: f.comment_sets_status,
+            store_view_values: f.store_view_values,
             ids: Counters::default(),
             clock: 0,
             product_store_values: BTreeMap::new(),
