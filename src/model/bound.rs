@@ -25,6 +25,12 @@ pub struct BoundSpec {
     kind_field: Option<usize>,
 }
 
+/// A content hash: 63 bits, so that the state's `REMOVED` flag (bit 63)
+/// never collides with a hash of real content.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    xxh3_64(bytes) >> 1
+}
+
 /// One entity, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
@@ -146,7 +152,7 @@ impl BoundSpec {
         for pos in 0..self.owned.len() {
             self.canon(&view, pos).encode(scratch);
         }
-        (key_hash, xxh3_64(scratch))
+        (key_hash, content_hash(scratch))
     }
 
     /// The hash of a stored payload: equal to `hashes` of the record it came from.
@@ -157,7 +163,7 @@ impl BoundSpec {
             let v = fields.get(&f.key).unwrap_or(&Json::Null);
             Canon::from_json(&f.kind, v)?.encode(&mut buf);
         }
-        Some(xxh3_64(&buf))
+        Some(content_hash(&buf))
     }
 
     pub fn entity(&self, bytes: &[u8]) -> Entity {

@@ -25,7 +25,7 @@ pub struct FulfilmentEvent {
 
 impl FulfilmentEvent {
     pub fn hash_payload(fields: &Map<String, Json>) -> u64 {
-        xxh3_64(&serde_json::to_vec(fields).unwrap_or_default())
+        super::bound::content_hash(&serde_json::to_vec(fields).unwrap_or_default())
     }
 }
 

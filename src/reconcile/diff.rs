@@ -134,6 +134,28 @@ mod tests {
     }
 
     #[test]
+    fn content_hashes_never_carry_the_removed_bit() {
+        // Half of all raw 64-bit hashes have bit 63 set: content hashes must not.
+        let hashes: Vec<u64> = (0u32..1000)
+            .map(|i| crate::model::content_hash(&i.to_le_bytes()))
+            .collect();
+        assert!(hashes.iter().all(|h| h & REMOVED == 0));
+        let desired: Vec<DesiredEntry> = hashes
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| d(i as u64, h))
+            .collect();
+        let applied = Snapshot {
+            entries: hashes
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| a(i as u64, h))
+                .collect(),
+        };
+        assert_eq!(classify(&desired, &applied, true).unchanged, 1000);
+    }
+
+    #[test]
     fn a_removed_entity_that_returns_is_an_update() {
         let desired = vec![d(5, 51)];
         let applied = Snapshot {
