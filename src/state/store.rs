@@ -354,7 +354,8 @@ impl Store {
         key_hashes: &[u64],
     ) -> Result<HashMap<u64, (String, String)>, StoreError> {
         self.payloads(
-            "SELECT key, payload FROM applied WHERE target = ?1 AND flow = ?2 AND key_hash = ?3",
+            // Without the hint SQLite walks the primary key (target, flow, key).
+            "SELECT key, payload FROM applied INDEXED BY applied_by_key_hash WHERE target = ?1 AND flow = ?2 AND key_hash = ?3",
             Some(target),
             flow,
             key_hashes,
@@ -367,7 +368,7 @@ impl Store {
         key_hashes: &[u64],
     ) -> Result<HashMap<u64, (String, String)>, StoreError> {
         self.payloads(
-            "SELECT key, payload FROM desired WHERE ?1 IS NULL AND flow = ?2 AND key_hash = ?3",
+            "SELECT key, payload FROM desired INDEXED BY desired_by_key_hash WHERE ?1 IS NULL AND flow = ?2 AND key_hash = ?3",
             None,
             flow,
             key_hashes,
