@@ -34,6 +34,7 @@ struct Cli {
 enum Command {
     Baseline(cmd::baseline::Args),
     Check(cmd::check::Args),
+    Demo(cmd::demo::Args),
     Ingest(cmd::ingest::Args),
     /// Orders from Magento to the ERP: `orders pull` polls now.
     Orders(cmd::orders::Args),
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             cmd::baseline::run,
         ),
         Command::Check(args) => cmd::check::run(&registry, args),
+        Command::Demo(args) => cmd::demo::run(&registry, args),
         Command::Parse(args) => cmd::parse::run(&registry, args),
         Command::Plan(args) => configured(
             &cli.config,

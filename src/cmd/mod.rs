@@ -7,6 +7,7 @@ use crate::schema::{Registry, Schema};
 
 pub mod baseline;
 pub mod check;
+pub mod demo;
 pub mod ingest;
 pub mod orders;
 pub mod parse;
