@@ -16,7 +16,8 @@ use anyhow::Context;
 
 use super::Exit;
 use crate::config::Config;
-use crate::flows::service::{run as run_service, stop_on_signals, ServiceOptions};
+use crate::flows::orders::OrdersPoller;
+use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use crate::magento::standin::{Fixture, StandIn};
 use crate::schema::Registry;
 
@@ -120,12 +121,13 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
 
     let shutdown = Arc::new(AtomicBool::new(false));
     stop_on_signals(Arc::clone(&shutdown))?;
+    let mut orders = OrdersPoller::new(&config, registry)?;
     let summary = run_service(
         &config,
         registry,
         shutdown,
         ServiceOptions { until_idle: true },
-        &mut [],
+        &mut [&mut orders as &mut dyn Periodic],
     )?;
 
     println!();
@@ -154,6 +156,20 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
         println!("  {ok:>4} {kind}{failed}");
     }
     print_shop(&standin.snapshot());
+    println!("orders written for the ERP:");
+    let mut written: Vec<PathBuf> = std::fs::read_dir(&config.paths.outbound)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    written.sort();
+    for path in &written {
+        let text = std::fs::read(path)?;
+        let orders = text
+            .split(|&b| b == b'\n')
+            .filter(|l| l.starts_with(b"OT"))
+            .count();
+        println!("  {} ({orders} orders)", path.display());
+    }
     if args.keep.is_some() {
         println!("kept in {}", root.display());
     }
