@@ -1,7 +1,6 @@
-//! The canonical form of an entity's fields: what reconcile hashes, stores
-//! and compares. One encoding serves values read from a file and values read
-//! back from a stored payload or from Magento, so the same entity hashes the
-//! same whichever way it arrived.
+//! The canonical form of an entity's fields as stored and compared: JSON
+//! values typed by the schema (decimals as strings with their scale, dates
+//! as ISO text). Hashing lays these out as the file would (see `bound`).
 
 use std::borrow::Cow;
 
@@ -20,8 +19,6 @@ pub enum Canon<'a> {
     Flag(bool),
     None,
 }
-
-const SEPARATOR: u8 = 0x1F;
 
 impl<'a> Canon<'a> {
     pub fn from_parsed(charset: Charset, parsed: Parsed<'a>) -> Canon<'a> {
@@ -53,6 +50,18 @@ impl<'a> Canon<'a> {
         })
     }
 
+    pub fn into_value(self) -> crate::record::Value {
+        use crate::record::Value;
+        match self {
+            Canon::Text(s) => Value::Text(s.into_owned()),
+            Canon::Integer(n) => Value::Integer(n),
+            Canon::Decimal(d) => Value::Decimal(d),
+            Canon::Date(d) => Value::Date(d),
+            Canon::Flag(b) => Value::Flag(b),
+            Canon::None => Value::None,
+        }
+    }
+
     pub fn to_json(&self) -> Json {
         match self {
             Canon::Text(s) => Json::String(s.to_string()),
@@ -62,32 +71,6 @@ impl<'a> Canon<'a> {
             Canon::Flag(b) => Json::Bool(*b),
             Canon::None => Json::Null,
         }
-    }
-
-    /// Appends the bytes that identify this value for hashing.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        match self {
-            Canon::Text(s) => {
-                out.push(b'T');
-                out.extend_from_slice(s.as_bytes());
-            }
-            Canon::Integer(n) => {
-                out.push(b'I');
-                out.extend_from_slice(&n.to_le_bytes());
-            }
-            Canon::Decimal(d) => {
-                out.push(b'D');
-                out.extend_from_slice(&d.units.to_le_bytes());
-            }
-            Canon::Date(d) => {
-                out.push(b'A');
-                out.extend_from_slice(&d.year.to_le_bytes());
-                out.extend_from_slice(&[d.month, d.day, d.hour, d.minute, d.second]);
-            }
-            Canon::Flag(b) => out.extend_from_slice(&[b'F', u8::from(*b)]),
-            Canon::None => out.push(b'N'),
-        }
-        out.push(SEPARATOR);
     }
 }
 
@@ -133,10 +116,7 @@ mod tests {
         };
         let c = Canon::Decimal(Decimal::new(1250, 2));
         let back = Canon::from_json(&dec, &c.to_json()).unwrap();
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        c.encode(&mut a);
-        back.encode(&mut b);
-        assert_eq!(a, b);
+        assert_eq!(back, c);
         assert_eq!(Canon::from_json(&dec, &serde_json::json!(12.5)), Some(c));
     }
 

@@ -68,7 +68,9 @@ pub fn format_record(
     Ok(line)
 }
 
-fn format_field(
+/// One field laid out as the file holds it (`12.50` in a dec 2 field of
+/// 11 becomes `00000001250`).
+pub fn format_field(
     schema: &Schema,
     layout: &RecordLayout,
     field: &Field,
