@@ -67,6 +67,15 @@ flows = ["products"]
 "#;
 
 fn main() -> ExitCode {
+    if let Some(dir) = std::env::var_os("PONTE_BENCH_CHILD_PLAN") {
+        return match child_plan(Path::new(&dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("plan_articoli (child): {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -286,22 +295,30 @@ fn run() -> anyhow::Result<bool> {
         ok = false;
     }
 
-    // Day 2, side by side.
-    let store = Store::open_read_only(&config.paths.state_dir)?;
+    // Day 2, side by side; plan in its own process (see child_plan).
     floor(&day2)?;
     let t_floor = time_best(runs, || floor(&day2).map(|_| ()))?;
-    plan(&day2, &config, store.as_ref(), usize::MAX)?;
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .env("PONTE_BENCH_CHILD_PLAN", dir.path())
+        .env("PONTE_BENCH_RUNS", runs.to_string())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "the plan child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let mut plan_times = Vec::new();
     let mut peak = 0f64;
-    let mut counts = (0, 0, 0, 0);
-    for _ in 0..runs {
-        reset_peak_rss();
-        let start = Instant::now();
-        let p = plan(&day2, &config, store.as_ref(), usize::MAX)?;
-        plan_times.push(start.elapsed());
-        peak = peak.max(peak_rss_kb().unwrap_or(0) as f64 / 1024.0);
-        let t = &p.targets[0];
-        counts = (t.create, t.update, t.remove, t.unchanged);
+    let mut counts = (0u64, 0u64, 0u64, 0u64);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first() != Some(&"PLAN") || f.len() != 7 {
+            continue;
+        }
+        plan_times.push(Duration::from_secs_f64(f[1].parse()?));
+        peak = peak.max(f[2].parse()?);
+        counts = (f[3].parse()?, f[4].parse()?, f[5].parse()?, f[6].parse()?);
     }
     let mut csv_times = Vec::new();
     let mut csv_changes = 0;
@@ -390,6 +407,30 @@ fn run() -> anyhow::Result<bool> {
         println!("kept in {}", dir.keep().display());
     }
     Ok(ok)
+}
+
+/// In a fresh process, so that the first import's freed memory, which the
+/// allocator keeps, does not count as plan's: one plan per run, then a line
+/// `PLAN seconds peak_mb create update remove unchanged` per run.
+fn child_plan(dir: &Path) -> anyhow::Result<()> {
+    let config = Config::load(&dir.join("ponte.toml"))?;
+    let day2 = dir.join("ART20261128020000.txt");
+    let runs = env_number("PONTE_BENCH_RUNS", 3)?.max(1);
+    let store = Store::open_read_only(&config.paths.state_dir)?;
+    plan(&day2, &config, store.as_ref(), usize::MAX)?;
+    for _ in 0..runs {
+        reset_peak_rss();
+        let start = Instant::now();
+        let p = plan(&day2, &config, store.as_ref(), usize::MAX)?;
+        let secs = start.elapsed().as_secs_f64();
+        let peak = peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
+        let t = &p.targets[0];
+        println!(
+            "PLAN {secs} {peak} {} {} {} {}",
+            t.create, t.update, t.remove, t.unchanged
+        );
+    }
+    Ok(())
 }
 
 fn time_best(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
