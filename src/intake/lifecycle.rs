@@ -207,7 +207,7 @@ pub fn process(
             newest,
         } => {
             let why = format!(
-                "the file was exported at {exported_at}, before {newest}, the newest {} file already applied: applying it would overwrite newer data",
+                "stale: the file was exported at {exported_at}, before {newest}, the newest {} file already applied: applying it would overwrite newer data",
                 result.flow
             );
             reject(claimed, config, store, opts, file_id, &result, "stale", why)?
@@ -229,7 +229,7 @@ fn reject(
 ) -> anyhow::Result<Disposition> {
     let path = settle_file(claimed, config, "rejected", opts)?;
     if opts.move_when_done {
-        write_report(&path, claimed, result, &why)?;
+        write_report(&path, claimed, result, &why, status == "stale")?;
     }
     store.set_file_status(file_id, status, Some(&why))?;
     Ok(Disposition::Rejected { path, reason: why })
@@ -282,13 +282,19 @@ fn settle_file(
 }
 
 /// `NAME.err` beside a rejected file: what, where, why, what to do.
-fn write_report(path: &Path, c: &Claimed, result: &FileResult, why: &str) -> anyhow::Result<()> {
+fn write_report(
+    path: &Path,
+    c: &Claimed,
+    result: &FileResult,
+    why: &str,
+    stale: bool,
+) -> anyhow::Result<()> {
     let mut text = String::new();
     text.push_str(&format!(
         "file:   {}\nflow:   {}\nwhy:    {why}\n",
         c.name, c.schema.flow
     ));
-    if let Some(plan) = &result.plan {
+    if let Some(plan) = result.plan.as_ref().filter(|_| !stale) {
         let r = &plan.report;
         text.push_str(&format!(
             "counts: {} lines, {} records, {} bad records ({} tolerated), {} structural errors\n\nerrors (file:line: record field: what was expected; what was found):\n",
@@ -305,11 +311,21 @@ fn write_report(path: &Path, c: &Claimed, result: &FileResult, why: &str) -> any
             ));
         }
     }
-    text.push_str(
-        "\nwhat to do: fix the export in the ERP (or the schema, if the layout changed) and drop the corrected file\n\
-         into the inbound folder again; nothing of this file was sent to Magento.\n\
-         `ponte check FILE` shows the same errors; `ponte reprocess --force` replays a file on purpose.\n",
-    );
+    if stale {
+        // The file is valid, only late: fixing the export is not the answer.
+        text.push_str(&format!(
+            "\nwhat to do: usually nothing: the file is valid but older than data already applied, and nothing\n\
+             of it was sent to Magento. If it must be applied all the same, move it under the archive folder\n\
+             and run `ponte reprocess --force --glob {}`.\n",
+            c.name
+        ));
+    } else {
+        text.push_str(
+            "\nwhat to do: fix the export in the ERP (or the schema, if the layout changed) and drop the corrected file\n\
+             into the inbound folder again; nothing of this file was sent to Magento.\n\
+             `ponte check FILE` shows the same errors; `ponte reprocess --force` replays a file on purpose.\n",
+        );
+    }
     let mut report = path.as_os_str().to_os_string();
     report.push(".err");
     std::fs::write(PathBuf::from(report), text).context("cannot write the reject report")?;
