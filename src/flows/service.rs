@@ -218,24 +218,26 @@ fn wait_for_change(events: &Receiver<()>, interval: Duration, shutdown: &AtomicB
     }
 }
 
-/// Sets `flag` on SIGTERM or SIGINT.
+/// Sets `flag` on SIGTERM or SIGINT. The handlers are in place when this
+/// returns: a signal that arrives while the listening thread is still
+/// starting is not lost, nor fatal.
 pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let (mut term, mut int) = {
+        let _entered = runtime.enter();
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::error!("cannot listen for SIGTERM: {e}");
-                        return;
-                    }
-                };
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
             }
             tracing::info!("stopping: finishing the current file");
             flag.store(true, Ordering::SeqCst);
