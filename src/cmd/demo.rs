@@ -135,6 +135,15 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
         "files: {} archived ({} with failures), {} duplicates, {} rejected",
         summary.archived, summary.with_failures, summary.duplicates, summary.rejected
     );
+    for (folder, dir) in [
+        ("archive", &config.paths.archive),
+        ("rejected", &config.paths.rejected),
+    ] {
+        for path in files_below(dir) {
+            let shown = path.strip_prefix(dir).unwrap_or(&path);
+            println!("  {folder}/{}", shown.display());
+        }
+    }
     println!("requests that reached the stand-in:");
     let mut by_kind: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for r in standin.requests() {
@@ -228,6 +237,24 @@ fn print_shop(snapshot: &serde_json::Value) {
             println!("  {n:>4} {key}");
         }
     }
+}
+
+/// Every file below `dir`, sorted (none when it is missing).
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
