@@ -1,0 +1,835 @@
+//! Intake and the service end to end (issue 5): the real `ponte` binary
+//! (`watch`, `ingest`, `demo`) over real folders, the Magento stand-in on
+//! loopback. A file written slowly is never taken early; a second drop of
+//! the same content is archived as a duplicate; an older file after a newer
+//! one is rejected as stale; a `kill -9` mid-push loses nothing and sends
+//! nothing non-idempotent twice; one instance per state directory; SIGTERM
+//! finishes the current file; the demo; a bad file rejected with its report.
+//!
+//! Every wait polls against a deadline; every child process is killed when
+//! a test fails (`Service`'s `Drop`), and its output is printed then.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use ponte::magento::standin::{Faults, Fixture, LoggedRequest, StandIn};
+use ponte::record::writer::FileWriter;
+use ponte::record::{Decimal, Value};
+use ponte::schema::{Date, Mode, Registry};
+
+/// Generous: the machine running the tests may be loaded.
+const LONG: Duration = Duration::from_secs(60);
+
+fn config(base_url: &str, settle_checks: u32) -> String {
+    format!(
+        r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[intake]
+scan_interval = "200ms"
+settle_checks = {settle_checks}
+settle_spacing = "1s"
+
+[[target]]
+name = "b2c"
+base_url = "{base_url}"
+auth = {{ token = {{ file = "standin.token" }} }}
+concurrency = 4
+retries = 2
+flows = ["products", "stock", "customers", "fulfilment"]
+[target.tax_classes]
+"22" = 2
+"10" = 7
+[target.sources]
+MAG01 = "default"
+[target.customer_groups]
+B2C = 1
+[target.carriers]
+BRT = {{ code = "custom", title = "BRT Bartolini" }}
+"#
+    )
+}
+
+/// A share, a state directory and a stand-in shop (the demo fixture).
+struct World {
+    dir: tempfile::TempDir,
+    shop: StandIn,
+}
+
+impl World {
+    fn new(settle_checks: u32) -> World {
+        let shop = StandIn::spawn(Fixture::demo()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("standin.token");
+        std::fs::write(&token, "standin-token").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("ponte.toml"),
+            config(&shop.base_url, settle_checks),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("share/inbound")).unwrap();
+        World { dir, shop }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("ponte.toml")
+    }
+
+    fn folder(&self, name: &str) -> PathBuf {
+        self.dir.path().join("share").join(name)
+    }
+
+    fn inbound(&self) -> PathBuf {
+        self.folder("inbound")
+    }
+
+    fn lock_file(&self) -> PathBuf {
+        self.dir.path().join("state/ponte.lock")
+    }
+
+    /// `ponte --config ponte.toml ARGS...`, running in the background.
+    fn start(&self, args: &[&str]) -> Service {
+        Service::start(Some(&self.config_path()), args)
+    }
+
+    /// `ponte watch` once it holds the instance lock.
+    fn watch(&self) -> Service {
+        let svc = self.start(&["watch"]);
+        let lock = self.lock_file();
+        let pid = svc.pid().to_string();
+        svc.wait_until("the service to hold the instance lock", LONG, || {
+            std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid)
+        });
+        svc
+    }
+
+    /// Drops a whole file into the inbound folder at once, as a careful
+    /// writer does: a temporary name, then a rename.
+    fn drop_file(&self, name: &str, bytes: &[u8]) {
+        let tmp = self.inbound().join(format!("{name}.tmp"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, self.inbound().join(name)).unwrap();
+    }
+
+    /// File names directly in a folder, sorted (empty when it is missing).
+    fn names(&self, folder: &str) -> Vec<String> {
+        names_in(&self.folder(folder))
+    }
+
+    /// Paths under archive/, relative to it (`YYYY/MM/DD/NAME`), sorted.
+    fn archived(&self) -> Vec<String> {
+        let root = self.folder("archive");
+        let mut out = Vec::new();
+        let mut todo = vec![root.clone()];
+        while let Some(dir) = todo.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else {
+                    let rel = path.strip_prefix(&root).unwrap();
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// How many times a file of this name sits in the archive, and checks
+    /// it sits in a YYYY/MM/DD folder.
+    fn archived_count(&self, name: &str) -> usize {
+        let found: Vec<String> = self
+            .archived()
+            .into_iter()
+            .filter(|p| Path::new(p).file_name().unwrap().to_string_lossy() == name)
+            .collect();
+        for p in &found {
+            let parts: Vec<&str> = p.split('/').collect();
+            assert_eq!(parts.len(), 4, "{p}: not under archive/YYYY/MM/DD");
+            assert!(
+                parts[..3]
+                    .iter()
+                    .zip([4, 2, 2])
+                    .all(|(s, n)| s.len() == n && s.bytes().all(|b| b.is_ascii_digit())),
+                "{p}: not under archive/YYYY/MM/DD"
+            );
+        }
+        found.len()
+    }
+
+    fn skus(&self) -> BTreeSet<String> {
+        self.shop.snapshot()["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["sku"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn requests(&self) -> Vec<LoggedRequest> {
+        self.shop.requests()
+    }
+
+    /// (shipments, invoices) the shop holds for an order.
+    fn documents_of(&self, increment_id: &str) -> (usize, usize) {
+        self.shop.with_state(|s| {
+            // An id as a number, or as the string Magento sometimes sends.
+            let number = |v: &serde_json::Value| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            };
+            let id = s
+                .orders
+                .iter()
+                .find(|o| o["increment_id"] == increment_id)
+                .and_then(|o| number(&o["entity_id"]))
+                .expect("the order and its entity_id");
+            let count = |docs: &Vec<serde_json::Value>| {
+                docs.iter()
+                    .filter(|d| number(&d["order_id"]) == Some(id))
+                    .count()
+            };
+            (count(&s.shipments), count(&s.invoices))
+        })
+    }
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn product_puts(requests: &[LoggedRequest]) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/V1/products/"))
+        .count()
+}
+
+fn posts_ending(requests: &[LoggedRequest], tail: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with(tail))
+        .count()
+}
+
+/// A `ponte` process, killed (and its output printed) if the test fails
+/// while it still runs.
+struct Service {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+    status: Option<ExitStatus>,
+}
+
+impl Service {
+    /// `ponte [--config CONFIG] ARGS...`, from the package root.
+    fn start(config: Option<&Path>, args: &[&str]) -> Service {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ponte"));
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
+            .args(args)
+            .current_dir(common::root())
+            .env_remove("PONTE_SCHEMAS")
+            .env_remove("RUST_LOG")
+            .env("PONTE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ponte");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().unwrap(), Arc::clone(&stdout)),
+            collect(child.stderr.take().unwrap(), Arc::clone(&stderr)),
+        ];
+        Service {
+            child,
+            stdout,
+            stderr,
+            readers,
+            status: None,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn signal(&self, name: &str) {
+        assert!(self.status.is_none(), "the process already ended");
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} {}", self.pid());
+    }
+
+    /// SIGKILL: a crash, no chance to clean up.
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.code().is_none(), "killed by a signal: {status:?}");
+        self.finish(status);
+    }
+
+    /// Waits for the process to end (panics past `limit`), then for its
+    /// output to be read to the end.
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        if let Some(s) = self.status {
+            return s;
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.finish(status);
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ponte (pid {}) still runs after {limit:?}",
+                self.pid()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn finish(&mut self, status: ExitStatus) {
+        self.status = Some(status);
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+
+    /// Polls `cond` until it holds; past `limit` the test fails, naming
+    /// what it waited for.
+    fn wait_until(&self, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !cond() {
+            assert!(
+                Instant::now() < deadline,
+                "waited {limit:?} for {what} in vain"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- ponte (pid {}) stdout:\n{}\n--- stderr:\n{}",
+                self.pid(),
+                self.stdout(),
+                self.stderr()
+            );
+        }
+    }
+}
+
+fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => into
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    })
+}
+
+fn at(hour: u8) -> Date {
+    Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+        hour,
+        minute: 0,
+        second: 0,
+        has_time: true,
+    }
+}
+
+fn skus(prefix: &str, n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}-{i:04}")).collect()
+}
+
+/// An ARTICOLI file (changes) of simple products at `price` cents.
+fn articoli(hour: u8, skus: &[String], price: i64) -> Vec<u8> {
+    let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+    let mut w = FileWriter::new(&schema, Vec::new(), at(hour), Mode::Changes, "000001").unwrap();
+    for (i, sku) in skus.iter().enumerate() {
+        w.record(
+            "AR",
+            &[
+                ("sku", Value::Text(sku.clone())),
+                ("kind", Value::Text("S".into())),
+                ("name", Value::Text(format!("Tazza da caffè n. {i}"))),
+                ("price", Value::Decimal(Decimal::new(price, 2))),
+                ("weight", Value::Decimal(Decimal::new(250, 3))),
+                ("vat_code", Value::Text("22".into())),
+                ("active", Value::Flag(true)),
+                ("brand", Value::Text("Ceramiche Faentine".into())),
+                ("unit", Value::Text("PZ".into())),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// An EVASIONI file: order 000000101 shipped (two items, tracked) and
+/// invoiced, the two events Magento does not take twice gracefully.
+fn evasioni(hour: u8) -> Vec<u8> {
+    let schema = Registry::built_in().by_flow("EVASIONI").unwrap();
+    let mut w = FileWriter::new(&schema, Vec::new(), at(hour), Mode::Changes, "000001").unwrap();
+    let order = || ("order_number", Value::Text("000000101".into()));
+    w.record(
+        "EV",
+        &[
+            order(),
+            ("event", Value::Text("S".into())),
+            ("delivery_note", Value::Text("DDT0451".into())),
+            (
+                "delivery_date",
+                Value::Date(Date {
+                    hour: 0,
+                    day: 27,
+                    has_time: false,
+                    ..at(0)
+                }),
+            ),
+            ("carrier", Value::Text("BRT".into())),
+            ("tracking_number", Value::Text("0123456789012345".into())),
+        ],
+    )
+    .unwrap();
+    for (sku, qty) in [("CAF-ESP-1KG", 2000), ("FEL-POLO-M-BLU", 1000)] {
+        w.record(
+            "ER",
+            &[
+                order(),
+                ("sku", Value::Text(sku.into())),
+                ("quantity", Value::Decimal(Decimal::new(qty, 3))),
+            ],
+        )
+        .unwrap();
+    }
+    w.record("EV", &[order(), ("event", Value::Text("F".into()))])
+        .unwrap();
+    w.finish().unwrap()
+}
+
+/// The file is still in the inbound folder and nowhere else.
+fn only_in_inbound(w: &World, name: &str, when: &str) {
+    assert!(
+        w.inbound().join(name).is_file(),
+        "{when}: {name} left the inbound folder early"
+    );
+    assert!(
+        w.names("in-progress").is_empty(),
+        "{when}: claimed early: {:?}",
+        w.names("in-progress")
+    );
+    assert!(
+        w.archived().is_empty(),
+        "{when}: archived early: {:?}",
+        w.archived()
+    );
+    assert!(
+        w.names("rejected").is_empty(),
+        "{when}: rejected early: {:?}",
+        w.names("rejected")
+    );
+}
+
+#[test]
+fn a_file_written_slowly_is_taken_only_once_complete() {
+    let w = World::new(3);
+    let svc = w.watch();
+    let name = "ART20261128020000.txt";
+    let all = skus("LENTO", 40);
+    let bytes = articoli(2, &all, 1250);
+    let path = w.inbound().join(name);
+    // As a Windows copy over SMB does, the file keeps its source's old
+    // mtime throughout: only its size tells that it grows.
+    let old = SystemTime::now() - Duration::from_secs(3 * 86_400);
+    // Eight pieces cut mid-line, the seventh ending inside the trailer,
+    // so that for a while the last line already looks like one (`CO0...`).
+    let trailer_start = bytes.len() - bytes.rsplit(|&b| b == b'\n').nth(1).unwrap().len() - 1;
+    let mut cuts: Vec<usize> = (1..7).map(|i| i * trailer_start / 7 + 13).collect();
+    cuts.push(trailer_start + 6);
+    cuts.push(bytes.len());
+    assert_eq!(&bytes[trailer_start..trailer_start + 2], b"CO");
+    let pauses_ms = [1500u64, 1200, 900, 1500, 1300, 1000, 1500];
+    let mut from = 0;
+    for (i, &to) in cuts.iter().enumerate() {
+        let mut f = std::fs::OpenOptions::new()
+            .create(i == 0)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("piece {i}: {name} gone from the inbound folder: {e}"));
+        f.write_all(&bytes[from..to]).unwrap();
+        f.sync_all().unwrap();
+        f.set_modified(old).unwrap();
+        drop(f);
+        from = to;
+        if let Some(&ms) = pauses_ms.get(i) {
+            let when = format!("piece {} of {} written", i + 1, cuts.len());
+            only_in_inbound(&w, name, &format!("{when}, pause starts"));
+            std::thread::sleep(Duration::from_millis(ms));
+            only_in_inbound(&w, name, &format!("{when}, {ms} ms later"));
+        }
+    }
+    svc.wait_until("the file to be archived", LONG, || {
+        w.archived_count(name) == 1
+    });
+    assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
+    assert!(w.names("inbound").is_empty() && w.names("in-progress").is_empty());
+    let shop = w.skus();
+    let missing: Vec<&String> = all.iter().filter(|s| !shop.contains(*s)).collect();
+    assert!(missing.is_empty(), "not in the shop: {missing:?}");
+    assert_eq!(product_puts(&w.requests()), all.len());
+}
+
+#[test]
+fn the_same_content_under_another_name_is_a_duplicate_and_sends_nothing() {
+    let w = World::new(1);
+    let svc = w.watch();
+    let all = skus("DUP", 5);
+    let bytes = articoli(2, &all, 990);
+    w.drop_file("ART20261128020000.txt", &bytes);
+    svc.wait_until("the first file to be archived", LONG, || {
+        w.archived_count("ART20261128020000.txt") == 1
+    });
+    let before = w.requests();
+    assert_eq!(product_puts(&before), 5);
+
+    w.drop_file("ART20261128020500.txt", &bytes);
+    svc.wait_until(
+        "the second file to be archived as a duplicate",
+        LONG,
+        || w.archived_count("ART20261128020500.txt.duplicate") == 1,
+    );
+    assert_eq!(w.archived_count("ART20261128020500.txt"), 0);
+    assert!(w.names("rejected").is_empty() && w.names("in-progress").is_empty());
+    let after = w.requests();
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "requests for the duplicate: {:?}",
+        &after[before.len()..]
+    );
+}
+
+#[test]
+fn an_older_file_after_a_newer_one_is_rejected_as_stale() {
+    let w = World::new(1);
+    let svc = w.watch();
+    let all = skus("STALE", 4);
+    w.drop_file("ART20261128040000.txt", &articoli(4, &all, 2000));
+    svc.wait_until("the newer file to be archived", LONG, || {
+        w.archived_count("ART20261128040000.txt") == 1
+    });
+    let before = w.requests().len();
+
+    let name = "ART20261128030000.txt";
+    w.drop_file(name, &articoli(3, &all, 1000));
+    let report = w.folder("rejected").join(format!("{name}.err"));
+    svc.wait_until("the older file to be rejected", LONG, || report.is_file());
+    assert!(w.folder("rejected").join(name).is_file());
+    assert_eq!(w.archived_count(name), 0);
+    let text = std::fs::read_to_string(&report).unwrap();
+    for needle in ["stale", "2026-11-28T03:00:00", "2026-11-28T04:00:00"] {
+        assert!(
+            text.to_lowercase().contains(&needle.to_lowercase()),
+            "{needle:?} not in the report:\n{text}"
+        );
+    }
+    assert_eq!(w.requests().len(), before, "something was sent");
+    let price = w.shop.with_state(|s| {
+        s.products
+            .iter()
+            .find(|p| p["sku"] == "STALE-0001")
+            .unwrap()["price"]
+            .clone()
+    });
+    assert_eq!(price.as_f64(), Some(20.0), "the newer price stays");
+}
+
+#[test]
+fn kill_9_mid_push_loses_nothing_and_ships_and_invoices_once() {
+    let w = World::new(1);
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let all = skus("CRASH", 120);
+    let art = "ART20261128020000.txt";
+    let eva = "EVA20261128100000.txt";
+    w.drop_file(art, &articoli(2, &all, 1590));
+    w.drop_file(eva, &evasioni(10));
+
+    // First crash: amid the products.
+    let mut svc = w.watch();
+    svc.wait_until("some product saves", LONG, || {
+        product_puts(&w.requests()) >= 20
+    });
+    svc.kill9();
+    let seen = product_puts(&w.requests());
+    assert!(
+        seen < all.len(),
+        "the push ended before the kill ({seen} saves): make it longer"
+    );
+    assert_eq!(w.names("in-progress"), [art], "the file being pushed");
+    assert_eq!(posts_ending(&w.requests(), "/ship"), 0);
+
+    // Second run: the products resumed, then a crash amid the fulfilment,
+    // once the shipment is made and before the invoice (slower answers
+    // from then on widen that window to two requests of 500 ms).
+    let mut svc = w.watch();
+    svc.wait_until("the products sent again", LONG, || {
+        w.archived_count(art) == 1
+    });
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(500),
+        ..Faults::default()
+    });
+    svc.wait_until("the shipment", LONG, || {
+        posts_ending(&w.requests(), "/ship") >= 1
+    });
+    svc.kill9();
+    w.shop.set_faults(Faults::default());
+    assert_eq!(
+        posts_ending(&w.requests(), "/invoice"),
+        0,
+        "the kill came after the invoice"
+    );
+    assert_eq!(w.archived_count(art), 1, "{:?}", w.archived());
+    assert_eq!(w.names("in-progress"), [eva]);
+
+    // Third run, until idle: the fulfilment resumed without a second shipment.
+    let mut svc = w.start(&["watch", "--until-idle"]);
+    let status = svc.wait(LONG);
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr());
+    assert!(
+        svc.stdout()
+            .contains("archived 1 (0 with failures), 0 duplicates, 0 rejected"),
+        "{}",
+        svc.stdout()
+    );
+
+    assert!(
+        w.names("in-progress").is_empty(),
+        "{:?}",
+        w.names("in-progress")
+    );
+    assert!(w.names("inbound").is_empty(), "{:?}", w.names("inbound"));
+    assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
+    assert_eq!(w.archived_count(art), 1, "{:?}", w.archived());
+    assert_eq!(w.archived_count(eva), 1, "{:?}", w.archived());
+    assert_eq!(w.archived().len(), 2, "{:?}", w.archived());
+    let shop = w.skus();
+    let missing: Vec<&String> = all.iter().filter(|s| !shop.contains(*s)).collect();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    let requests = w.requests();
+    assert_eq!(
+        w.documents_of("000000101"),
+        (1, 1),
+        "shipments and invoices of 000000101"
+    );
+    assert_eq!(posts_ending(&requests, "/ship"), 1);
+    assert_eq!(posts_ending(&requests, "/invoice"), 1);
+}
+
+#[test]
+fn one_instance_per_state_directory() {
+    let w = World::new(1);
+    let mut first = w.watch();
+    let pid = first.pid().to_string();
+
+    let mut second = w.start(&["watch"]);
+    let status = second.wait(LONG);
+    assert_eq!(status.code(), Some(2), "{}", second.stderr());
+    let err = second.stderr();
+    assert!(
+        err.contains(&format!("pid {pid}")),
+        "the holder's pid {pid} is not named:\n{err}"
+    );
+
+    let file = w.dir.path().join("ART20261128020000.txt");
+    std::fs::write(&file, articoli(2, &skus("LOCK", 2), 100)).unwrap();
+    let mut ingest = w.start(&["ingest", file.to_str().unwrap()]);
+    let status = ingest.wait(LONG);
+    assert_eq!(status.code(), Some(2), "{}", ingest.stderr());
+    assert!(
+        ingest.stderr().contains(&format!("pid {pid}")),
+        "{}",
+        ingest.stderr()
+    );
+    assert!(file.is_file(), "ingest took the file all the same");
+    assert!(w.requests().is_empty());
+
+    first.signal("TERM");
+    assert_eq!(first.wait(LONG).code(), Some(0), "{}", first.stderr());
+}
+
+#[test]
+fn sigterm_while_idle_exits_0_promptly() {
+    let w = World::new(1);
+    let mut svc = w.watch();
+    let sent = Instant::now();
+    svc.signal("TERM");
+    let status = svc.wait(LONG);
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(0), "{status:?}\n{}", svc.stderr());
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert!(svc.stdout().contains("archived 0"), "{}", svc.stdout());
+}
+
+#[test]
+fn sigterm_during_a_push_finishes_the_file_then_exits_0() {
+    let w = World::new(1);
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    });
+    let all = skus("TERM", 100);
+    let name = "ART20261128020000.txt";
+    let mut svc = w.watch();
+    w.drop_file(name, &articoli(2, &all, 700));
+    svc.wait_until("the push to start", LONG, || {
+        product_puts(&w.requests()) >= 5
+    });
+    svc.signal("TERM");
+    assert!(
+        product_puts(&w.requests()) < all.len(),
+        "the push ended before the signal: make it longer"
+    );
+    let status = svc.wait(LONG);
+    assert_eq!(status.code(), Some(0), "{status:?}\n{}", svc.stderr());
+    assert_eq!(w.archived_count(name), 1, "{:?}", w.archived());
+    assert!(
+        w.names("in-progress").is_empty(),
+        "{:?}",
+        w.names("in-progress")
+    );
+    let shop = w.skus();
+    assert!(all.iter().all(|s| shop.contains(s)));
+    assert!(svc.stdout().contains("archived 1"), "{}", svc.stdout());
+}
+
+#[test]
+fn the_demo_archives_the_four_samples_and_writes_orders() {
+    let keep = tempfile::tempdir().unwrap();
+    let mut demo = Service::start(None, &["demo", "--keep", keep.path().to_str().unwrap()]);
+    let status = demo.wait(LONG);
+    let out = demo.stdout();
+    assert_eq!(status.code(), Some(0), "{out}\n{}", demo.stderr());
+    assert!(
+        out.contains("files: 4 archived (0 with failures), 0 duplicates, 0 rejected"),
+        "{out}"
+    );
+    for sample in [
+        "ART20261128020000.txt",
+        "GIA20261128083000.txt",
+        "CLI20261128030000.txt",
+        "EVA20261128100000.txt",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with("archive/") && l.ends_with(sample)),
+            "{sample} not listed as archived:\n{out}"
+        );
+    }
+    let orders_line = out
+        .lines()
+        .skip_while(|l| !l.starts_with("orders written for the ERP"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no orders written:\n{out}"));
+    assert!(
+        orders_line.contains("/ORD") && orders_line.contains(" orders)"),
+        "{out}"
+    );
+    let outbound = keep.path().join("share/outbound");
+    assert!(
+        names_in(&outbound).iter().any(|n| n.starts_with("ORD")),
+        "{:?}",
+        names_in(&outbound)
+    );
+}
+
+#[test]
+fn a_bad_file_is_rejected_with_a_report_naming_line_and_field() {
+    let w = World::new(1);
+    let svc = w.watch();
+    let name = "ART20261128020002.txt";
+    let bytes = std::fs::read(common::root().join("samples/bad").join(name)).unwrap();
+    w.drop_file(name, &bytes);
+    let report = w.folder("rejected").join(format!("{name}.err"));
+    svc.wait_until("the bad file to be rejected", LONG, || report.is_file());
+    assert!(w.folder("rejected").join(name).is_file());
+    assert_eq!(
+        std::fs::read(w.folder("rejected").join(name)).unwrap(),
+        bytes
+    );
+    assert!(w.archived().is_empty(), "{:?}", w.archived());
+    assert!(w.names("in-progress").is_empty() && w.names("inbound").is_empty());
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains(&format!("{name}:2: record AR field price (pos 367 len 11)")),
+        "{text}"
+    );
+    assert!(w.requests().is_empty(), "{:?}", w.requests());
+}
