@@ -37,8 +37,11 @@ impl OptionCache {
             return Ok(id.clone());
         }
         let path = format!("/V1/products/attributes/{}/options", path_segment(code));
-        let body = json!({ "option": { "label": label, "sort_order": 0, "is_default": false,
-            "store_labels": [{ "store_id": 0, "label": label }] } });
+        // `value` is required by the 2.4.8 schema; Magento's
+        // OptionManagement::add reads an empty one as "a new option" (the
+        // id comes back in the answer).
+        let body = json!({ "option": { "label": label, "value": "", "sort_order": 0,
+            "is_default": false, "store_labels": [{ "store_id": 0, "label": label }] } });
         let answer = client.call(Method::POST, &path, Some(&body), &[]).await?;
         // Magento 2.4 answers "id_57"; older versions answered true.
         let id = answer
