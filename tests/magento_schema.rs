@@ -1,0 +1,476 @@
+//! Every request ponte sends to Magento, checked against Magento 2.4.8's own
+//! admin REST schema (`tests/fixtures/magento/admin-schema-2.4.8.json`,
+//! Swagger 2.0; see the SOURCE.md beside it).
+//!
+//! `ponte ingest` of the four samples, a single-source stock target signing
+//! in as an admin user, and `ponte orders pull` with the export comment run
+//! against the stand-in; then each request it logged is matched to the
+//! schema's path template and operation, and its body is validated against
+//! the operation's `in: body` schema with the `jsonschema` crate (Swagger
+//! 2.0 definitions are JSON Schema draft 4). The test also checks that
+//! every kind of request was seen, so it cannot pass on an empty log.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::Validator;
+use ponte::magento::standin::{Fixture, LoggedRequest, StandIn};
+use serde_json::{json, Value as Json};
+
+const SCHEMA: &str = "tests/fixtures/magento/admin-schema-2.4.8.json";
+
+const SAMPLES: [&str; 4] = [
+    "ART20261128020000.txt",
+    "GIA20261128083000.txt",
+    "CLI20261128030000.txt",
+    "EVA20261128100000.txt",
+];
+
+/// The stock item endpoint of single-source (legacy CatalogInventory) shops.
+const STOCK_ITEM: (&str, &str) = ("PUT", "/V1/products/{productSku}/stockItems/{itemId}");
+
+/// Where the schema is stricter than Magento. The schema marks every
+/// property of `catalog-inventory-data-stock-item-interface` whose getter is
+/// not declared nullable as required, but
+/// `StockRegistry::updateStockItemBySku` loads the product's stock item and
+/// `addData`s the body over it, so whatever the body leaves out keeps the
+/// shop's value (and the `use_config_*` flags keep the configuration's).
+/// ponte writes only the quantity and the in-stock flag, which are
+/// therefore NOT in this list: a body without them is still an error.
+const STOCK_ITEM_FILLED_BY_MAGENTO: [&str; 21] = [
+    "is_qty_decimal",
+    "show_default_notification_message",
+    "use_config_min_qty",
+    "min_qty",
+    "use_config_min_sale_qty",
+    "min_sale_qty",
+    "use_config_max_sale_qty",
+    "max_sale_qty",
+    "use_config_backorders",
+    "backorders",
+    "use_config_notify_stock_qty",
+    "notify_stock_qty",
+    "use_config_qty_increments",
+    "qty_increments",
+    "use_config_enable_qty_inc",
+    "enable_qty_increments",
+    "use_config_manage_stock",
+    "manage_stock",
+    "low_stock_date",
+    "is_decimal_divided",
+    "stock_status_changed_auto",
+];
+
+/// The admin REST schema: path templates, operations, definitions.
+struct Swagger {
+    doc: Json,
+    validators: BTreeMap<(String, String), Validator>,
+}
+
+impl Swagger {
+    fn load() -> Swagger {
+        let text = std::fs::read_to_string(common::root().join(SCHEMA)).expect(SCHEMA);
+        let doc: Json = serde_json::from_str(&text).expect("the schema is JSON");
+        assert_eq!(doc["swagger"], "2.0");
+        assert_eq!(doc["info"]["version"], "2.4.8");
+        Swagger {
+            doc,
+            validators: BTreeMap::new(),
+        }
+    }
+
+    /// The template of `path` (below `/rest/<store>`) that has `method`:
+    /// among those matching, the one with the most literal segments, as
+    /// Magento prefers `/V1/customers/search` to `/V1/customers/{id}`.
+    fn template(&self, method: &str, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let op = method.to_ascii_lowercase();
+        let paths = self.doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .filter(|(_, ops)| ops.get(&op).is_some())
+            .filter_map(|(template, _)| {
+                let parts: Vec<&str> = template.split('/').collect();
+                if parts.len() != segments.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (t, s) in parts.iter().zip(&segments) {
+                    if t.starts_with('{') && t.ends_with('}') {
+                        if s.is_empty() {
+                            return None;
+                        }
+                    } else if t == s {
+                        literal += 1;
+                    } else {
+                        return None;
+                    }
+                }
+                Some((literal, template))
+            })
+            .max_by_key(|(literal, _)| *literal)
+            .map(|(_, template)| template.clone())
+    }
+
+    fn operation(&self, method: &str, template: &str) -> &Json {
+        &self.doc["paths"][template][method.to_ascii_lowercase()]
+    }
+
+    /// The operation's `in: body` parameter, if it has one.
+    fn body_parameter(&self, method: &str, template: &str) -> Option<&Json> {
+        self.operation(method, template)["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["in"] == "body")
+    }
+
+    /// A draft 4 validator for the operation's body: its schema with the
+    /// document's definitions beside it, so `#/definitions/...` resolves.
+    fn validator(&mut self, method: &str, template: &str) -> Option<&Validator> {
+        let key = (method.to_string(), template.to_string());
+        if !self.validators.contains_key(&key) {
+            let parameter = self.body_parameter(method, template)?;
+            let schema = json!({
+                "definitions": self.doc["definitions"].clone(),
+                "allOf": [parameter["schema"].clone()],
+            });
+            let validator = jsonschema::draft4::new(&schema)
+                .unwrap_or_else(|e| panic!("{method} {template}: the body schema: {e}"));
+            self.validators.insert(key.clone(), validator);
+        }
+        self.validators.get(&key)
+    }
+}
+
+/// `/rest/default/V1/products/X` and `/rest/V1/products/X` -> `/V1/products/X`.
+fn below_store(path: &str) -> &str {
+    let rest = path.strip_prefix("/rest").expect("a REST path");
+    match rest.find("/V1/") {
+        Some(i) if i == 0 || !rest[1..i].contains('/') => &rest[i..],
+        _ => panic!("not a /rest/<store>/V1 path: {path}"),
+    }
+}
+
+/// Whether a schema error is the documented stock item exception: a
+/// required property Magento fills itself, missing from `stockItem`, on the
+/// stock item endpoint only.
+fn tolerated(method: &str, template: &str, error: &jsonschema::ValidationError<'_>) -> bool {
+    if (method, template) != STOCK_ITEM || error.instance_path().as_str() != "/stockItem" {
+        return false;
+    }
+    match error.kind() {
+        ValidationErrorKind::Required { property } => property
+            .as_str()
+            .is_some_and(|p| STOCK_ITEM_FILLED_BY_MAGENTO.contains(&p)),
+        _ => false,
+    }
+}
+
+/// A KNOWN PONTE BUG, tolerated here only so that everything else is
+/// checked, and asserted still present so that its fix removes this: the
+/// customer address region goes as `{"region_code": "BG"}` alone, where the
+/// schema requires `region` and `region_id`. That is not the schema being
+/// strict: `Customer\Model\Address::updateData` copies the three fields as
+/// sent and its `getRegionId()` is `(int)region_id`, with no lookup by code
+/// (magento/magento2#18118), so real Magento stores no province, or refuses
+/// the address where the country requires one. The fix is to resolve
+/// `region_id` and `region` from `GET /V1/directory/countries/{country}`
+/// (`available_regions`), which the stand-in does not serve yet; the
+/// stand-in also fills `region` from `region_code`, which Magento does not.
+fn known_region_bug(method: &str, template: &str, error: &jsonschema::ValidationError<'_>) -> bool {
+    let customers = matches!(
+        (method, template),
+        ("POST", "/V1/customers") | ("PUT", "/V1/customers/{customerId}")
+    );
+    let path = error.instance_path().as_str();
+    let at_region = path
+        .strip_prefix("/customer/addresses/")
+        .and_then(|rest| rest.strip_suffix("/region"))
+        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()));
+    let by_code = error.instance()["region_code"].is_string();
+    let missing = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            matches!(property.as_str(), Some("region" | "region_id"))
+        }
+        _ => false,
+    };
+    customers && at_region && by_code && missing
+}
+
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Two targets on the stand-in: `b2c` with the integration token, every
+/// flow, multi-source stock and the export comment; `legacy` signing in as
+/// an admin user, stock only, single-source (the stockItems endpoint).
+fn config(base_url: &str) -> String {
+    format!(
+        r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[orders]
+statuses = ["pending", "processing"]
+
+[[target]]
+name = "b2c"
+base_url = "{base_url}"
+auth = {{ token = {{ file = "standin.token" }} }}
+retries = 1
+order_comment = true
+[target.tax_classes]
+"22" = 2
+"10" = 7
+"04" = 8
+"00" = 0
+[target.sources]
+MAG01 = "default"
+MAG02 = "eu_north"
+[target.customer_groups]
+B2C = 1
+"B2B-HORECA" = 2
+"B2B-RIV" = 3
+[target.carriers]
+BRT = {{ code = "custom", title = "BRT Bartolini" }}
+GLS = {{ code = "custom", title = "GLS" }}
+
+[[target]]
+name = "legacy"
+base_url = "{base_url}"
+store_code = "b2b"
+auth = {{ admin = {{ username = "ponte", password = {{ file = "admin.password" }} }} }}
+retries = 1
+stock = "single-source"
+flows = ["stock"]
+"#
+    )
+}
+
+fn run_ponte(dir: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(dir.join("ponte.toml"))
+        .args(args)
+        .current_dir(common::root())
+        .env_remove("PONTE_SCHEMAS")
+        .env("PONTE_LOG", "warn")
+        .output()
+        .expect("run ponte");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ponte {args:?}\n{}\n{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+}
+
+/// What ponte sent to the stand-in for the samples, stock, and orders.
+fn everything_ponte_sends() -> Vec<LoggedRequest> {
+    let mut fixture = Fixture::demo();
+    // The demo shop already has FEL-POLO's options; without them ponte
+    // sends them when it creates the parent.
+    for p in &mut fixture.products {
+        if p["sku"] == "FEL-POLO" {
+            if let Some(ext) = p["extension_attributes"].as_object_mut() {
+                ext.remove("configurable_product_options");
+            }
+        }
+    }
+    let shop = StandIn::spawn(fixture).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(
+        &root.join("standin.token"),
+        &Fixture::default().integration_token,
+    );
+    write_private(&root.join("admin.password"), "ponte-b2b-123");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url)).unwrap();
+    // ingest moves the files it takes: give it copies.
+    let drop = root.join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    let mut args = vec!["ingest".to_string()];
+    for name in SAMPLES {
+        let copy = drop.join(name);
+        std::fs::copy(common::root().join("samples").join(name), &copy).unwrap();
+        args.push(copy.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ponte(root, &args);
+    run_ponte(root, &["orders", "pull", "--target", "b2c"]);
+    shop.requests()
+}
+
+/// Each kind of request the test must see (method, template, what it is).
+const KINDS: [(&str, &str, &str); 13] = [
+    ("POST", "/V1/integration/admin/token", "admin token"),
+    ("PUT", "/V1/products/{sku}", "product save"),
+    (
+        "POST",
+        "/V1/products/attributes/{attributeCode}/options",
+        "new attribute option",
+    ),
+    (
+        "POST",
+        "/V1/configurable-products/{sku}/options",
+        "configurable option",
+    ),
+    (
+        "POST",
+        "/V1/configurable-products/{sku}/child",
+        "configurable child link",
+    ),
+    ("POST", "/V1/inventory/source-items", "source items batch"),
+    STOCK_ITEM_KIND,
+    ("POST", "/V1/customers", "customer create"),
+    ("PUT", "/V1/customers/{customerId}", "customer update"),
+    ("POST", "/V1/order/{orderId}/ship", "shipment"),
+    ("POST", "/V1/order/{orderId}/invoice", "invoice"),
+    ("POST", "/V1/orders/{id}/cancel", "cancel"),
+    ("POST", "/V1/orders/{id}/comments", "order comment"),
+];
+
+const STOCK_ITEM_KIND: (&str, &str, &str) = (STOCK_ITEM.0, STOCK_ITEM.1, "stock item");
+
+#[test]
+fn every_request_ponte_sends_fits_magento_2_4_8s_schema() {
+    let requests = everything_ponte_sends();
+    let mut swagger = Swagger::load();
+    let mut problems = Vec::new();
+    let mut tolerated_errors = BTreeSet::new();
+    let mut region_bug = BTreeSet::new();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut shipment_tracks = 0;
+    for r in &requests {
+        let path = below_store(&r.path);
+        let Some(template) = swagger.template(&r.method, path) else {
+            problems.push(format!("{} {}: no such route in 2.4.8", r.method, r.path));
+            continue;
+        };
+        *seen
+            .entry((r.method.clone(), template.clone()))
+            .or_default() += 1;
+        if r.body.is_null() {
+            let required = swagger
+                .body_parameter(&r.method, &template)
+                .is_some_and(|p| p["required"] == true);
+            if required {
+                problems.push(format!("{} {}: the body is missing", r.method, r.path));
+            }
+            continue;
+        }
+        if template == "/V1/order/{orderId}/ship" {
+            shipment_tracks += r.body["tracks"].as_array().map_or(0, Vec::len);
+        }
+        let method = r.method.as_str();
+        let Some(validator) = swagger.validator(method, &template) else {
+            problems.push(format!(
+                "{method} {}: a body where 2.4.8 takes none: {}",
+                r.path, r.body
+            ));
+            continue;
+        };
+        for error in validator.iter_errors(&r.body) {
+            if tolerated(method, &template, &error) {
+                tolerated_errors.insert(format!("{method} {template}: {error}"));
+                continue;
+            }
+            if known_region_bug(method, &template, &error) {
+                region_bug.insert(format!("{method} {template}: {error}"));
+                continue;
+            }
+            problems.push(format!(
+                "{method} {} at {:?}: {error}\n    body: {}",
+                r.path,
+                error.instance_path().as_str(),
+                r.body
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) in what ponte sent:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    let missing: Vec<&str> = KINDS
+        .iter()
+        .filter(|(m, t, _)| !seen.contains_key(&(m.to_string(), t.to_string())))
+        .map(|(_, _, what)| *what)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "never sent: {missing:?}; seen: {seen:?}"
+    );
+    assert!(shipment_tracks > 0, "no shipment carried a track");
+    // The exception is used (tolerated() admits only the fields it names).
+    assert!(!tolerated_errors.is_empty(), "{tolerated_errors:?}");
+    assert!(
+        !region_bug.is_empty(),
+        "customer addresses now carry region and region_id: remove known_region_bug"
+    );
+}
+
+#[test]
+fn the_stock_item_exception_is_narrow() {
+    let mut swagger = Swagger::load();
+    let (method, template) = STOCK_ITEM;
+    let errors = |swagger: &mut Swagger, body: Json| -> Vec<String> {
+        let validator = swagger.validator(method, template).unwrap();
+        validator
+            .iter_errors(&body)
+            .filter(|e| !tolerated(method, template, e))
+            .map(|e| e.to_string())
+            .collect()
+    };
+    // What ponte sends passes...
+    let ours = json!({ "stockItem": { "qty": 3.0, "is_in_stock": true } });
+    assert_eq!(errors(&mut swagger, ours), Vec::<String>::new());
+    // ...but not without the quantity or the flag, nor with a wrong type.
+    let no_qty = json!({ "stockItem": { "is_in_stock": true } });
+    assert_eq!(errors(&mut swagger, no_qty).len(), 1);
+    let bad_type = json!({ "stockItem": { "qty": "3", "is_in_stock": true } });
+    assert_eq!(errors(&mut swagger, bad_type).len(), 1);
+    // The same missing fields elsewhere are not tolerated.
+    let v = swagger.validator("PUT", "/V1/products/{sku}").unwrap();
+    let empty = json!({ "product": {} });
+    let e: Vec<_> = v.iter_errors(&empty).collect();
+    assert_eq!(e.len(), 1);
+    assert!(!tolerated("PUT", "/V1/products/{sku}", &e[0]));
+}
+
+#[test]
+fn paths_match_the_most_literal_template() {
+    let swagger = Swagger::load();
+    assert_eq!(
+        swagger.template("GET", "/V1/customers/search").as_deref(),
+        Some("/V1/customers/search")
+    );
+    assert_eq!(
+        swagger.template("PUT", "/V1/customers/7").as_deref(),
+        Some("/V1/customers/{customerId}")
+    );
+    assert_eq!(
+        swagger.template("PUT", "/V1/products/A%2FB").as_deref(),
+        Some("/V1/products/{sku}")
+    );
+    assert_eq!(swagger.template("PATCH", "/V1/products/A"), None);
+    assert_eq!(below_store("/rest/b2b/V1/orders"), "/V1/orders");
+    assert_eq!(below_store("/rest/V1/orders"), "/V1/orders");
+}
