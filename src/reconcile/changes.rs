@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
@@ -79,8 +80,6 @@ pub fn build_changes(
     classified: &Classified,
     create_limit: usize,
 ) -> anyhow::Result<Built> {
-    let mut changes = Vec::new();
-    let mut silent = Vec::new();
     let kind = inputs.bound.spec.kind;
     // The first creates in file order, not in key-hash order.
     let mut creates = classified.creates.clone();
@@ -89,58 +88,66 @@ pub fn build_changes(
         creates.truncate(create_limit);
     }
     creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
-    for &i in &creates {
-        let e = &inputs.desired[i];
-        let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
-        let fields: Map<String, Json> = entity
-            .fields
-            .iter()
-            .filter(|(k, _)| target_receives(kind, inputs.target, k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        changes.push(Change {
-            action: Action::Create,
-            variant_axes: inputs.axes.get(&e.key_hash).cloned(),
-            key: entity.key,
-            key_hash: e.key_hash,
-            hash: e.hash,
-            line: Some(e.line),
-            fields,
-            payload: entity.fields,
-            before: None,
-        });
-    }
-    for &i in &classified.updates {
-        let e = &inputs.desired[i];
-        let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
-        let before = inputs
-            .applied
-            .get(&e.key_hash)
-            .and_then(|(_, p)| serde_json::from_str::<Map<String, Json>>(p).ok())
-            .unwrap_or_default();
-        let fields: Map<String, Json> = entity
-            .fields
-            .iter()
-            .filter(|(k, v)| before.get(*k) != Some(*v) && target_receives(kind, inputs.target, k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let change = Change {
-            action: Action::Update,
-            variant_axes: inputs.axes.get(&e.key_hash).cloned(),
-            key: entity.key,
-            key_hash: e.key_hash,
-            hash: e.hash,
-            line: Some(e.line),
-            fields,
-            payload: entity.fields,
-            before: Some(before),
-        };
-        if change.fields.is_empty() {
-            silent.push(change);
-        } else {
-            changes.push(change);
-        }
-    }
+    // Decoding is per entity and independent: both cores share it.
+    let mut changes: Vec<Change> = creates
+        .par_iter()
+        .map(|&i| {
+            let e = &inputs.desired[i];
+            let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
+            let fields: Map<String, Json> = entity
+                .fields
+                .iter()
+                .filter(|(k, _)| target_receives(kind, inputs.target, k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Ok(Change {
+                action: Action::Create,
+                variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+                key: entity.key,
+                key_hash: e.key_hash,
+                hash: e.hash,
+                line: Some(e.line),
+                fields,
+                payload: entity.fields,
+                before: None,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let updates: Vec<Change> = classified
+        .updates
+        .par_iter()
+        .map(|&i| {
+            let e = &inputs.desired[i];
+            let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
+            let before = inputs
+                .applied
+                .get(&e.key_hash)
+                .and_then(|(_, p)| serde_json::from_str::<Map<String, Json>>(p).ok())
+                .unwrap_or_default();
+            let fields: Map<String, Json> = entity
+                .fields
+                .iter()
+                .filter(|(k, v)| {
+                    before.get(*k) != Some(*v) && target_receives(kind, inputs.target, k)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Ok(Change {
+                action: Action::Update,
+                variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+                key: entity.key,
+                key_hash: e.key_hash,
+                hash: e.hash,
+                line: Some(e.line),
+                fields,
+                payload: entity.fields,
+                before: Some(before),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let (silent, sent): (Vec<Change>, Vec<Change>) =
+        updates.into_iter().partition(|c| c.fields.is_empty());
+    changes.extend(sent);
     for removal in &classified.removals {
         if let Some(change) = removal_change(inputs, removal) {
             changes.push(change);

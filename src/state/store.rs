@@ -140,6 +140,8 @@ impl Store {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA cache_size = -65536;
+                 PRAGMA temp_store = MEMORY;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 5000;",
             )
@@ -422,7 +424,10 @@ impl Store {
                 )
                 .map_err(|e| sql(&path, e))?;
             let now = now_text();
-            for a in acks {
+            // In key order, the B-tree is written page by page instead of at random.
+            let mut ordered: Vec<&Ack> = acks.iter().collect();
+            ordered.sort_unstable_by(|x, y| x.key.cmp(&y.key));
+            for a in ordered {
                 stmt.execute(params![
                     target,
                     flow,
@@ -472,7 +477,9 @@ impl Store {
                         payload = excluded.payload, removed = excluded.removed, file_id = excluded.file_id",
                 )
                 .map_err(|e| sql(&path, e))?;
-            for r in rows {
+            let mut ordered: Vec<&DesiredRow> = rows.iter().collect();
+            ordered.sort_unstable_by(|x, y| x.key.cmp(&y.key));
+            for r in ordered {
                 stmt.execute(params![
                     flow,
                     r.key,
