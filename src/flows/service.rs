@@ -8,6 +8,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 
 use crate::config::{Config, Flow};
@@ -184,8 +185,10 @@ fn handle(
 /// none (SMB mounts), the interval does the work.
 fn watch_events(dir: &Path) -> (Receiver<()>, Option<notify::RecommendedWatcher>) {
     let (tx, rx) = channel();
-    let watcher = notify::recommended_watcher(move |_event| {
-        let _ = tx.send(());
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| worth_a_scan(&e.kind)) {
+            let _ = tx.send(());
+        }
     })
     .and_then(|mut w| w.watch(dir, RecursiveMode::NonRecursive).map(|()| w));
     match watcher {
@@ -194,6 +197,17 @@ fn watch_events(dir: &Path) -> (Receiver<()>, Option<notify::RecommendedWatcher>
             tracing::debug!("no file-system events ({e}); scanning on the interval only");
             (rx, None)
         }
+    }
+}
+
+/// Opening or reading the folder and its files says nothing new, and the
+/// scan itself does both: woken by those, the service would scan in a busy
+/// loop. A writer closing a file it wrote does count.
+fn worth_a_scan(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 
