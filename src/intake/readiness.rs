@@ -23,6 +23,8 @@ struct Watch {
     modified: Option<SystemTime>,
     stable_checks: u32,
     last_check: Instant,
+    /// Said once that it stays still without its trailer.
+    warned: bool,
 }
 
 #[derive(Default)]
@@ -43,6 +45,7 @@ impl Readiness {
             modified: c.modified,
             stable_checks: 0,
             last_check: now,
+            warned: false,
         });
         if w.size != c.size || w.modified != c.modified {
             *w = Watch {
@@ -50,6 +53,7 @@ impl Readiness {
                 modified: c.modified,
                 stable_checks: 0,
                 last_check: now,
+                warned: false,
             };
             return false;
         }
@@ -57,7 +61,25 @@ impl Readiness {
             w.stable_checks += 1;
             w.last_check = now;
         }
-        w.stable_checks >= settle.checks && ends_with_trailer(c)
+        if w.stable_checks < settle.checks {
+            return false;
+        }
+        if ends_with_trailer(c) {
+            return true;
+        }
+        // Still, yet without its trailer: an export that died halfway, or a
+        // writer that paused. Left where it is, and said once, so that a
+        // truncated file does not wait in the share unnoticed.
+        if !w.warned {
+            w.warned = true;
+            tracing::warn!(
+                file = %c.name,
+                size = c.size,
+                "unchanged over {} checks but its last line is not the trailer: waiting for the rest (truncated export?)",
+                settle.checks
+            );
+        }
+        false
     }
 
     /// Forgets a file once taken (or gone).
@@ -78,13 +100,18 @@ pub fn marker_path(path: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(s)
 }
 
-/// Whether the file's last line is its schema's trailer record.
+/// Whether the file's last line is its schema's trailer record, in the file
+/// as the scan saw it: one that has changed since (a writer resuming) is
+/// not, else the settle checks of the old size would vouch for the new one.
 pub fn ends_with_trailer(c: &Candidate) -> bool {
     let tag = &c.schema.records[c.schema.trailer.record].tag_bytes;
     let Ok(mut f) = std::fs::File::open(&c.path) else {
         return false;
     };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len != c.size {
+        return false;
+    }
     let tail_len = len.min(4096);
     if f.seek(SeekFrom::Start(len - tail_len)).is_err() {
         return false;
