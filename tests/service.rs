@@ -55,6 +55,7 @@ flows = ["products", "stock", "customers", "fulfilment"]
 "10" = 7
 [target.sources]
 MAG01 = "default"
+MAG02 = "eu_north"
 [target.customer_groups]
 B2C = 1
 [target.carriers]
@@ -738,6 +739,44 @@ fn sigterm_while_idle_exits_0_promptly() {
     assert!(svc.stdout().contains("archived 0"), "{}", svc.stdout());
 }
 
+/// User and system CPU time a process used so far (Linux: /proc, whose
+/// clock ticks are 1/100 s).
+#[cfg(target_os = "linux")]
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_service_sleeps_between_scans() {
+    let w = World::new(1);
+    let svc = w.watch();
+    // A file that never gets its trailer is looked at on every scan.
+    let cut = std::fs::read(common::root().join("samples/bad/GIA20261128083002.txt")).unwrap();
+    w.drop_file("GIA20261128083000.txt", &cut);
+    svc.wait_until("the service to look at the file", LONG, || {
+        svc.stderr().contains("not the trailer")
+    });
+    let (start, used) = (Instant::now(), cpu_time(svc.pid()));
+    while start.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let spent = cpu_time(svc.pid()) - used;
+    // Fifteen scans of a folder of one file cost a few milliseconds; a
+    // service woken by its own reads spins through all the CPU it gets.
+    assert!(
+        spent < Duration::from_millis(300),
+        "{spent:?} of CPU in {:?} of idling",
+        start.elapsed()
+    );
+}
+
 #[test]
 fn sigterm_during_a_push_finishes_the_file_then_exits_0() {
     let w = World::new(1);
@@ -832,4 +871,54 @@ fn a_bad_file_is_rejected_with_a_report_naming_line_and_field() {
         "{text}"
     );
     assert!(w.requests().is_empty(), "{:?}", w.requests());
+}
+
+#[test]
+fn a_file_without_its_trailer_waits_is_reported_once_and_is_taken_when_complete() {
+    let w = World::new(1);
+    let svc = w.watch();
+    let name = "GIA20261128083000.txt";
+    let whole = std::fs::read(common::root().join("samples").join(name)).unwrap();
+    // The same export cut after line 6: no CO trailer yet.
+    let cut = std::fs::read(common::root().join("samples/bad/GIA20261128083002.txt")).unwrap();
+    assert!(whole.starts_with(&cut));
+    w.drop_file(name, &cut);
+    svc.wait_until("a warning about the missing trailer", LONG, || {
+        svc.stderr().contains("not the trailer")
+    });
+    only_in_inbound(&w, name, "still without its trailer");
+
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(w.inbound().join(name))
+        .unwrap();
+    f.write_all(&whole[cut.len()..]).unwrap();
+    drop(f);
+    let appended = Instant::now();
+    svc.wait_until("the completed file to be archived", LONG, || {
+        w.archived_count(name) == 1
+    });
+    // Grown since the scan that found it still: settled again from its new
+    // size, over at least one spacing (1 s; the scan's clock may start a
+    // little before the append it sees).
+    let took = appended.elapsed();
+    assert!(
+        took >= Duration::from_millis(500),
+        "taken {took:?} after it changed"
+    );
+    assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
+    assert!(posts_ending(&w.requests(), "/V1/inventory/source-items") >= 1);
+    let quantity = w.shop.with_state(|s| {
+        s.source_items
+            .iter()
+            .find(|i| i.sku == "CAF-ESP-1KG" && i.source_code == "default")
+            .map(|i| i.quantity)
+    });
+    assert_eq!(quantity, Some(120.0), "the stock of the completed file");
+    assert_eq!(
+        svc.stderr().matches("not the trailer").count(),
+        1,
+        "{}",
+        svc.stderr()
+    );
 }
