@@ -922,3 +922,45 @@ fn a_file_without_its_trailer_waits_is_reported_once_and_is_taken_when_complete(
         svc.stderr()
     );
 }
+
+#[test]
+fn a_flow_that_requires_a_marker_waits_for_it_whatever_the_settle() {
+    let w = World::new(1);
+    let schemas = common::schema_dir(|name, text| {
+        Some(if name == "articoli.toml" {
+            text.replace(
+                "globs = [\"ART*.txt\"]",
+                "globs = [\"ART*.txt\"]\nrequires_ok_marker = true",
+            )
+        } else {
+            text
+        })
+    });
+    let svc = w.start(&["--schemas", schemas.path().to_str().unwrap(), "watch"]);
+    let art = "ART20261128020000.txt";
+    let gia = "GIA20261128083000.txt";
+    w.drop_file(art, &articoli(2, &skus("OK", 3), 450));
+    w.drop_file(
+        gia,
+        &std::fs::read(common::root().join("samples").join(gia)).unwrap(),
+    );
+    // The stock file, dropped with it and needing no marker, settles and
+    // goes; the products file stays for want of its marker, a scan later too.
+    svc.wait_until("the stock file to be archived", LONG, || {
+        w.archived_count(gia) == 1
+    });
+    let scans = Instant::now();
+    while scans.elapsed() < Duration::from_millis(1500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(w.inbound().join(art).is_file(), "taken without its marker");
+    assert_eq!(w.archived_count(art), 0);
+    assert_eq!(product_puts(&w.requests()), 0);
+
+    std::fs::write(w.inbound().join(format!("{art}.ok")), b"").unwrap();
+    svc.wait_until("the products file to be archived", LONG, || {
+        w.archived_count(art) == 1
+    });
+    assert_eq!(product_puts(&w.requests()), 3);
+    assert!(w.names("inbound").is_empty(), "{:?}", w.names("inbound"));
+}
