@@ -89,11 +89,15 @@ pub fn run(
                 }
             }
         }
+        // The checks' clock is the scan's, not the loop's: an orders poll
+        // that took longer than the settle spacing must not count as time
+        // the files stood still.
+        let scanned_at = Instant::now();
         let candidates = scanner.scan(&config.paths.inbound, registry)?;
         readiness.retain(&candidates);
         let mut ready: Vec<Candidate> = candidates
             .iter()
-            .filter(|c| readiness.is_ready(c, settle, now))
+            .filter(|c| readiness.is_ready(c, settle, scanned_at))
             .cloned()
             .collect();
         sort_backlog(&mut ready, |c| {
