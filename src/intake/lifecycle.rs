@@ -79,7 +79,8 @@ pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(schema) = registry.route(Path::new(&name)) else {
+        let Ok(schema) = registry.route(Path::new(original_name(&name))) else {
+            tracing::warn!(file = %name, "left in progress but no schema claims it; left alone");
             continue;
         };
         out.push(Claimed {
@@ -90,6 +91,15 @@ pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<
         });
     }
     Ok(out)
+}
+
+/// The name a file had in the share: `unique_in` adds `.1`, `.2`... when
+/// a file of the same name was already in progress.
+fn original_name(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((stem, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => stem,
+        _ => name,
+    }
 }
 
 /// A 128-bit content hash, hex: the file's identity whatever its name.
@@ -330,4 +340,30 @@ fn write_report(
     report.push(".err");
     std::fs::write(PathBuf::from(report), text).context("cannot write the reject report")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_renamed_claim_is_still_routed_by_its_share_name() {
+        assert_eq!(
+            original_name("ART20261128020000.txt.1"),
+            "ART20261128020000.txt"
+        );
+        assert_eq!(
+            original_name("ART20261128020000.txt.12"),
+            "ART20261128020000.txt"
+        );
+        assert_eq!(
+            original_name("ART20261128020000.txt"),
+            "ART20261128020000.txt"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("GIA20261128083000.txt.1"), b"x").unwrap();
+        let found = leftovers(dir.path(), &Registry::built_in()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].schema.flow, "GIACENZE");
+    }
 }
