@@ -32,18 +32,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Adopt a shop's current state as applied (go-live without a flood).
     Baseline(cmd::baseline::Args),
+    /// Validate files against their schemas; changes nothing.
     Check(cmd::check::Args),
+    /// The whole job on the samples against the stand-in, with nothing installed.
     Demo(cmd::demo::Args),
+    /// Process files now (a manual drop): validate, push, archive or reject.
     Ingest(cmd::ingest::Args),
     /// Orders from Magento to the ERP: `orders pull` polls now.
     Orders(cmd::orders::Args),
+    /// The decoded records of a file, as JSON lines or CSV.
     Parse(cmd::parse::Args),
+    /// What files would change on each target; sends nothing, changes nothing.
     Plan(cmd::plan::Args),
+    /// Replay archived files in their original order.
     Reprocess(cmd::reprocess::Args),
+    /// The schemas found, the file names each claims, and their problems.
     Schemas(cmd::schemas::Args),
+    /// A Magento 2 stand-in on loopback, to try ponte without a shop.
     #[command(name = "stand-in")]
     StandIn(cmd::standin::Args),
+    /// The service: watch the share, process files, poll orders.
     Watch(cmd::watch::Args),
 }
 
