@@ -1,0 +1,319 @@
+//! `ponte ingest` end to end over real HTTP against the Magento stand-in:
+//! every flow, retries under injected faults, a 4xx that must not block the
+//! others, an admin token fetched again after it expired.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use ponte::magento::standin::{Faults, Fixture, StandIn};
+use serde_json::Value as Json;
+
+const SAMPLES: [&str; 4] = [
+    "ART20261128020000.txt",
+    "GIA20261128083000.txt",
+    "CLI20261128030000.txt",
+    "EVA20261128100000.txt",
+];
+
+struct World {
+    dir: tempfile::TempDir,
+    standin: StandIn,
+}
+
+impl World {
+    fn new(fixture: Fixture, target_extra: &str, groups: &str) -> World {
+        let standin = StandIn::spawn(fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("standin.token"), "standin-token").unwrap();
+        std::fs::write(dir.path().join("admin.password"), "admin123").unwrap();
+        let config = format!(
+            r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[[target]]
+name = "b2c"
+base_url = "{}"
+flows = ["products", "stock", "customers", "fulfilment"]
+retries = 8
+{target_extra}
+[target.tax_classes]
+"22" = 2
+"10" = 7
+"04" = 8
+[target.sources]
+MAG01 = "default"
+MAG02 = "eu_north"
+[target.customer_groups]
+{groups}
+[target.carriers]
+BRT = {{ code = "custom", title = "BRT Bartolini" }}
+"#,
+            standin.base_url
+        );
+        std::fs::write(dir.path().join("ponte.toml"), config).unwrap();
+        World { dir, standin }
+    }
+
+    fn drop_samples(&self, names: &[&str]) -> Vec<PathBuf> {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let drop = self.dir.path().join("drop");
+        std::fs::create_dir_all(&drop).unwrap();
+        names
+            .iter()
+            .map(|n| {
+                let to = drop.join(n);
+                std::fs::copy(samples.join(n), &to).unwrap();
+                to
+            })
+            .collect()
+    }
+
+    fn ingest(&self, files: &[PathBuf]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ponte"))
+            .arg("--config")
+            .arg(self.dir.path().join("ponte.toml"))
+            .arg("ingest")
+            .args(files)
+            .output()
+            .unwrap()
+    }
+
+    fn shop(&self) -> Json {
+        self.standin.snapshot()
+    }
+}
+
+const TOKEN: &str = r#"auth = { token = { file = "standin.token" } }"#;
+const GROUPS: &str = r#"B2C = 1
+"B2B-HORECA" = 2
+"B2B-RIV" = 3"#;
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn product<'a>(shop: &'a Json, sku: &str) -> &'a Json {
+    shop["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["sku"] == sku)
+        .unwrap_or_else(|| panic!("no product {sku}"))
+}
+
+fn custom<'a>(p: &'a Json, code: &str) -> &'a Json {
+    p["custom_attributes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["attribute_code"] == code))
+        .map(|c| &c["value"])
+        .unwrap_or(&Json::Null)
+}
+
+fn order_id(shop: &Json, increment: &str) -> Json {
+    shop["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["increment_id"] == increment)
+        .unwrap()["entity_id"]
+        .clone()
+}
+
+#[test]
+fn every_flow_reaches_the_shop() {
+    let w = World::new(Fixture::demo(), TOKEN, GROUPS);
+    let out = w.ingest(&w.drop_samples(&SAMPLES));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shop = w.shop();
+
+    // Products: names with accents, prices, status, a disabled one, a variant invisible alone.
+    let caffe = product(&shop, "CAF-ESP-1KG");
+    assert_eq!(caffe["name"], "Caffè espresso in grani 1 kg");
+    assert_eq!(caffe["price"], 18.9);
+    assert_eq!(custom(caffe, "tax_class_id"), "7");
+    assert_eq!(product(&shop, "PAN-VEC-01")["status"], 2);
+    let variant = product(&shop, "FEL-POLO-M-ROS");
+    assert_eq!(variant["visibility"], 1);
+    let color = custom(variant, "color").as_str().unwrap().to_string();
+    let rosso = shop["options"]["color"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["label"] == "Rosso Ferrari").cloned())
+        .expect("the new colour became an option");
+    assert_eq!(rosso["value"].to_string().trim_matches('"'), color);
+    let links = &product(&shop, "FEL-POLO")["extension_attributes"]["configurable_product_links"];
+    assert_eq!(links.as_array().map(Vec::len), Some(5), "{links}");
+
+    // Stock: the oversold SKU published as 0, out of stock.
+    let items = shop["source_items"].as_array().unwrap();
+    let oversold = items.iter().find(|i| i["sku"] == "FEL-POLO-M-ROS").unwrap();
+    assert_eq!(
+        (oversold["quantity"].as_f64(), oversold["status"].as_i64()),
+        (Some(0.0), Some(0))
+    );
+    let second_source = items
+        .iter()
+        .find(|i| i["sku"] == "CAF-ESP-1KG" && i["source_code"] == "eu_north")
+        .unwrap();
+    assert_eq!(second_source["quantity"].as_f64(), Some(15.0));
+
+    // Customers: the company with its VAT number and group, the ERP code kept.
+    let bar = shop["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["email"] == "amministrazione@barcittaalta.it")
+        .unwrap();
+    assert_eq!(bar["group_id"], 2);
+    assert_eq!(bar["taxvat"], "02345678901");
+    assert_eq!(custom(bar, "erp_customer_code"), "C000123");
+
+    // Fulfilment: one shipment with its tracking, one invoice, one cancellation.
+    let id = order_id(&shop, "000000101");
+    let shipments: Vec<&Json> = shop["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["order_id"] == id)
+        .collect();
+    assert_eq!(shipments.len(), 1);
+    assert_eq!(
+        shipments[0]["tracks"][0]["track_number"],
+        "0123456789012345"
+    );
+    assert_eq!(
+        shop["invoices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["order_id"] == id)
+            .count(),
+        1
+    );
+    let cancelled = shop["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["increment_id"] == "000000102")
+        .unwrap();
+    assert_eq!(cancelled["state"], "canceled");
+
+    // The files went through the lifecycle.
+    assert!(text(&out).contains("archived as"), "{}", text(&out));
+}
+
+#[test]
+fn under_injected_faults_everything_is_applied_once() {
+    let w = World::new(Fixture::demo(), TOKEN, GROUPS);
+    w.standin.set_faults(Faults {
+        latency: Duration::from_millis(5),
+        error_rate: 0.3,
+        error_statuses: vec![500, 503, 429],
+        drop_rate: 0.1,
+        seed: 7,
+    });
+    let out = w.ingest(&w.drop_samples(&SAMPLES));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    w.standin.set_faults(Faults::default());
+    let shop = w.shop();
+    assert_eq!(shop["products"].as_array().unwrap().len(), 10);
+    let id = order_id(&shop, "000000101");
+    assert_eq!(
+        shop["shipments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["order_id"] == id)
+            .count(),
+        1
+    );
+    assert_eq!(
+        shop["invoices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["order_id"] == id)
+            .count(),
+        1
+    );
+    let retried = w
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.status >= 500 || r.status == 429)
+        .count();
+    assert!(retried > 0, "the faults were not exercised");
+}
+
+#[test]
+fn a_refused_entity_is_recorded_and_does_not_block_the_others() {
+    // Price list B2B-RIV maps to a customer group the shop does not have.
+    let groups = GROUPS.replace("\"B2B-RIV\" = 3", "\"B2B-RIV\" = 99");
+    let w = World::new(Fixture::demo(), TOKEN, &groups);
+    let out = w.ingest(&w.drop_samples(&["CLI20261128030000.txt"]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("2 sent, 0 unchanged, 1 failed"), "{stdout}");
+    // Magento's message, its placeholders filled from `parameters`.
+    assert!(
+        stdout.contains("C000125: 404 No such entity with id = 99"),
+        "{stdout}"
+    );
+    let emails: Vec<String> = w.shop()["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["email"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(emails.contains(&"niccolo.ferraris@example.it".to_string()));
+    assert!(!emails.contains(&"ordini@enotecasantagata.it".to_string()));
+    // The failure is in the state, and a later run sends only what failed.
+    let store = ponte::state::Store::open(&w.dir.path().join("state")).unwrap();
+    let failures = store.failures(Some("b2c")).unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].key, "C000125");
+}
+
+#[test]
+fn an_expired_admin_token_is_fetched_again_once() {
+    let w = World::new(
+        Fixture::demo(),
+        r#"auth = { admin = { username = "admin", password = { file = "admin.password" } } }"#,
+        GROUPS,
+    );
+    let config = ponte::config::Config::load(&w.dir.path().join("ponte.toml")).unwrap();
+    let registry = ponte::schema::Registry::built_in();
+    let mut store = ponte::state::Store::open(&config.paths.state_dir).unwrap();
+    let pusher = ponte::flows::inbound::Pusher::new(&config).unwrap();
+    let files = w.drop_samples(&["ART20261128020000.txt", "GIA20261128083000.txt"]);
+    let run = |store: &mut ponte::state::Store, path: &Path| {
+        let schema = registry.route(path).unwrap();
+        let r = ponte::flows::inbound::ingest_file(path, schema, &config, store, &pusher, false)
+            .unwrap();
+        assert!(r.all_applied(), "{:?}", r.targets);
+    };
+    run(&mut store, &files[0]);
+    w.standin.with_state(|s| s.expire_tokens());
+    run(&mut store, &files[1]);
+    let requests = w.standin.requests();
+    let tokens = requests
+        .iter()
+        .filter(|r| r.path.ends_with("/V1/integration/admin/token"))
+        .count();
+    // One process, one client: a second token is fetched only when Magento
+    // refused the first (the stand-in logs requests after authentication).
+    assert_eq!(tokens, 2, "one token at first, one more after it expired");
+    assert!(requests
+        .iter()
+        .any(|r| r.path.ends_with("/V1/inventory/source-items") && r.status == 200));
+}
