@@ -277,11 +277,50 @@ fn a_refused_entity_is_recorded_and_does_not_block_the_others() {
         .collect();
     assert!(emails.contains(&"niccolo.ferraris@example.it".to_string()));
     assert!(!emails.contains(&"ordini@enotecasantagata.it".to_string()));
-    // The failure is in the state, and a later run sends only what failed.
-    let store = ponte::state::Store::open(&w.dir.path().join("state")).unwrap();
+    // The failure is in the state, with Magento's reason.
+    let mut store = ponte::state::Store::open(&w.dir.path().join("state")).unwrap();
     let failures = store.failures(Some("b2c")).unwrap();
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].key, "C000125");
+    assert!(failures[0]
+        .last_error
+        .contains("No such entity with id = 99"));
+
+    // Once the mapping is put right, the retry sends it from the desired
+    // state, though no new file mentions it.
+    let path = w.dir.path().join("ponte.toml");
+    let fixed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"B2B-RIV\" = 99", "\"B2B-RIV\" = 3");
+    std::fs::write(&path, fixed).unwrap();
+    let config = ponte::config::Config::load(&path).unwrap();
+    let pusher = ponte::flows::inbound::Pusher::new(&config).unwrap();
+    let registry = ponte::schema::Registry::built_in();
+    w.standin.clear_requests();
+    let summary = ponte::flows::retry::retry_due(&config, &registry, &mut store, &pusher).unwrap();
+    assert_eq!((summary.applied, summary.failed), (1, 0));
+    assert!(store.failures(None).unwrap().is_empty());
+    let created: Vec<String> = w
+        .standin
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        created
+            .iter()
+            .any(|r| r.ends_with("POST /rest/default/V1/customers")),
+        "{created:?}"
+    );
+    let sent_again = w.shop()["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["email"] == "ordini@enotecasantagata.it" && c["group_id"] == 3);
+    assert!(sent_again);
+    // Nothing left to retry.
+    let summary = ponte::flows::retry::retry_due(&config, &registry, &mut store, &pusher).unwrap();
+    assert_eq!((summary.applied, summary.failed), (0, 0));
 }
 
 #[test]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::Exit;
 use crate::config::{Config, Flow};
 use crate::flows::orders::OrdersPoller;
+use crate::flows::retry::FailureRetry;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use crate::intake::lock::LockError;
 use crate::schema::Registry;
@@ -35,7 +36,9 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     } else {
         None
     };
-    let mut periodic: Vec<&mut dyn Periodic> = Vec::new();
+    // Entities a target refused are sent again, with growing waits.
+    let mut retry = FailureRetry::new(config, registry)?;
+    let mut periodic: Vec<&mut dyn Periodic> = vec![&mut retry];
     if let Some(p) = orders.as_mut() {
         periodic.push(p);
     }

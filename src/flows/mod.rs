@@ -3,4 +3,5 @@
 pub mod baseline;
 pub mod inbound;
 pub mod orders;
+pub mod retry;
 pub mod service;

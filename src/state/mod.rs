@@ -10,4 +10,4 @@ mod store;
 
 pub use exports::{watermark_scope, ExportIntent, ExportedOrder, IntentOrder};
 pub use snapshot::{SnapEntry, Snapshot, REMOVED};
-pub use store::{Ack, DesiredRow, FailureRow, FileRow, Store, StoreError};
+pub use store::{now_text, Ack, DesiredRow, FailureRow, FileRow, Store, StoreError};

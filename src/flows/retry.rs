@@ -1,0 +1,217 @@
+//! Entities a target refused, or could not be reached for, stay in
+//! `failures` until applied. A complete file sends them again anyway, but a
+//! changes file may never mention them again: this sends them again from the
+//! desired state, waiting longer after each failed attempt.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json};
+
+use super::inbound::Pusher;
+use super::service::Periodic;
+use crate::config::{Config, Flow, Target};
+use crate::magento::push::Outcome;
+use crate::model::fulfilment::FulfilmentEvent;
+use crate::model::{spec_for_flow, BoundSpec, EntityKind};
+use crate::reconcile::{ack_for, target_receives, Action, Change};
+use crate::schema::Registry;
+use crate::state::{now_text, Store};
+
+/// How often the service looks for failures that are due.
+const INTERVAL: Duration = Duration::from_secs(60);
+const FIRST_WAIT_SECS: u64 = 60;
+const LONGEST_WAIT_SECS: u64 = 6 * 3600;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RetrySummary {
+    pub applied: u64,
+    pub failed: u64,
+}
+
+/// The wait before attempt `attempts + 1`: a minute, doubling, at most 6 h.
+pub fn next_try_after(attempts: i64) -> String {
+    let doublings = attempts.clamp(0, 20) as u32;
+    let wait = FIRST_WAIT_SECS
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_WAIT_SECS);
+    let now: u64 = now_text().parse().unwrap_or(0);
+    format!("{:012}", now + wait)
+}
+
+/// Sends again every failed entity whose next try is due.
+pub fn retry_due(
+    config: &Config,
+    registry: &Registry,
+    store: &mut Store,
+    pusher: &Pusher,
+) -> anyhow::Result<RetrySummary> {
+    let now = now_text();
+    let mut summary = RetrySummary::default();
+    for target in &config.targets {
+        let mut by_flow: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        for f in store.failures(Some(&target.name))? {
+            if f.next_try.as_deref().is_none_or(|t| t <= now.as_str()) {
+                by_flow.entry(f.flow).or_default().push((f.key, f.attempts));
+            }
+        }
+        for (flow_name, keys) in by_flow {
+            let Some(flow) = Flow::from_schema_flow(&flow_name).filter(|f| *f != Flow::Orders)
+            else {
+                continue;
+            };
+            let changes = rebuild(registry, store, target, &flow_name, &keys)?;
+            let outcomes = pusher.push(&target.name, flow, &changes);
+            let mut acks = Vec::new();
+            for (change, outcome) in changes.iter().zip(outcomes) {
+                let attempts = keys
+                    .iter()
+                    .find(|(k, _)| *k == change.key)
+                    .map_or(1, |(_, a)| *a);
+                match outcome {
+                    Outcome::Applied => {
+                        summary.applied += 1;
+                        acks.push(ack_for(change));
+                    }
+                    Outcome::Failed(reason) => {
+                        summary.failed += 1;
+                        tracing::warn!(target = %target.name, flow = %flow_name, key = %change.key, attempts, "still not applied: {reason}");
+                        store.record_failure(
+                            &target.name,
+                            &flow_name,
+                            &change.key,
+                            &reason,
+                            Some(&next_try_after(attempts)),
+                        )?;
+                    }
+                }
+            }
+            store.record_applied(&target.name, &flow_name, &acks)?;
+        }
+    }
+    Ok(summary)
+}
+
+/// The changes that bring `target` from what it acknowledged to what the
+/// ERP last said, for these keys.
+fn rebuild(
+    registry: &Registry,
+    store: &Store,
+    target: &Target,
+    flow: &str,
+    keys: &[(String, i64)],
+) -> anyhow::Result<Vec<Change>> {
+    let hashes: Vec<u64> = keys
+        .iter()
+        .map(|(k, _)| BoundSpec::key_hash_of(k))
+        .collect();
+    let desired = store.desired_payloads(flow, &hashes)?;
+    let applied = store.applied_payloads(&target.name, flow, &hashes)?;
+    let bound = match (spec_for_flow(flow), registry.by_flow(flow)) {
+        (Some(spec), Some(schema)) => {
+            Some(BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let kind = bound
+        .as_ref()
+        .map_or(EntityKind::Fulfilment, |b| b.spec.kind);
+    let parse = |text: &str| serde_json::from_str::<Map<String, Json>>(text).unwrap_or_default();
+    let mut changes = Vec::new();
+    for key_hash in hashes {
+        let Some((key, payload)) = desired.get(&key_hash) else {
+            continue;
+        };
+        let payload = parse(payload);
+        let before: Option<Map<String, Json>> = applied.get(&key_hash).map(|(_, p)| parse(p));
+        let hash = match &bound {
+            Some(b) => match b.hash_payload(&payload) {
+                Some(h) => h,
+                None => continue,
+            },
+            None => FulfilmentEvent::hash_payload(&payload),
+        };
+        let fields: Map<String, Json> = payload
+            .iter()
+            .filter(|(k, v)| {
+                before.as_ref().is_none_or(|b| b.get(*k) != Some(*v))
+                    && target_receives(kind, target, k)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        changes.push(Change {
+            action: if before.is_some() {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            key: key.clone(),
+            key_hash,
+            hash,
+            line: None,
+            fields,
+            payload,
+            variant_axes: None,
+            before,
+        });
+    }
+    Ok(changes)
+}
+
+/// The retry as part of the service.
+pub struct FailureRetry {
+    config: Config,
+    registry: Registry,
+    pusher: Pusher,
+    next: Option<Instant>,
+}
+
+impl FailureRetry {
+    pub fn new(config: &Config, registry: &Registry) -> anyhow::Result<FailureRetry> {
+        Ok(FailureRetry {
+            config: config.clone(),
+            registry: registry.clone(),
+            pusher: Pusher::new(config)?,
+            next: None,
+        })
+    }
+}
+
+impl Periodic for FailureRetry {
+    fn due(&mut self, now: Instant) -> bool {
+        self.next.is_none_or(|n| now >= n)
+    }
+
+    fn run(&mut self, store: &mut Store) -> anyhow::Result<()> {
+        self.next = Some(Instant::now() + INTERVAL);
+        let s = retry_due(&self.config, &self.registry, store, &self.pusher)?;
+        if s.applied + s.failed > 0 {
+            tracing::info!(
+                applied = s.applied,
+                failed = s.failed,
+                "failed entities sent again"
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_and_are_capped() {
+        let now: u64 = now_text().parse().unwrap();
+        let after = |a| next_try_after(a).parse::<u64>().unwrap() - now;
+        assert!((60..=61).contains(&after(0)));
+        assert!((240..=241).contains(&after(2)));
+        assert!((LONGEST_WAIT_SECS..=LONGEST_WAIT_SECS + 1).contains(&after(99)));
+        assert_eq!(
+            next_try_after(1).len(),
+            now_text().len(),
+            "sorts as text against now_text"
+        );
+    }
+}
