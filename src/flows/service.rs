@@ -95,11 +95,11 @@ pub fn run(
         let scanned_at = Instant::now();
         let candidates = scanner.scan(&config.paths.inbound, registry)?;
         readiness.retain(&candidates);
-        let mut ready: Vec<Candidate> = candidates
+        let (mut ready, waiting): (Vec<Candidate>, Vec<Candidate>) = candidates
             .iter()
-            .filter(|c| readiness.is_ready(c, settle, scanned_at))
             .cloned()
-            .collect();
+            .partition(|c| readiness.is_ready(c, settle, scanned_at));
+        hold_back_newer(&mut ready, &waiting);
         sort_backlog(&mut ready, |c| {
             (
                 c.schema.flow.clone(),
@@ -136,6 +136,30 @@ pub fn run(
     }
     tracing::info!(?summary, "stopped");
     Ok(summary)
+}
+
+/// The whole backlog counts, not only what is ready: a file of a flow
+/// waits while an older file of the same flow (by header time) is still
+/// being written, or it would be applied first and the older one then
+/// rejected as stale.
+fn hold_back_newer(ready: &mut Vec<Candidate>, waiting: &[Candidate]) {
+    if waiting.is_empty() {
+        return;
+    }
+    let oldest_waiting = |flow: &str| {
+        waiting
+            .iter()
+            .filter(|w| w.schema.flow == flow)
+            .filter_map(|w| header_time(&w.path, &w.schema))
+            .min()
+    };
+    ready.retain(|c| match (oldest_waiting(&c.schema.flow), header_time(&c.path, &c.schema)) {
+        (Some(older), Some(mine)) if older < mine => {
+            tracing::debug!(file = %c.name, "waits for an older file of its flow still being written");
+            false
+        }
+        _ => true,
+    });
 }
 
 /// Products before stock, customers and fulfilment; each flow by header time.
@@ -262,4 +286,47 @@ pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
         });
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::*;
+
+    fn candidate(dir: &Path, name: &str, stamp: &str) -> Candidate {
+        let path = dir.join(name);
+        let header = format!("TEGIACENZE  {stamp}V000001");
+        std::fs::write(&path, format!("{header:<52}\r\n")).unwrap();
+        Candidate {
+            name: name.into(),
+            path,
+            schema: Registry::built_in().by_flow("GIACENZE").unwrap(),
+            size: 0,
+            modified: None,
+        }
+    }
+
+    #[test]
+    fn a_newer_file_waits_for_an_older_one_still_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let older = candidate(dir.path(), "GIA1.txt", "20261128080000");
+        let newer = candidate(dir.path(), "GIA2.txt", "20261128090000");
+        let mut ready = vec![newer.clone()];
+        hold_back_newer(&mut ready, std::slice::from_ref(&older));
+        assert!(ready.is_empty());
+        // Once the older one is ready too, both go, oldest first.
+        let mut ready = vec![newer.clone(), older.clone()];
+        hold_back_newer(&mut ready, &[]);
+        sort_backlog(&mut ready, |c| {
+            (
+                c.schema.flow.clone(),
+                header_time(&c.path, &c.schema),
+                c.name.clone(),
+            )
+        });
+        assert_eq!(ready[0].name, "GIA1.txt");
+        // An older file does not wait for a newer one.
+        let mut ready = vec![older];
+        hold_back_newer(&mut ready, &[newer]);
+        assert_eq!(ready.len(), 1);
+    }
 }
