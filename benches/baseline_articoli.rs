@@ -23,9 +23,6 @@
 //! Quick: `PONTE_BENCH_ROWS=100000 cargo bench --bench baseline_articoli`
 //! `PONTE_BENCH_DIR` chooses where the temp files go.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,33 +36,15 @@ use ponte::state::Store;
 
 #[path = "common/articoli_gen.rs"]
 mod articoli_gen;
+#[path = "common/measure.rs"]
+mod measure;
 
-use articoli_gen::generate;
+use measure::{cpu_model, floor, peak_rss_kb, reset_peak_rss};
 
-const FLOOR_BLOCK: usize = 4 << 20;
+use articoli_gen::{generate, products_only_config};
+
 const TARGET_RATIO: f64 = 30.0;
 const TARGET_PEAK_MB: f64 = 300.0;
-
-const CONFIG: &str = r#"
-[paths]
-state_dir = "state"
-inbound = "share/inbound"
-in_progress = "share/in-progress"
-archive = "share/archive"
-rejected = "share/rejected"
-outbound = "share/outbound"
-
-[[target]]
-name = "b2c"
-base_url = "http://127.0.0.1:9"
-auth = { token = { env = "PONTE_BENCH_UNUSED_TOKEN" } }
-flows = ["products"]
-[target.tax_classes]
-"22" = 2
-"10" = 7
-"04" = 8
-"00" = 0
-"#;
 
 fn main() -> ExitCode {
     match run() {
@@ -117,7 +96,7 @@ fn run() -> anyhow::Result<bool> {
     }
     let floor_best = floor_times.iter().min().copied().unwrap_or_default();
 
-    std::fs::write(dir.path().join("ponte.toml"), CONFIG)?;
+    std::fs::write(dir.path().join("ponte.toml"), products_only_config("b2c"))?;
     let config = Config::load(&dir.path().join("ponte.toml"))?;
     let registry = Registry::built_in();
     let schema = registry
@@ -218,86 +197,6 @@ fn run() -> anyhow::Result<bool> {
         eprintln!("baseline_articoli: FAILED (a bug, see above)");
     }
     Ok(ok)
-}
-
-/// Lines and a combined xxh3 of each, reading in 4 MiB blocks.
-fn floor(path: &Path) -> anyhow::Result<(u64, u64)> {
-    let mut file = File::open(path)?;
-    let mut buf = vec![0u8; FLOOR_BLOCK];
-    let mut carry = 0usize;
-    let (mut lines, mut acc) = (0u64, 0u64);
-    loop {
-        let n = read_full(&mut file, &mut buf[carry..])?;
-        let end = carry + n;
-        if end == 0 {
-            break;
-        }
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &buf[..end]) {
-            acc ^= xxhash_rust::xxh3::xxh3_64(&buf[start..nl]);
-            lines += 1;
-            start = nl + 1;
-        }
-        if n == 0 {
-            if start < end {
-                acc ^= xxhash_rust::xxh3::xxh3_64(&buf[start..end]);
-                lines += 1;
-            }
-            break;
-        }
-        buf.copy_within(start..end, 0);
-        carry = end - start;
-        if carry == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-    }
-    Ok((lines, acc))
-}
-
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read(&mut buf[done..]) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
-}
-
-/// Resets the peak RSS counter; returns the RSS now (kB).
-fn reset_peak_rss() -> Option<u64> {
-    std::fs::write("/proc/self/clear_refs", "5").ok()?;
-    status_kb("VmRSS:")
-}
-
-fn peak_rss_kb() -> Option<u64> {
-    status_kb("VmHWM:")
-}
-
-fn status_kb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn verdict(met: bool) -> &'static str {

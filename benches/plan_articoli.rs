@@ -38,33 +38,12 @@ mod articoli_gen;
 #[path = "common/measure.rs"]
 mod measure;
 
-use articoli_gen::generate;
+use articoli_gen::{generate, products_only_config};
 use measure::{best_and_median, cpu_model, env_number, floor, peak_rss_kb, reset_peak_rss};
 
 const TARGET_PLAN_RATIO: f64 = 4.0;
 const TARGET_IMPORT_RATIO: f64 = 30.0;
 const TARGET_PEAK_MB: f64 = 300.0;
-
-const CONFIG: &str = r#"
-[paths]
-state_dir = "state"
-inbound = "share/inbound"
-in_progress = "share/in-progress"
-archive = "share/archive"
-rejected = "share/rejected"
-outbound = "share/outbound"
-
-[[target]]
-name = "bench"
-base_url = "http://127.0.0.1:9"
-auth = { token = { env = "PONTE_BENCH_UNUSED_TOKEN" } }
-flows = ["products"]
-[target.tax_classes]
-"22" = 2
-"10" = 7
-"04" = 8
-"00" = 0
-"#;
 
 fn main() -> ExitCode {
     if let Some(dir) = std::env::var_os("PONTE_BENCH_CHILD_PLAN") {
@@ -259,7 +238,7 @@ fn run() -> anyhow::Result<bool> {
         None => tempfile::tempdir()?,
     };
     let keep = std::env::var_os("PONTE_BENCH_KEEP").is_some();
-    std::fs::write(dir.path().join("ponte.toml"), CONFIG)?;
+    std::fs::write(dir.path().join("ponte.toml"), products_only_config("bench"))?;
     let config = Config::load(&dir.path().join("ponte.toml"))?;
     let day1 = dir.path().join("ART20261127020000.txt");
     let day2 = dir.path().join("ART20261128020000.txt");

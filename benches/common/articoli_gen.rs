@@ -2,6 +2,9 @@
 //! Italian names in Windows-1252, simple products and configurable parents
 //! with their variants, the occasional line stripped of trailing blanks.
 
+// Each bench includes this file and uses only part of it.
+#![allow(dead_code)]
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -292,4 +295,31 @@ fn write_product(
         put_date(&mut rec, 443, rng);
     }
     line(out, &rec)
+}
+
+/// A configuration with one target taking products only, for benches that
+/// never reach it (its URL is a closed port).
+pub fn products_only_config(target: &str) -> String {
+    format!(
+        r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[[target]]
+name = "{target}"
+base_url = "http://127.0.0.1:9"
+auth = {{ token = {{ env = "PONTE_BENCH_UNUSED_TOKEN" }} }}
+flows = ["products"]
+[target.tax_classes]
+"22" = 2
+"10" = 7
+"04" = 8
+"00" = 0
+"#
+    )
 }
