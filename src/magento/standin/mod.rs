@@ -8,7 +8,8 @@
 //! `search` (search criteria), `faults`, `errors` (Magento's error bodies),
 //! `input` (reading bodies as Magento's input processor does), and a file
 //! per resource: `auth`, `products`, `attributes`, `configurable`,
-//! `inventory`, `customers`, `orders`, `documents` (shipments, invoices).
+//! `inventory`, `customers`, `directory` (countries and their regions),
+//! `orders`, `documents` (shipments, invoices).
 //!
 //! ```no_run
 //! use ponte::magento::standin::{Fixture, StandIn};
@@ -22,6 +23,7 @@ pub mod attributes;
 pub mod auth;
 pub mod configurable;
 pub mod customers;
+pub mod directory;
 pub mod documents;
 pub mod errors;
 pub mod faults;

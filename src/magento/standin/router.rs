@@ -9,7 +9,9 @@ use serde_json::Value as Json;
 use super::errors::{ApiError, ApiResult};
 use super::search::percent_decode;
 use super::state::{store, ShopState, Store};
-use super::{attributes, auth, configurable, customers, documents, inventory, orders, products};
+use super::{
+    attributes, auth, configurable, customers, directory, documents, inventory, orders, products,
+};
 
 pub type Reply = ApiResult<Json>;
 pub type Handler = fn(&mut ShopState, &Request) -> Reply;
@@ -73,6 +75,7 @@ pub fn find(method: &str, segments: &[String]) -> Option<Route> {
         .or_else(|| products::route(method, &segs))
         .or_else(|| configurable::route(method, &segs))
         .or_else(|| customers::route(method, &segs))
+        .or_else(|| directory::route(method, &segs))
         .or_else(|| orders::route(method, &segs))
         .or_else(|| documents::route(method, &segs))
 }
