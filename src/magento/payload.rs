@@ -3,8 +3,8 @@
 //! Magento needs to make the entity (attribute set, type, visibility,
 //! websites). Fields Magento owns (categories, media, special prices) are
 //! never written. Values that need a lookup in the shop (option ids of select
-//! attributes, an order's id, its items' ids) are left as labels and SKUs for
-//! the client to resolve.
+//! attributes, an order's id, its items' ids, a province's region) are left
+//! as labels, SKUs and `{...}` placeholders for the client to resolve.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
@@ -237,7 +237,53 @@ pub fn split_name(name: &str, is_company: bool) -> (String, String) {
     }
 }
 
+/// A region of a country in Magento's directory (for Italy, a province),
+/// as `GET /V1/directory/countries/{countryId}` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// The country and the province code of a customer change that has a
+/// province.
+pub fn customer_province(change: &Change) -> Option<(&str, &str)> {
+    let p = &change.payload;
+    let province = text(p, "province")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
+    Some((text(p, "country").unwrap_or_default().trim(), province))
+}
+
+/// Gives the customer body's address its region: Magento's three fields
+/// and the address's `region_id`, which is what Magento stores (it looks
+/// nothing up by code). `None` sends the address without a region.
+pub fn set_customer_region(body: &mut Json, region: Option<&Region>) {
+    let Some(address) = body
+        .pointer_mut("/customer/addresses/0")
+        .and_then(Json::as_object_mut)
+    else {
+        return;
+    };
+    match region {
+        Some(r) => {
+            address.insert(
+                "region".into(),
+                json!({ "region_code": r.code, "region": r.name, "region_id": r.id }),
+            );
+            address.insert("region_id".into(), json!(r.id));
+        }
+        None => {
+            address.remove("region");
+            address.remove("region_id");
+        }
+    }
+}
+
 /// The customer body for `POST /V1/customers` or `PUT /V1/customers/{id}`.
+/// A province goes as placeholders for its region (`{id of province BG}`),
+/// which the push replaces with [`set_customer_region`].
 pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
     let p = &change.payload;
     let vat = text(p, "vat_number").unwrap_or_default();
@@ -266,8 +312,14 @@ pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
         "telephone": text(p, "phone").unwrap_or_default(),
         "default_billing": true,
     });
-    if let Some(province) = text(p, "province").filter(|s| !s.is_empty()) {
-        address["region"] = json!({ "region_code": province });
+    if let Some((_, province)) = customer_province(change) {
+        let id = format!("{{id of province {province}}}");
+        address["region"] = json!({
+            "region_code": province,
+            "region": format!("{{name of province {province}}}"),
+            "region_id": id,
+        });
+        address["region_id"] = json!(id);
     }
     if is_company {
         address["company"] = json!(name);
@@ -385,6 +437,73 @@ mod tests {
             "Bar Città Alta S.r.l."
         );
         assert_eq!(split_name("Cher", false), ("Cher".into(), "Cher".into()));
+    }
+
+    fn customer(province: &str) -> (Target, Change) {
+        let text = "[paths]\nstate_dir = \"s\"\ninbound = \"i\"\nin_progress = \"p\"\n\
+            archive = \"a\"\nrejected = \"r\"\noutbound = \"o\"\n\
+            [[target]]\nname = \"b2c\"\nbase_url = \"http://127.0.0.1:9\"\n\
+            auth = { token = { env = \"PONTE_TEST_TOKEN\" } }\n\
+            [target.customer_groups]\nB2C = 1\n";
+        let config =
+            crate::config::Config::from_str_at(text, std::path::Path::new("/"), "t").unwrap();
+        let payload = json!({
+            "name": "Niccolò Ferraris", "email": "n@example.it", "price_list": "B2C",
+            "street": "Corso Vittorio Emanuele II 45", "city": "Torino", "postcode": "10123",
+            "country": "IT", "phone": "+39 333", "province": province
+        });
+        let change = Change {
+            action: Action::Create,
+            key: "C000124".into(),
+            key_hash: 0,
+            hash: 0,
+            line: None,
+            fields: Map::new(),
+            payload: payload.as_object().unwrap().clone(),
+            variant_axes: None,
+            before: None,
+        };
+        (config.target("b2c").unwrap().clone(), change)
+    }
+
+    #[test]
+    fn the_preview_shows_a_province_as_placeholders() {
+        let (target, change) = customer("TO");
+        let r = preview(&target, "CLIENTI", &change).unwrap();
+        let a = &r.body["customer"]["addresses"][0];
+        assert_eq!(
+            a["region"],
+            json!({"region_code": "TO", "region": "{name of province TO}",
+                "region_id": "{id of province TO}"})
+        );
+        assert_eq!(a["region_id"], "{id of province TO}");
+        assert_eq!(customer_province(&change), Some(("IT", "TO")));
+        let (_, none) = customer("");
+        assert_eq!(customer_province(&none), None);
+        let body = customer_body(&target, &none).unwrap();
+        assert!(body["customer"]["addresses"][0].get("region").is_none());
+    }
+
+    #[test]
+    fn the_push_puts_the_region_or_none() {
+        let (target, change) = customer("TO");
+        let mut body = customer_body(&target, &change).unwrap();
+        let torino = Region {
+            id: 735,
+            code: "TO".into(),
+            name: "Torino".into(),
+        };
+        set_customer_region(&mut body, Some(&torino));
+        let a = &body["customer"]["addresses"][0];
+        assert_eq!(
+            a["region"],
+            json!({"region_code": "TO", "region": "Torino", "region_id": 735})
+        );
+        assert_eq!(a["region_id"], 735);
+        set_customer_region(&mut body, None);
+        let a = &body["customer"]["addresses"][0];
+        assert!(a.get("region").is_none() && a.get("region_id").is_none());
+        assert_eq!(a["city"], "Torino");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Customers, matched by e-mail (Magento's login): found, the account is
 //! updated keeping what the shop owns (its other addresses, its password);
 //! not found, it is created. The ERP customer code is kept in the
-//! `erp_customer_code` attribute, which the orders flow reads back.
+//! `erp_customer_code` attribute, which the orders flow reads back. The
+//! address's province goes as its region id, looked up in the shop's
+//! directory (see `regions`).
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::client::SearchCriteria;
 use crate::magento::error::ApiError;
-use crate::magento::payload::customer_body;
+use crate::magento::payload::{customer_body, customer_province, set_customer_region};
 use crate::reconcile::Change;
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
@@ -47,8 +49,9 @@ async fn find_by_email(ctx: &TargetContext, email: &str) -> Result<Option<Json>,
 }
 
 async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let body = customer_body(&ctx.target, change)
+    let mut body = customer_body(&ctx.target, change)
         .map_err(|message| ApiError::Rejected { status: 0, message })?;
+    resolve_region(ctx, change, &mut body).await?;
     let mut existing = find_by_email(ctx, email_of(&change.payload)).await?;
     if existing.is_none() {
         // The ERP changed the e-mail: the account is under the old one.
@@ -82,6 +85,35 @@ async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Puts the province's region, as the shop's directory has it, on the
+/// address. A country without regions, or none with that code, sends the
+/// address without a province (with a warning): Magento would keep none
+/// from the code alone, and an id is never made up.
+async fn resolve_region(
+    ctx: &TargetContext,
+    change: &Change,
+    body: &mut Json,
+) -> Result<(), ApiError> {
+    let Some((country, code)) = customer_province(change) else {
+        return Ok(());
+    };
+    let region = if country.is_empty() {
+        None
+    } else {
+        ctx.regions.region(&ctx.client, country, code).await?
+    };
+    if region.is_none() {
+        tracing::warn!(
+            "customer {}: province {code:?} is not a region of country {country:?} in target {}; \
+             the address is sent without a province",
+            change.key,
+            ctx.target.name
+        );
+    }
+    set_customer_region(body, region.as_ref());
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod customers;
 mod fulfilment;
 mod options;
 mod products;
+mod regions;
 mod stock;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::magento::error::ApiError;
 use crate::reconcile::Change;
 
 pub use options::OptionCache;
+pub use regions::RegionCache;
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,7 @@ pub struct TargetContext {
     pub client: RestClient,
     pub target: Target,
     pub options: OptionCache,
+    pub regions: RegionCache,
 }
 
 impl TargetContext {
@@ -48,6 +51,7 @@ impl TargetContext {
             client: RestClient::new(target)?,
             target: target.clone(),
             options: OptionCache::default(),
+            regions: RegionCache::default(),
         }))
     }
 }
