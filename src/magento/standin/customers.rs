@@ -10,9 +10,12 @@
 //! store and website unless it names them. Custom attributes other than the
 //! shop's (`erp_customer_code`) are dropped, as Magento drops them. A PUT
 //! merges over the stored customer; addresses, when sent, replace the list.
+//! An address's province is its `region_id` (one of the country's regions,
+//! see `directory`): a `region_code` alone stores no province.
 
 use serde_json::{json, Map, Value as Json};
 
+use super::directory;
 use super::errors::{ApiError, ApiResult};
 use super::input::{self, opt, path_int, to_bool, to_int, to_text};
 use super::router::{Reply, Request, Route};
@@ -150,17 +153,37 @@ fn address(a: &Json, customer_id: i64, id: i64) -> ApiResult<Json> {
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(ApiError::invalid_field_value("countryId", &json!(country)));
     }
-    let mut region = json!({"region_code": null, "region": null, "region_id": 0});
+    // As `Customer\Model\Address::updateData`: the region object's name
+    // and id are kept as sent (the address table has no column for the
+    // code), then a top-level `region_id`. Nothing is looked up by code.
+    let mut sent_name = None;
+    let mut region_id = 0;
     if let Some(r) = m.get("region").filter(|v| !v.is_null()) {
         let r = input::object(r, input::REGION_CLASS, input::REGION_FIELDS)?;
-        let code = opt(r, "region_code", to_text)?;
-        let name = opt(r, "region", to_text)?.or_else(|| code.clone());
-        region = json!({
-            "region_code": code,
-            "region": name,
-            "region_id": opt(r, "region_id", to_int)?.unwrap_or(0),
-        });
+        opt(r, "region_code", to_text)?;
+        sent_name = opt(r, "region", to_text)?;
+        region_id = opt(r, "region_id", to_int)?.unwrap_or(0);
     }
+    if let Some(id) = opt(m, "region_id", to_int)? {
+        region_id = id;
+    }
+    // The address validator (`Address\Validator\Country::validateRegion`):
+    // an id that is not one of the country's regions is refused.
+    let has_regions = directory::country(&country).is_some_and(|c| !c.regions.is_empty());
+    let region_of = directory::region_of(&country, region_id);
+    if region_id != 0 && has_regions && region_of.is_none() {
+        return Err(ApiError::invalid_field_value(
+            "regionId",
+            &json!(region_id.to_string()),
+        ));
+    }
+    // Read back (`AbstractAddress::getRegion`, `getRegionCode`): name and
+    // code come from the country's region with that id; without one the
+    // code is null and the name what was sent.
+    let region = match region_of {
+        Some(r) => json!({"region_code": r.code, "region": r.name, "region_id": r.id}),
+        None => json!({"region_code": null, "region": sent_name, "region_id": region_id}),
+    };
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
     out.insert("customer_id".into(), json!(customer_id));
@@ -500,6 +523,39 @@ mod tests {
         let u = test_call(&mut s, "PUT", "/V1/customers/3", "", &json!({"customer": {"id": 3, "email": "mario@example.it", "firstname": "Mario", "lastname": "Bianchi"}})).unwrap();
         assert_eq!(u["lastname"], "Bianchi");
         assert_eq!(u["addresses"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn regions_go_by_id_not_by_code() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        // The code alone: Magento keeps no province.
+        let c = test_call(&mut s, "POST", "/V1/customers", "", &body("a@example.it")).unwrap();
+        let a = &c["addresses"][0];
+        assert_eq!(
+            a["region"],
+            json!({"region_code": null, "region": null, "region_id": 0})
+        );
+        assert_eq!(a["region_id"], 0);
+        // By id: code and name come from the directory.
+        let mut b = body("b@example.it");
+        b["customer"]["addresses"][0]["region"] =
+            json!({"region_code": "TO", "region": "Turin", "region_id": 735});
+        b["customer"]["addresses"][0]["region_id"] = json!(735);
+        let c = test_call(&mut s, "POST", "/V1/customers", "", &b).unwrap();
+        let a = &c["addresses"][0];
+        assert_eq!(
+            a["region"],
+            json!({"region_code": "TO", "region": "Torino", "region_id": 735})
+        );
+        assert_eq!(a["region_id"], 735);
+        // An id that is not one of Italy's regions is refused.
+        let mut b = body("c@example.it");
+        b["customer"]["addresses"][0]["region_id"] = json!(95);
+        let e = test_call(&mut s, "POST", "/V1/customers", "", &b).unwrap_err();
+        assert_eq!(
+            e.params(),
+            Some(&json!({"fieldName": "regionId", "value": "95"}))
+        );
     }
 
     #[test]

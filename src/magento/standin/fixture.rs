@@ -646,8 +646,8 @@ impl Fixture {
                 "addresses": [{
                     "id": 1,
                     "customer_id": 1,
-                    "region": {"region_code": "TO", "region": "Torino", "region_id": 0},
-                    "region_id": 0,
+                    "region": {"region_code": "TO", "region": "Torino", "region_id": 735},
+                    "region_id": 735,
                     "country_id": "IT",
                     "street": ["Corso Vittorio Emanuele II 45"],
                     "telephone": "+39 333 1234567",
@@ -679,8 +679,8 @@ impl Fixture {
                 "addresses": [{
                     "id": 2,
                     "customer_id": 2,
-                    "region": {"region_code": "BG", "region": "Bergamo", "region_id": 0},
-                    "region_id": 0,
+                    "region": {"region_code": "BG", "region": "Bergamo", "region_id": 655},
+                    "region_id": 655,
                     "country_id": "IT",
                     "street": ["Via Gombito 12"],
                     "company": "Bar Pasticceria Città Alta S.r.l.",
