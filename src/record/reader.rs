@@ -26,7 +26,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            block_size: 4 << 20,
+            block_size: 1 << 20,
             max_line: 1 << 20,
             batch: 2 * rayon::current_num_threads().max(1),
         }
