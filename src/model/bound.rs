@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
-use crate::record::line::{read_field, LineView, Parsed};
+use crate::record::line::{read_field, trim_spaces, LineView, Parsed};
 use crate::record::writer::format_field;
 use crate::record::Decimal;
 use crate::schema::{Field, FieldKind, Schema};
@@ -27,6 +27,11 @@ pub struct BoundSpec {
 }
 
 const SEPARATOR: u8 = 0x1F;
+
+/// The most variant axes a spec may name.
+pub const MAX_AXES: usize = 4;
+/// Hashes of a variant's axis values, in the spec's order (unused slots 0).
+pub type Axes = [u64; MAX_AXES];
 const NONE_MARK: u8 = 0x1E;
 
 /// A decimal value at its field's scale, for the writer.
@@ -135,18 +140,19 @@ impl BoundSpec {
         }
     }
 
-    /// Appends the key's text to `out` (parts joined by `/`).
+    /// Appends the key's text to `out` (parts joined by `/`), from the
+    /// record's bytes: it was validated, only the padding goes.
     pub fn key_into(&self, view: &LineView, out: &mut Vec<u8>) {
         for (i, &idx) in self.key.iter().enumerate() {
             if i > 0 {
                 out.push(b'/');
             }
-            if let Parsed::Text(b) = self.parsed(view, idx) {
-                if b.is_ascii() {
-                    out.extend_from_slice(b);
-                } else {
-                    out.extend_from_slice(self.schema.charset.decode(b).as_bytes());
-                }
+            let f = self.field(idx);
+            let b = trim_spaces(view.slice(f.start, f.len));
+            if b.is_ascii() {
+                out.extend_from_slice(b);
+            } else {
+                out.extend_from_slice(self.schema.charset.decode(b).as_bytes());
             }
         }
     }
@@ -163,7 +169,18 @@ impl BoundSpec {
     /// lays a stored or fetched entity out with the writer to get the very
     /// same bytes, so both ways of arriving hash alike.
     pub fn hashes(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> (u64, u64) {
+        self.observe(bytes, scratch).0
+    }
+
+    /// `hashes`, and for a variant its parent's key hash and the hashes of
+    /// its axis values, from one look at the line.
+    pub fn observe(
+        &self,
+        bytes: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> ((u64, u64), Option<(u64, Axes)>) {
         let view = LineView::new(bytes, self.schema.charset);
+        let variant = self.variant_in(&view);
         scratch.clear();
         self.key_into(&view, scratch);
         let key_hash = xxh3_64(scratch);
@@ -172,7 +189,7 @@ impl BoundSpec {
             let f = self.field(self.owned[pos]);
             self.push_raw(pos, f, view.slice(f.start, f.len), scratch);
         }
-        (key_hash, content_hash(scratch))
+        ((key_hash, content_hash(scratch)), variant)
     }
 
     /// Appends a field's bytes as hashed: trimmed; dates that mean "none"
@@ -250,30 +267,34 @@ impl BoundSpec {
 
     /// For products: whether this record is a variant, and the hashes of
     /// its parent key and axis values.
-    pub fn variant_of(&self, bytes: &[u8]) -> Option<(u64, Vec<u64>)> {
+    pub fn variant_of(&self, bytes: &[u8]) -> Option<(u64, Axes)> {
+        self.variant_in(&LineView::new(bytes, self.schema.charset))
+    }
+
+    fn variant_in(&self, view: &LineView) -> Option<(u64, Axes)> {
         let parent = self.parent?;
-        let view = LineView::new(bytes, self.schema.charset);
-        if let Some(k) = self.kind_field {
-            if !matches!(self.parsed(&view, k), Parsed::Text(b"V")) {
-                return None;
-            }
-        }
-        let Parsed::Text(p) = self.parsed(&view, parent) else {
-            return None;
+        let raw = |idx: usize| {
+            let f = self.field(idx);
+            trim_spaces(view.slice(f.start, f.len))
         };
+        if self.kind_field.is_some_and(|k| raw(k) != b"V") {
+            return None;
+        }
+        let p = raw(parent);
         if p.is_empty() {
             return None;
         }
-        let axes = self
-            .axes
-            .iter()
-            .map(|&a| match self.parsed(&view, a) {
-                Parsed::Text(b) => xxh3_64(b),
-                _ => 0,
-            })
-            .collect();
+        let mut axes = [0u64; MAX_AXES];
+        for (slot, &a) in axes.iter_mut().zip(&self.axes) {
+            *slot = xxh3_64(raw(a));
+        }
         // Hashed as the key is, so that it finds its parent's entry.
-        Some((xxh3_64(self.schema.charset.decode(p).as_bytes()), axes))
+        let parent_hash = if p.is_ascii() {
+            xxh3_64(p)
+        } else {
+            xxh3_64(self.schema.charset.decode(p).as_bytes())
+        };
+        Some((parent_hash, axes))
     }
 
     /// The payload an entity has once removed by policy; `None` when the

@@ -43,7 +43,7 @@ mod tests {
     fn axes_are_the_attributes_variants_differ_in() {
         let v = |parent, size, color| VariantSeen {
             parent,
-            axes: vec![size, color],
+            axes: [size, color, 0, 0],
         };
         let axes = variant_axes(
             &[

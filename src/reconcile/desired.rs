@@ -24,7 +24,7 @@ pub struct DesiredEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantSeen {
     pub parent: u64,
-    pub axes: Vec<u64>,
+    pub axes: crate::model::Axes,
 }
 
 #[derive(Debug, Default)]
@@ -51,14 +51,14 @@ impl RecordVisitor for DesiredVisitor<'_> {
         if seen.record != self.bound.record {
             return;
         }
-        let (key_hash, hash) = self.bound.hashes(seen.bytes, &mut out.scratch);
+        let ((key_hash, hash), variant) = self.bound.observe(seen.bytes, &mut out.scratch);
         out.entries.push(DesiredEntry {
             key_hash,
             hash,
             offset: seen.offset,
             line: seen.line,
         });
-        if let Some((parent, axes)) = self.bound.variant_of(seen.bytes) {
+        if let Some((parent, axes)) = variant {
             out.variants.push(VariantSeen { parent, axes });
         }
     }

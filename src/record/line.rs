@@ -91,7 +91,8 @@ impl Parsed<'_> {
     }
 }
 
-fn trim_spaces(bytes: &[u8]) -> &[u8] {
+/// The bytes without the padding spaces on either side.
+pub fn trim_spaces(bytes: &[u8]) -> &[u8] {
     // Padding runs long (a 250-character description is mostly blanks):
     // skip it 16 bytes at a time, which compiles to one vector compare.
     const PIECE: usize = 16;
