@@ -28,7 +28,7 @@ impl Default for ReadOptions {
         ReadOptions {
             block_size: 1 << 20,
             max_line: 1 << 20,
-            batch: 2 * rayon::current_num_threads().max(1),
+            batch: 3 * rayon::current_num_threads().max(1),
         }
     }
 }
