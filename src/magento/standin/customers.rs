@@ -368,35 +368,11 @@ fn merge(
     Ok(c)
 }
 
+/// The customer's fields in the interface's order, as Magento answers.
 fn order_fields(c: Map<String, Json>) -> Json {
-    let order = [
-        "id",
-        "group_id",
-        "default_billing",
-        "default_shipping",
-        "confirmation",
-        "created_at",
-        "updated_at",
-        "created_in",
-        "dob",
-        "email",
-        "firstname",
-        "lastname",
-        "middlename",
-        "prefix",
-        "suffix",
-        "gender",
-        "store_id",
-        "taxvat",
-        "website_id",
-        "addresses",
-        "disable_auto_group_change",
-        "extension_attributes",
-        "custom_attributes",
-    ];
     let mut c = c;
     let mut out = Map::new();
-    for k in order {
+    for &k in input::CUSTOMER_FIELDS {
         if let Some(v) = c.remove(k) {
             out.insert(k.into(), v);
         }
