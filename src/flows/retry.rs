@@ -15,7 +15,7 @@ use crate::config::{Config, Flow, Target};
 use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
-use crate::reconcile::{ack_for, target_receives, Action, Change};
+use crate::reconcile::{ack_for, changed_fields, Action, Change};
 use crate::schema::Registry;
 use crate::state::{now_text, Store};
 
@@ -132,14 +132,7 @@ fn rebuild(
             },
             None => FulfilmentEvent::hash_payload(&payload),
         };
-        let fields: Map<String, Json> = payload
-            .iter()
-            .filter(|(k, v)| {
-                before.as_ref().is_none_or(|b| b.get(*k) != Some(*v))
-                    && target_receives(kind, target, k)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let fields = changed_fields(kind, target, &payload, before.as_ref());
         changes.push(Change {
             action: if before.is_some() {
                 Action::Update

@@ -56,6 +56,23 @@ pub fn target_receives(kind: EntityKind, target: &Target, field: &str) -> bool {
     }
 }
 
+/// The fields of `payload` to send: those that differ from `before` (all
+/// of them when there is nothing before) and that the target receives.
+pub fn changed_fields(
+    kind: EntityKind,
+    target: &Target,
+    payload: &Map<String, Json>,
+    before: Option<&Map<String, Json>>,
+) -> Map<String, Json> {
+    payload
+        .iter()
+        .filter(|(k, v)| {
+            before.is_none_or(|b| b.get(*k) != Some(*v)) && target_receives(kind, target, k)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 pub struct ChangeInputs<'a> {
     pub bound: &'a BoundSpec,
     pub target: &'a Target,
@@ -89,60 +106,36 @@ pub fn build_changes(
     }
     creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
     // Decoding is per entity and independent: both cores share it.
-    let mut changes: Vec<Change> = creates
-        .par_iter()
-        .map(|&i| {
+    let decode =
+        |i: usize, action: Action, before: Option<Map<String, Json>>| -> anyhow::Result<Change> {
             let e = &inputs.desired[i];
             let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
-            let fields: Map<String, Json> = entity
-                .fields
-                .iter()
-                .filter(|(k, _)| target_receives(kind, inputs.target, k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
             Ok(Change {
-                action: Action::Create,
+                action,
                 variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+                fields: changed_fields(kind, inputs.target, &entity.fields, before.as_ref()),
                 key: entity.key,
                 key_hash: e.key_hash,
                 hash: e.hash,
                 line: Some(e.line),
-                fields,
                 payload: entity.fields,
-                before: None,
+                before,
             })
-        })
+        };
+    let mut changes: Vec<Change> = creates
+        .par_iter()
+        .map(|&i| decode(i, Action::Create, None))
         .collect::<anyhow::Result<_>>()?;
     let updates: Vec<Change> = classified
         .updates
         .par_iter()
         .map(|&i| {
-            let e = &inputs.desired[i];
-            let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
             let before = inputs
                 .applied
-                .get(&e.key_hash)
+                .get(&inputs.desired[i].key_hash)
                 .and_then(|(_, p)| serde_json::from_str::<Map<String, Json>>(p).ok())
                 .unwrap_or_default();
-            let fields: Map<String, Json> = entity
-                .fields
-                .iter()
-                .filter(|(k, v)| {
-                    before.get(*k) != Some(*v) && target_receives(kind, inputs.target, k)
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            Ok(Change {
-                action: Action::Update,
-                variant_axes: inputs.axes.get(&e.key_hash).cloned(),
-                key: entity.key,
-                key_hash: e.key_hash,
-                hash: e.hash,
-                line: Some(e.line),
-                fields,
-                payload: entity.fields,
-                before: Some(before),
-            })
+            decode(i, Action::Update, Some(before))
         })
         .collect::<anyhow::Result<_>>()?;
     let (silent, sent): (Vec<Change>, Vec<Change>) =
