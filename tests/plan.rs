@@ -149,6 +149,12 @@ impl World {
         self.dir.path()
     }
 
+    /// Writes the ARTICOLI file of that hour and plans it.
+    fn plan_articoli(&self, hour: u8, mode: Mode, products: &[Product]) -> FilePlan {
+        let name = format!("ART20261128{hour:02}0000.txt");
+        self.plan(&write_articoli(self.path(), &name, hour, mode, products))
+    }
+
     fn plan(&self, file: &Path) -> FilePlan {
         let store = Store::open_read_only(&self.config.paths.state_dir).unwrap();
         let opts = PlanOptions {
@@ -252,22 +258,10 @@ fn first_plan_creates_everything_and_after_applying_nothing_changes() {
 #[test]
 fn an_update_carries_only_the_changed_fields() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut next = catalogue();
     next[1].price = 2590;
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Complete,
-        &next,
-    ));
+    let plan = w.plan_articoli(3, Mode::Complete, &next);
     assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
     let c = change(&plan, "b2c", "TAZ-6");
     assert_eq!(c.action, Action::Update);
@@ -280,22 +274,10 @@ fn an_update_carries_only_the_changed_fields() {
 #[test]
 fn a_change_a_target_does_not_receive_is_no_change_for_it() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut next = catalogue();
     next[3].color = "Azzurro";
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Complete,
-        &next,
-    ));
+    let plan = w.plan_articoli(3, Mode::Complete, &next);
     assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
     assert_eq!(
         counts(&plan, "b2b"),
@@ -307,22 +289,10 @@ fn a_change_a_target_does_not_receive_is_no_change_for_it() {
 #[test]
 fn a_complete_file_disables_what_it_lost_once_and_a_return_reenables() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut fewer = catalogue();
     fewer.remove(0);
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Complete,
-        &fewer,
-    ));
+    let plan = w.plan_articoli(3, Mode::Complete, &fewer);
     assert_eq!(counts(&plan, "b2c"), (0, 0, 1, 8));
     let c = change(&plan, "b2c", "CAF-1KG");
     assert_eq!(c.action, Action::Remove);
@@ -332,26 +302,14 @@ fn a_complete_file_disables_what_it_lost_once_and_a_return_reenables() {
     );
     w.apply(&plan);
 
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128040000.txt",
-        4,
-        Mode::Complete,
-        &fewer,
-    ));
+    let plan = w.plan_articoli(4, Mode::Complete, &fewer);
     assert_eq!(
         counts(&plan, "b2c"),
         (0, 0, 0, 8),
         "removed once, not again"
     );
 
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128050000.txt",
-        5,
-        Mode::Complete,
-        &catalogue(),
-    ));
+    let plan = w.plan_articoli(5, Mode::Complete, &catalogue());
     assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
     let c = change(&plan, "b2c", "CAF-1KG");
     assert_eq!(
@@ -363,43 +321,19 @@ fn a_complete_file_disables_what_it_lost_once_and_a_return_reenables() {
 #[test]
 fn a_changes_file_removes_nothing() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let one = vec![product("CAF-1KG", 1990)];
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Changes,
-        &one,
-    ));
+    let plan = w.plan_articoli(3, Mode::Changes, &one);
     assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 0));
 }
 
 #[test]
 fn a_variant_moving_to_another_parent_is_an_update_of_its_link() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut next = catalogue();
     next[5].parent = "FELPA";
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Complete,
-        &next,
-    ));
+    let plan = w.plan_articoli(3, Mode::Complete, &next);
     assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
     let c = change(&plan, "b2c", "POLO-M-ROS");
     assert_eq!(
@@ -411,24 +345,12 @@ fn a_variant_moving_to_another_parent_is_an_update_of_its_link() {
 #[test]
 fn a_simple_product_becoming_configurable_changes_its_type() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut next = catalogue();
     next[0].kind = "C";
     next.push(variant("CAF-1KG-DEC", "CAF-1KG", "", "Deca"));
     next.push(variant("CAF-1KG-ARA", "CAF-1KG", "", "Arabica"));
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128030000.txt",
-        3,
-        Mode::Complete,
-        &next,
-    ));
+    let plan = w.plan_articoli(3, Mode::Complete, &next);
     assert_eq!(counts(&plan, "b2c"), (2, 1, 0, 8));
     let c = change(&plan, "b2c", "CAF-1KG");
     assert_eq!(
@@ -496,22 +418,10 @@ fn a_truncated_complete_file_is_rejected_before_anything_is_removed() {
 #[test]
 fn an_older_file_is_stale_and_changes_nothing() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128050000.txt",
-        5,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(5, Mode::Complete, &catalogue()));
     let mut older = catalogue();
     older[0].price = 100;
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128040000.txt",
-        4,
-        Mode::Complete,
-        &older,
-    ));
+    let plan = w.plan_articoli(4, Mode::Complete, &older);
     assert_eq!(
         plan.verdict,
         Verdict::Stale {
@@ -527,13 +437,7 @@ fn duplicate_keys_are_bad_records() {
     let w = World::new();
     let mut twice = catalogue();
     twice.push(product("TAZ-6", 1));
-    let plan = w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &twice,
-    ));
+    let plan = w.plan_articoli(2, Mode::Complete, &twice);
     assert!(matches!(plan.verdict, Verdict::Rejected { .. }));
     let e = &plan.report.errors[0];
     assert_eq!(e.line, 11);
@@ -547,13 +451,7 @@ fn sha(path: &Path) -> Vec<u8> {
 #[test]
 fn the_plan_command_sends_nothing_and_leaves_the_store_byte_identical() {
     let w = World::new();
-    w.apply(&w.plan(&write_articoli(
-        w.path(),
-        "ART20261128020000.txt",
-        2,
-        Mode::Complete,
-        &catalogue(),
-    )));
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
     let mut next = catalogue();
     next[0].price = 999;
     next.remove(1);
