@@ -20,7 +20,8 @@ use super::errors::{ApiError, ApiResult};
 use super::input::{self, opt, path_int, to_bool, to_int, to_text};
 use super::router::{Reply, Request, Route};
 use super::search::SearchCriteria;
-use super::state::ShopState;
+
+use super::state::{keep_or_assign_id, ShopState};
 
 /// Customer attributes this shop has besides Magento's own fields.
 pub const CUSTOM_ATTRIBUTES: [&str; 1] = ["erp_customer_code"];
@@ -44,22 +45,12 @@ pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
 
 pub fn insert_fixture_customer(state: &mut ShopState, c: Json) {
     let Json::Object(mut c) = c else { return };
-    let id = c
-        .get("id")
-        .and_then(Json::as_i64)
-        .unwrap_or(state.ids.customer + 1);
-    c.insert("id".into(), json!(id));
-    state.ids.customer = state.ids.customer.max(id);
+    let id = keep_or_assign_id(&mut c, "id", &mut state.ids.customer);
     if let Some(Json::Array(addresses)) = c.get_mut("addresses") {
         addresses.retain(Json::is_object);
-        for a in addresses {
-            let aid = a
-                .get("id")
-                .and_then(Json::as_i64)
-                .unwrap_or(state.ids.address + 1);
-            a["id"] = json!(aid);
-            a["customer_id"] = json!(id);
-            state.ids.address = state.ids.address.max(aid);
+        for a in addresses.iter_mut().filter_map(Json::as_object_mut) {
+            keep_or_assign_id(a, "id", &mut state.ids.address);
+            a.insert("customer_id".into(), json!(id));
         }
     }
     state.customers.push(Json::Object(c));

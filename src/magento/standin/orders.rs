@@ -43,7 +43,7 @@ use super::errors::{ApiError, ApiResult};
 use super::input::{self, number, opt, path_int, to_bool, to_float, to_int, to_text};
 use super::router::{Reply, Request, Route};
 use super::search::SearchCriteria;
-use super::state::ShopState;
+use super::state::{keep_or_assign_id, ShopState};
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
     let r = |handler, resource| {
@@ -73,22 +73,12 @@ pub fn not_found() -> ApiError {
 
 pub fn insert_fixture_order(state: &mut ShopState, o: Json) {
     let Json::Object(mut o) = o else { return };
-    let id = o
-        .get("entity_id")
-        .and_then(Json::as_i64)
-        .unwrap_or(state.ids.order + 1);
-    o.insert("entity_id".into(), json!(id));
-    state.ids.order = state.ids.order.max(id);
+    let id = keep_or_assign_id(&mut o, "entity_id", &mut state.ids.order);
     if let Some(Json::Array(items)) = o.get_mut("items") {
         items.retain(Json::is_object);
-        for item in items {
-            let item_id = item
-                .get("item_id")
-                .and_then(Json::as_i64)
-                .unwrap_or(state.ids.order_item + 1);
-            item["item_id"] = json!(item_id);
-            item["order_id"] = json!(id);
-            state.ids.order_item = state.ids.order_item.max(item_id);
+        for item in items.iter_mut().filter_map(Json::as_object_mut) {
+            keep_or_assign_id(item, "item_id", &mut state.ids.order_item);
+            item.insert("order_id".into(), json!(id));
         }
     }
     o.entry("status_histories").or_insert_with(|| json!([]));

@@ -121,6 +121,18 @@ pub const STORES: [Store; 4] = [
     },
 ];
 
+/// The id an imported entity carries, or the next free one; the counter
+/// moves past it either way.
+pub fn keep_or_assign_id(obj: &mut Map<String, Json>, field: &str, counter: &mut i64) -> i64 {
+    let id = obj
+        .get(field)
+        .and_then(Json::as_i64)
+        .unwrap_or(*counter + 1);
+    obj.insert(field.into(), Json::from(id));
+    *counter = (*counter).max(id);
+    id
+}
+
 pub fn store(code: &str) -> Option<Store> {
     STORES.iter().copied().find(|s| s.code == code)
 }
