@@ -158,25 +158,6 @@ fn default_stock_item(item_id: i64, product_id: i64) -> Json {
 
 /// Puts a stored product in Magento's field order, with every key `GET` has.
 fn normalize(p: &mut Map<String, Json>, id: i64) {
-    let order = [
-        "id",
-        "sku",
-        "name",
-        "attribute_set_id",
-        "price",
-        "status",
-        "visibility",
-        "type_id",
-        "created_at",
-        "updated_at",
-        "weight",
-        "extension_attributes",
-        "product_links",
-        "options",
-        "media_gallery_entries",
-        "tier_prices",
-        "custom_attributes",
-    ];
     p.insert("id".into(), json!(id));
     for k in [
         "product_links",
@@ -205,8 +186,9 @@ fn normalize(p: &mut Map<String, Json>, id: i64) {
         stock["item_id"] = json!(id);
         stock["product_id"] = json!(id);
     }
+    // In the interface's order, as Magento answers.
     let mut sorted = Map::new();
-    for k in order {
+    for &k in input::PRODUCT_FIELDS {
         if let Some(v) = p.remove(k) {
             sorted.insert(k.into(), v);
         }
