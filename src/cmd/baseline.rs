@@ -29,13 +29,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{schema_for, Exit};
+use super::{lock_or_usage, schema_for, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::baseline::file::{self, Checked, Refusal};
 use crate::flows::baseline::shop::{baseline_flow, Progress, ShopReader};
 use crate::flows::baseline::FlowReport;
 use crate::intake::lifecycle::header_time;
-use crate::intake::lock::{InstanceLock, LockError};
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::record::scan::ScanOptions;
 use crate::schema::{Registry, Schema};
@@ -78,13 +77,12 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         );
         return Ok(Exit::Usage);
     };
-    let _lock = match InstanceLock::acquire(&config.paths.state_dir) {
-        Ok(l) => l,
-        Err(e @ LockError::Held { .. }) => {
-            eprintln!("ponte: {e}: stop the service before a baseline");
-            return Ok(Exit::Usage);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(_lock) = lock_or_usage(
+        &config.paths.state_dir,
+        ": stop the service before a baseline",
+    )?
+    else {
+        return Ok(Exit::Usage);
     };
     let mut store = Store::open(&config.paths.state_dir)?;
     if args.from_magento {

@@ -15,12 +15,11 @@
 
 use std::path::PathBuf;
 
-use super::{schema_for, Exit};
+use super::{lock_or_usage, schema_for, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
 use crate::intake::lifecycle::{self, claim, header_time, Disposition};
-use crate::intake::lock::{InstanceLock, LockError};
 use crate::reconcile::Verdict;
 use crate::schema::Registry;
 use crate::state::Store;
@@ -38,13 +37,12 @@ pub struct Args {
 }
 
 pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
-    let _lock = match InstanceLock::acquire(&config.paths.state_dir) {
-        Ok(l) => l,
-        Err(e @ LockError::Held { .. }) => {
-            eprintln!("ponte: {e}: drop the files into the inbound folder instead");
-            return Ok(Exit::Usage);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(_lock) = lock_or_usage(
+        &config.paths.state_dir,
+        ": drop the files into the inbound folder instead",
+    )?
+    else {
+        return Ok(Exit::Usage);
     };
     create_work_folders(&config.paths)?;
     let mut work = Vec::new();

@@ -62,3 +62,20 @@ pub fn registry_for(
         _ => discovered,
     }
 }
+
+/// The instance lock for a command that writes the state, or `None` (the
+/// holder named on stderr, with `hint`) when another ponte holds it.
+pub fn lock_or_usage(
+    state_dir: &Path,
+    hint: &str,
+) -> anyhow::Result<Option<crate::intake::lock::InstanceLock>> {
+    use crate::intake::lock::{InstanceLock, LockError};
+    match InstanceLock::acquire(state_dir) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(e @ LockError::Held { .. }) => {
+            eprintln!("ponte: {e}{hint}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

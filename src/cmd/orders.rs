@@ -13,10 +13,9 @@
 //! configuration errors, or when a `ponte watch` holds the state directory
 //! (it polls orders itself, every `orders.poll_interval`).
 
-use super::Exit;
+use super::{lock_or_usage, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::orders::{OrdersPoller, TargetPoll};
-use crate::intake::lock::{InstanceLock, LockError};
 use crate::schema::Registry;
 use crate::state::Store;
 
@@ -59,13 +58,9 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
             }
         }
     }
-    let _lock = match InstanceLock::acquire(&config.paths.state_dir) {
-        Ok(l) => l,
-        Err(e @ LockError::Held { .. }) => {
-            eprintln!("ponte: {e}: the service polls orders itself");
-            return Ok(Exit::Usage);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(_lock) = lock_or_usage(&config.paths.state_dir, ": the service polls orders itself")?
+    else {
+        return Ok(Exit::Usage);
     };
     let mut poller = OrdersPoller::new(&config, registry)?;
     if poller.targets().is_empty() {

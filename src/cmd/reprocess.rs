@@ -12,11 +12,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::Exit;
+use super::{lock_or_usage, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::inbound::Pusher;
 use crate::intake::lifecycle::{self, hash_file, header_time, Claimed, Disposition};
-use crate::intake::lock::{InstanceLock, LockError};
 use crate::reconcile::{plan_file, PlanOptions, Verdict};
 use crate::record::scan::ScanOptions;
 use crate::schema::{Registry, Schema};
@@ -73,13 +72,8 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
             return Ok(Exit::Usage);
         }
     }
-    let _lock = match InstanceLock::acquire(&config.paths.state_dir) {
-        Ok(l) => l,
-        Err(e @ LockError::Held { .. }) => {
-            eprintln!("ponte: {e}");
-            return Ok(Exit::Usage);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(_lock) = lock_or_usage(&config.paths.state_dir, "")? else {
+        return Ok(Exit::Usage);
     };
 
     let mut files = Vec::new();
