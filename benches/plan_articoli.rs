@@ -5,9 +5,13 @@
 //! 1. day 1: a complete ARTICOLI file of `PONTE_BENCH_ROWS` products
 //!    (default 1,000,000); day 2: the same with 1% of the rows changed
 //!    (price), 0.1% removed and 0.1% new;
-//! 2. the first import: day 1 planned against an empty state, its desired
-//!    state committed and every product recorded as applied, as a push that
-//!    succeeded would (nothing goes over the network);
+//! 2. the first import: day 1 planned against an empty state (the plan an
+//!    operator reads: the counts and the first 20 changes), then every
+//!    product recorded as desired and as applied, as the acknowledgements
+//!    of a push that succeeded record a large file: the file retained, each
+//!    product a reference to its line. Nothing goes over the network, and
+//!    the request bodies, which the push builds as it sends (see
+//!    push_standin), are not built;
 //! 3. then, side by side on day 2: the floor (read, split lines, xxh3 per
 //!    line), `plan` against the 1,000,000 applied products (the whole change
 //!    set, every create/update/remove decoded), and the csv-diff crate
@@ -28,6 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ponte::config::Config;
+use ponte::flows::baseline::file as baseline_file;
 use ponte::reconcile::{plan_file, FilePlan, PlanOptions, Verdict};
 use ponte::record::scan::ScanOptions;
 use ponte::schema::Registry;
@@ -255,22 +260,30 @@ fn run() -> anyhow::Result<bool> {
     let t_floor1 = time_best(runs, || floor(&day1).map(|_| ()))?;
     reset_peak_rss();
     let start = Instant::now();
-    let first = plan(&day1, &config, None, usize::MAX)?;
+    let first = plan(&day1, &config, None, 20)?;
     if first.verdict != Verdict::Ready {
         anyhow::bail!("day 1 is not ready: {:?}", first.verdict);
     }
-    let mut store = Store::open(&config.paths.state_dir)?;
-    let desired: Vec<_> = first.targets[0].acks();
-    store.commit_desired("ARTICOLI", None, first.exported_at.as_deref(), &desired)?;
-    store.record_applied("bench", "ARTICOLI", &desired)?;
-    let t_import = start.elapsed();
-    let import_peak = peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
     let created = first.targets[0].create;
     drop(first);
-    drop(desired);
+    let mut store = Store::open(&config.paths.state_dir)?;
+    let schema = Registry::built_in()
+        .by_flow("ARTICOLI")
+        .ok_or_else(|| anyhow::anyhow!("no ARTICOLI schema"))?;
+    let checked = match baseline_file::check(&day1, schema, &store, &ScanOptions::default())? {
+        Ok(c) => c,
+        Err((_, refusal)) => anyhow::bail!("day 1 refused: {refusal}"),
+    };
+    let recorded = baseline_file::record(&day1, &checked, "bench", &mut store, |_| {})?;
+    let t_import = start.elapsed();
+    let import_peak = peak_rss_kb().unwrap_or(0) as f64 / 1024.0;
+    drop(checked);
     drop(store);
-    if created != rows {
-        eprintln!("first import created {created} products, expected {rows}");
+    if created != rows || recorded.recorded != rows {
+        eprintln!(
+            "first import planned {created} and recorded {} products, expected {rows}",
+            recorded.recorded
+        );
         ok = false;
     }
 

@@ -5,6 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use ponte::config::Config;
+use ponte::model::{spec_for_flow, BoundSpec};
 use ponte::reconcile::{plan_file, Action, FilePlan, PlanOptions, Verdict};
 use ponte::record::scan::ScanOptions;
 use ponte::record::writer::FileWriter;
@@ -168,12 +169,20 @@ impl World {
     }
 
     /// Records the plan as acknowledged by every target, and its desired
-    /// state as committed: what a successful push does.
+    /// state as committed: what a successful push does. The file is
+    /// retained and the entities recorded as references to its lines, as
+    /// ingest does for a large file, so that every later plan here decodes
+    /// what was applied from a retained line.
     fn apply(&self, plan: &FilePlan) {
         let mut store = Store::open(&self.config.paths.state_dir).unwrap();
+        let schema = Registry::built_in().by_flow(&plan.flow).unwrap();
+        let bound = BoundSpec::bind(spec_for_flow(&plan.flow).unwrap(), schema).unwrap();
+        let retained = store
+            .retain_file(Path::new(&plan.file), &bound.fingerprint())
+            .unwrap();
         for tp in &plan.targets {
             store
-                .record_applied(&tp.target, &plan.flow, &tp.acks())
+                .record_applied(&tp.target, &plan.flow, &tp.acks(Some(retained)))
                 .unwrap();
         }
         store

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Flow};
 use crate::magento::push::{push, Outcome, TargetContext};
+use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{ack_for, plan_file, Change, FilePlan, PlanOptions, Verdict};
 use crate::record::scan::ScanOptions;
 use crate::schema::Schema;
@@ -20,6 +21,11 @@ use crate::state::{Ack, Store, REMOVED};
 /// Changes pushed between two acknowledgements in the store, so that a crash
 /// resends at most this many (products go whole: parents need their variants).
 const SLICE: usize = 1000;
+
+/// From this many changes read from its lines, a file is retained and its
+/// entities recorded as references to their lines; fewer are recorded as
+/// rows, so that the hourly small files do not pile up as retained copies.
+pub const RETAIN_FROM: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
@@ -101,6 +107,10 @@ pub fn ingest_file(
         },
         create_limit: usize::MAX,
     };
+    let fingerprint = spec_for_flow(&schema.flow)
+        .map(|spec| BoundSpec::bind(spec, Arc::clone(&schema)).map(|b| b.fingerprint()))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let mut plan = plan_file(path, schema, config, Some(store), &opts)?;
     if !allow_stale {
         plan.check_stale(Some(store))?;
@@ -116,13 +126,23 @@ pub fn ingest_file(
         result.plan = Some(plan);
         return Ok(result);
     }
+    let from_lines = plan
+        .targets
+        .iter()
+        .flat_map(|t| t.changes.iter().chain(&t.silent))
+        .filter(|c| c.offset.is_some())
+        .count();
+    let retained = match fingerprint {
+        Some(f) if from_lines >= RETAIN_FROM => Some(store.retain_file(path, &f)?),
+        _ => None,
+    };
     // The ERP's word is committed before anything is sent: a crash from here
     // on loses nothing, the next run finds what was not acknowledged.
     store.commit_desired(
         &plan.flow,
         None,
         plan.exported_at.as_deref(),
-        &desired_rows(&plan),
+        &desired_rows(&plan, retained),
     )?;
     for tp in &plan.targets {
         let mut outcome = TargetResult {
@@ -135,7 +155,10 @@ pub fn ingest_file(
         store.record_applied(
             &tp.target,
             &plan.flow,
-            &tp.silent.iter().map(ack_for).collect::<Vec<_>>(),
+            &tp.silent
+                .iter()
+                .map(|c| ack_for(c, retained))
+                .collect::<Vec<_>>(),
         )?;
         let slice = if flow == Flow::Products {
             usize::MAX
@@ -149,11 +172,18 @@ pub fn ingest_file(
                 match o {
                     Outcome::Applied => {
                         outcome.sent += 1;
-                        acks.push(ack_for(change));
+                        acks.push(ack_for(change, retained));
                     }
                     Outcome::Failed(reason) => {
                         tracing::warn!(target = %tp.target, flow = %plan.flow, key = %change.key, "not applied: {reason}");
-                        store.record_failure(&tp.target, &plan.flow, &change.key, &reason, None)?;
+                        store.record_failure(
+                            &tp.target,
+                            &plan.flow,
+                            &change.key,
+                            Some(change.key_hash),
+                            &reason,
+                            None,
+                        )?;
                         outcome.failed.push((change.key.clone(), reason));
                     }
                 }
@@ -167,12 +197,12 @@ pub fn ingest_file(
 }
 
 /// The entities this file changes on any target, as the ERP now describes them.
-fn desired_rows(plan: &FilePlan) -> Vec<Ack> {
+fn desired_rows(plan: &FilePlan, retained: Option<i64>) -> Vec<Ack> {
     let mut rows: BTreeMap<u64, Ack> = BTreeMap::new();
     for tp in &plan.targets {
         for c in tp.changes.iter().chain(&tp.silent) {
             rows.entry(c.key_hash).or_insert_with(|| {
-                let mut a = ack_for(c);
+                let mut a = ack_for(c, retained);
                 a.hash &= !REMOVED;
                 a
             });

@@ -212,6 +212,7 @@ impl OrdersPoller {
                         &t.name,
                         Flow::Orders.as_str(),
                         &e.order,
+                        None,
                         &e.message,
                         None,
                     )?;
@@ -248,6 +249,7 @@ impl OrdersPoller {
                     &t.name,
                     Flow::Orders.as_str(),
                     &r.order.increment_id,
+                    None,
                     &msg,
                     None,
                 )?;

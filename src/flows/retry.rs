@@ -15,7 +15,7 @@ use crate::config::{Config, Flow, Target};
 use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
-use crate::reconcile::{ack_for, changed_fields, Action, Change};
+use crate::reconcile::{ack_for, changed_fields, decode_stored, Action, Change};
 use crate::schema::Registry;
 use crate::state::{now_text, Store};
 
@@ -72,7 +72,7 @@ pub fn retry_due(
                 match outcome {
                     Outcome::Applied => {
                         summary.applied += 1;
-                        acks.push(ack_for(change));
+                        acks.push(ack_for(change, None));
                     }
                     Outcome::Failed(reason) => {
                         summary.failed += 1;
@@ -81,6 +81,7 @@ pub fn retry_due(
                             &target.name,
                             &flow_name,
                             &change.key,
+                            Some(change.key_hash),
                             &reason,
                             Some(&next_try_after(attempts)),
                         )?;
@@ -106,25 +107,32 @@ fn rebuild(
         .iter()
         .map(|(k, _)| BoundSpec::key_hash_of(k))
         .collect();
-    let desired = store.desired_payloads(flow, &hashes)?;
-    let applied = store.applied_payloads(&target.name, flow, &hashes)?;
     let bound = match (spec_for_flow(flow), registry.by_flow(flow)) {
         (Some(spec), Some(schema)) => {
             Some(BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?)
         }
         _ => None,
     };
+    let desired_at = store.desired_located(flow)?;
+    let desired = decode_stored(
+        bound.as_ref(),
+        store.desired_payloads(flow, &desired_at, &hashes)?,
+    );
+    let applied_at = store.applied_located(&target.name, flow)?;
+    let applied = decode_stored(
+        bound.as_ref(),
+        store.applied_payloads(&target.name, flow, &applied_at, &hashes)?,
+    );
     let kind = bound
         .as_ref()
         .map_or(EntityKind::Fulfilment, |b| b.spec.kind);
-    let parse = |text: &str| serde_json::from_str::<Map<String, Json>>(text).unwrap_or_default();
     let mut changes = Vec::new();
     for key_hash in hashes {
         let Some((key, payload)) = desired.get(&key_hash) else {
             continue;
         };
-        let payload = parse(payload);
-        let before: Option<Map<String, Json>> = applied.get(&key_hash).map(|(_, p)| parse(p));
+        let payload = payload.clone();
+        let before: Option<Map<String, Json>> = applied.get(&key_hash).map(|(_, p)| p.clone());
         let hash = match &bound {
             Some(b) => match b.hash_payload(&payload) {
                 Some(h) => h,
@@ -143,6 +151,7 @@ fn rebuild(
             key_hash,
             hash,
             line: None,
+            offset: None,
             fields,
             payload,
             variant_axes: None,

@@ -458,6 +458,7 @@ mod tests {
             key_hash: 0,
             hash: 0,
             line: None,
+            offset: None,
             fields: Map::new(),
             payload: payload.as_object().unwrap().clone(),
             variant_axes: None,

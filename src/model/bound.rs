@@ -157,6 +157,16 @@ impl BoundSpec {
         }
     }
 
+    /// Names the layout this spec reads lines in: a line kept from an
+    /// earlier file is decoded only by a spec with the same fingerprint.
+    pub fn fingerprint(&self) -> String {
+        let layout = format!(
+            "{:?}|{:?}|{}",
+            self.schema.records[self.record], self.schema.charset, self.schema.record_length
+        );
+        format!("{:016x}", xxh3_64(layout.as_bytes()))
+    }
+
     pub fn key_hash_of(key: &str) -> u64 {
         xxh3_64(key.as_bytes())
     }

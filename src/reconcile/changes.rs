@@ -34,6 +34,10 @@ pub struct Change {
     /// Line in the file, for creates and updates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// Where that line starts: once applied, the payload is kept as a
+    /// reference to it (see `ack_for`).
+    #[serde(skip)]
+    pub offset: Option<u64>,
     /// What to send: every field for a create, the changed ones otherwise.
     pub fields: Map<String, Json>,
     /// The whole entity as it will be once applied (what is acknowledged).
@@ -78,8 +82,8 @@ pub struct ChangeInputs<'a> {
     pub target: &'a Target,
     pub desired: &'a [DesiredEntry],
     pub fetch: &'a LineFetcher,
-    /// Applied (key, payload) for the updated and removed key hashes.
-    pub applied: &'a HashMap<u64, (String, String)>,
+    /// Applied (key, fields) for the updated and removed key hashes.
+    pub applied: &'a HashMap<u64, (String, Map<String, Json>)>,
     pub axes: &'a HashMap<u64, Vec<String>>,
 }
 
@@ -118,6 +122,7 @@ pub fn build_changes(
                 key_hash: e.key_hash,
                 hash: e.hash,
                 line: Some(e.line),
+                offset: Some(e.offset),
                 payload: entity.fields,
                 before,
             })
@@ -133,7 +138,7 @@ pub fn build_changes(
             let before = inputs
                 .applied
                 .get(&inputs.desired[i].key_hash)
-                .and_then(|(_, p)| serde_json::from_str::<Map<String, Json>>(p).ok())
+                .map(|(_, fields)| fields.clone())
                 .unwrap_or_default();
             decode(i, Action::Update, Some(before))
         })
@@ -154,8 +159,8 @@ pub fn build_changes(
 }
 
 fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> {
-    let (key, payload) = inputs.applied.get(&removal.key_hash)?;
-    let before: Map<String, Json> = serde_json::from_str(payload).ok()?;
+    let (key, before) = inputs.applied.get(&removal.key_hash)?;
+    let before = before.clone();
     let after = inputs.bound.removed_form(&before)?;
     let fields: Map<String, Json> = after
         .iter()
@@ -169,6 +174,7 @@ fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> 
         key_hash: removal.key_hash,
         hash,
         line: None,
+        offset: None,
         fields,
         payload: after,
         variant_axes: None,

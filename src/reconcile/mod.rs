@@ -7,6 +7,7 @@ mod axes;
 mod changes;
 mod desired;
 mod diff;
+mod stored;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,13 +19,14 @@ pub use axes::variant_axes;
 pub use changes::{build_changes, changed_fields, target_receives, Action, Change, ChangeInputs};
 pub use desired::{scan_desired, DesiredEntry, DesiredSet, LineFetcher, VariantSeen};
 pub use diff::{classify, Classified};
+pub use stored::decode_stored;
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
 use crate::schema::{Mode, Schema};
-use crate::state::{Ack, Snapshot, Store, REMOVED};
+use crate::state::{Ack, Located, Payload, Store, REMOVED};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "verdict", rename_all = "lowercase")]
@@ -109,10 +111,10 @@ pub fn plan_file(
     let fetch = LineFetcher::open(path, schema.record_length)?;
     for target in targets {
         let applied = match store {
-            Some(s) => s.applied_snapshot(&target.name, &schema.flow)?,
-            None => Snapshot::default(),
+            Some(s) => s.applied_located(&target.name, &schema.flow)?,
+            None => Located::default(),
         };
-        let classified = classify(&set.entries, &applied, complete);
+        let classified = classify(&set.entries, &applied.snapshot, complete);
         let wanted: Vec<u64> = classified
             .updates
             .iter()
@@ -120,7 +122,10 @@ pub fn plan_file(
             .chain(classified.removals.iter().map(|r| r.key_hash))
             .collect();
         let applied_payloads = match store {
-            Some(s) => s.applied_payloads(&target.name, &schema.flow, &wanted)?,
+            Some(s) => decode_stored(
+                Some(&bound),
+                s.applied_payloads(&target.name, &schema.flow, &applied, &wanted)?,
+            ),
             None => HashMap::new(),
         };
         let inputs = ChangeInputs {
@@ -248,7 +253,7 @@ fn plan_fulfilment(
     for target in targets {
         let applied = match store {
             Some(s) => s.applied_snapshot(&target.name, &schema.flow)?,
-            None => Snapshot::default(),
+            None => Default::default(),
         };
         let mut tp = TargetPlan {
             target: target.name.clone(),
@@ -273,6 +278,7 @@ fn plan_fulfilment(
                 key_hash: ev.key_hash,
                 hash: ev.hash,
                 line: Some(ev.line),
+                offset: None,
                 fields: ev.entity.fields.clone(),
                 payload: ev.entity.fields.clone(),
                 variant_axes: None,
@@ -284,24 +290,32 @@ fn plan_fulfilment(
     Ok(plan)
 }
 
-/// What the store records once a target acknowledged a change.
-pub fn ack_for(change: &Change) -> Ack {
+/// What the store records once a target acknowledged a change. A change
+/// read from a line of the file retained as `retained` is kept as a
+/// reference to that line; any other as its fields.
+pub fn ack_for(change: &Change, retained: Option<i64>) -> Ack {
+    let payload = match (change.action, change.offset, retained) {
+        (Action::Create | Action::Update, Some(offset), Some(retained)) => {
+            Payload::Line { retained, offset }
+        }
+        _ => Payload::Json(serde_json::Value::Object(change.payload.clone()).to_string()),
+    };
     Ack {
         key: change.key.clone(),
         key_hash: change.key_hash,
         hash: change.hash & !REMOVED,
-        payload: serde_json::Value::Object(change.payload.clone()).to_string(),
+        payload,
         removed: change.action == Action::Remove,
     }
 }
 
 impl TargetPlan {
     /// Acknowledgements for every change of this plan, the silent ones included.
-    pub fn acks(&self) -> Vec<Ack> {
+    pub fn acks(&self, retained: Option<i64>) -> Vec<Ack> {
         self.changes
             .iter()
             .chain(&self.silent)
-            .map(ack_for)
+            .map(|c| ack_for(c, retained))
             .collect()
     }
 }

@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(intents[0].written, Some((10, "abc".to_string())));
         assert_eq!(intents[0].orders, orders);
         store
-            .record_failure("b2c", "orders", "000000002", "boom", None)
+            .record_failure("b2c", "orders", "000000002", None, "boom", None)
             .unwrap();
         store.complete_export(&intents[0], true).unwrap();
         assert!(store.export_intents("b2c").unwrap().is_empty());

@@ -110,4 +110,21 @@ pub const STEPS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     "#,
+    // 3: payloads as lines of retained files (see retained.rs). A
+    // snapshot's `locs` blob says where each entry's payload is, parallel to
+    // its entries; `refs` lists the retained files it points into.
+    // `failures.key_hash` lets an acknowledgement that carries no key text
+    // clear its entity's failure.
+    r#"
+    CREATE TABLE retained (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE snapshots ADD COLUMN locs BLOB;
+    ALTER TABLE snapshots ADD COLUMN refs TEXT NOT NULL DEFAULT '';
+    ALTER TABLE failures ADD COLUMN key_hash INTEGER;
+    "#,
 ];

@@ -5,9 +5,13 @@
 
 mod exports;
 mod migrations;
+mod retained;
 mod snapshot;
 mod store;
 
 pub use exports::{watermark_scope, ExportIntent, ExportedOrder, IntentOrder};
+pub use retained::RetainedFile;
 pub use snapshot::{SnapEntry, Snapshot, REMOVED};
-pub use store::{now_text, Ack, DesiredRow, FailureRow, FileRow, Store, StoreError};
+pub use store::{
+    now_text, Ack, DesiredRow, FailureRow, FileRow, Located, Payload, Store, StoreError, Stored,
+};

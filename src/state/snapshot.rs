@@ -7,6 +7,32 @@
 /// not remove it again.
 pub const REMOVED: u64 = 1 << 63;
 
+/// The location of a payload kept as a row of its table (see
+/// `Store::record_applied`), rather than as a line of a retained file.
+pub const INLINE: u64 = u64::MAX;
+
+/// Locations (parallel to a snapshot's entries) as a blob: one
+/// little-endian word each. `None` when the blob does not fit `entries`.
+pub fn locs_from_bytes(bytes: &[u8], entries: usize) -> Option<Vec<u64>> {
+    if bytes.len() != entries * 8 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                u64::from_le_bytes(a)
+            })
+            .collect(),
+    )
+}
+
+pub fn locs_to_bytes(locs: &[u64]) -> Vec<u8> {
+    locs.iter().flat_map(|l| l.to_le_bytes()).collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SnapEntry {
     pub key_hash: u64,
@@ -85,40 +111,61 @@ impl Snapshot {
 
     /// Applies acknowledged changes: each entry replaces or adds its key.
     pub fn merge(&mut self, updates: &[SnapEntry]) {
+        let mut locs = vec![INLINE; self.entries.len()];
+        self.merge_located(&mut locs, updates.iter().map(|&e| (e, INLINE)).collect());
+    }
+
+    /// `merge`, keeping `locs` (where each entry's payload is, parallel to
+    /// the entries) in step. Returns the replaced entries' key hashes with
+    /// the location they had.
+    pub fn merge_located(
+        &mut self,
+        locs: &mut Vec<u64>,
+        mut updates: Vec<(SnapEntry, u64)>,
+    ) -> Vec<(u64, u64)> {
         if updates.is_empty() {
-            return;
+            return Vec::new();
         }
-        let mut updates = updates.to_vec();
-        updates.sort_by_key(|e| e.key_hash);
-        // The last acknowledgement for a key wins.
+        // Stable: the last acknowledgement for a key wins.
+        updates.sort_by_key(|(e, _)| e.key_hash);
         updates.reverse();
-        updates.dedup_by_key(|e| e.key_hash);
+        updates.dedup_by_key(|(e, _)| e.key_hash);
         updates.reverse();
         let mut merged = Vec::with_capacity(self.entries.len() + updates.len());
+        let mut merged_locs = Vec::with_capacity(merged.capacity());
+        let mut replaced = Vec::new();
+        let old_loc = |i: usize| locs.get(i).copied().unwrap_or(INLINE);
         let (mut i, mut j) = (0, 0);
         while i < self.entries.len() || j < updates.len() {
             match (self.entries.get(i), updates.get(j)) {
-                (Some(a), Some(b)) if a.key_hash == b.key_hash => {
+                (Some(a), Some((b, loc))) if a.key_hash == b.key_hash => {
+                    replaced.push((a.key_hash, old_loc(i)));
                     merged.push(*b);
+                    merged_locs.push(*loc);
                     i += 1;
                     j += 1;
                 }
-                (Some(a), Some(b)) if a.key_hash < b.key_hash => {
+                (Some(a), Some((b, _))) if a.key_hash < b.key_hash => {
                     merged.push(*a);
+                    merged_locs.push(old_loc(i));
                     i += 1;
                 }
-                (Some(_), Some(b)) | (None, Some(b)) => {
+                (Some(_), Some((b, loc))) | (None, Some((b, loc))) => {
                     merged.push(*b);
+                    merged_locs.push(*loc);
                     j += 1;
                 }
                 (Some(a), None) => {
                     merged.push(*a);
+                    merged_locs.push(old_loc(i));
                     i += 1;
                 }
                 (None, None) => break,
             }
         }
         self.entries = merged;
+        *locs = merged_locs;
+        replaced
     }
 
     /// Drops these keys.
@@ -170,5 +217,21 @@ mod tests {
         );
         s.forget(&[1, 5]);
         assert_eq!(s.entries, vec![e(0, 1), e(3, 32), e(4, 40)]);
+    }
+
+    #[test]
+    fn located_merge_keeps_locations_in_step_and_reports_what_it_replaced() {
+        let mut s = Snapshot::from_unsorted(vec![e(1, 10), e(3, 30)]);
+        let mut locs = vec![INLINE, 7];
+        let replaced =
+            s.merge_located(&mut locs, vec![(e(3, 31), 9), (e(2, 20), 8), (e(1, 11), 5)]);
+        assert_eq!(s.entries, vec![e(1, 11), e(2, 20), e(3, 31)]);
+        assert_eq!(locs, vec![5, 8, 9]);
+        assert_eq!(replaced, vec![(1, INLINE), (3, 7)]);
+        assert_eq!(
+            locs_from_bytes(&locs_to_bytes(&locs), 3),
+            Some(locs.clone())
+        );
+        assert_eq!(locs_from_bytes(&locs_to_bytes(&locs), 2), None);
     }
 }

@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::migrations::STEPS;
-use super::snapshot::{SnapEntry, Snapshot, REMOVED};
+use super::retained::{self, RetainedFile};
+use super::snapshot::{locs_from_bytes, locs_to_bytes, SnapEntry, Snapshot, INLINE, REMOVED};
 
 pub const FILE_NAME: &str = "ponte.sqlite";
 
@@ -29,12 +30,84 @@ pub struct Store {
 /// An entity as a target acknowledged it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ack {
+    /// May be empty when the payload is a line: the key is in the line.
     pub key: String,
     pub key_hash: u64,
     pub hash: u64,
-    pub payload: String,
+    pub payload: Payload,
     pub removed: bool,
 }
+
+/// How an acknowledged payload is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// The entity's fields as a JSON object, in a row of its table.
+    Json(String),
+    /// The record it was decoded from: a line of a retained file (see
+    /// `Store::retain_file`), so that a whole file is recorded without a
+    /// row per entity.
+    Line { retained: i64, offset: u64 },
+}
+
+/// A payload as read back from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    Json { key: String, payload: String },
+    Line { file: RetainedFile, offset: u64 },
+}
+
+/// A snapshot with where each entry's payload is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Located {
+    pub snapshot: Snapshot,
+    /// Parallel to `snapshot.entries`: `INLINE` or a retained line.
+    locs: Vec<u64>,
+}
+
+impl Located {
+    pub fn loc(&self, key_hash: u64) -> Option<u64> {
+        self.snapshot
+            .entries
+            .binary_search_by_key(&key_hash, |e| e.key_hash)
+            .ok()
+            .map(|i| self.locs.get(i).copied().unwrap_or(INLINE))
+    }
+}
+
+/// The SQL that differs between the desired and the applied tables.
+struct Table {
+    /// Upserts a row: ?1 target (NULL for desired), ?2 flow, ?3 key,
+    /// ?4 key hash, ?5 hash, ?6 payload, ?7 removed, ?8 file id or time.
+    upsert: &'static str,
+    /// Deletes the row of ?1 target, ?2 flow, ?3 key hash.
+    delete: &'static str,
+    /// Reads ?1 target, ?2 flow, ?3 key hash: key, payload.
+    select: &'static str,
+    /// Every row's key hash, hash and removed flag of ?1 target, ?2 flow.
+    scan: &'static str,
+}
+
+const APPLIED: Table = Table {
+    upsert: "INSERT INTO applied (target, flow, key, key_hash, hash, payload, removed, applied_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (target, flow, key) DO UPDATE SET key_hash = excluded.key_hash,
+                hash = excluded.hash, payload = excluded.payload, removed = excluded.removed,
+                applied_at = excluded.applied_at",
+    delete: "DELETE FROM applied INDEXED BY applied_by_key_hash WHERE target = ?1 AND flow = ?2 AND key_hash = ?3",
+    // Without the hint SQLite walks the primary key (target, flow, key).
+    select: "SELECT key, payload FROM applied INDEXED BY applied_by_key_hash WHERE target = ?1 AND flow = ?2 AND key_hash = ?3",
+    scan: "SELECT key_hash, hash, removed FROM applied WHERE target = ?1 AND flow = ?2",
+};
+
+const DESIRED: Table = Table {
+    upsert: "INSERT INTO desired (flow, key, key_hash, hash, payload, removed, file_id)
+             SELECT ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ?1 IS NULL
+             ON CONFLICT (flow, key) DO UPDATE SET key_hash = excluded.key_hash, hash = excluded.hash,
+                payload = excluded.payload, removed = excluded.removed, file_id = excluded.file_id",
+    delete: "DELETE FROM desired INDEXED BY desired_by_key_hash WHERE ?1 IS NULL AND flow = ?2 AND key_hash = ?3",
+    select: "SELECT key, payload FROM desired INDEXED BY desired_by_key_hash WHERE ?1 IS NULL AND flow = ?2 AND key_hash = ?3",
+    scan: "SELECT key_hash, hash, removed FROM desired WHERE ?1 IS NULL AND flow = ?2",
+};
 
 /// An entity as the ERP last described it.
 pub type DesiredRow = Ack;
@@ -98,6 +171,12 @@ impl Store {
         let mut store = Store { conn, path };
         store.configure()?;
         store.migrate()?;
+        retained::remove_strays(&store.conn, &store.retained_dir()).map_err(|e| {
+            StoreError::Other {
+                path: store.path.display().to_string(),
+                message: format!("cannot tidy the retained files: {e}"),
+            }
+        })?;
         Ok(store)
     }
 
@@ -263,38 +342,64 @@ impl Store {
         self.watermark(&format!("newest/{flow}"))
     }
 
-    // ---- snapshots ---------------------------------------------------------
+    // ---- snapshots ----------------------------------------------------------
 
-    fn load_snapshot(&self, scope: &str) -> Result<Option<Snapshot>, StoreError> {
-        let blob: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT data FROM snapshots WHERE scope = ?1",
-                [scope],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        match blob {
-            None => Ok(None),
-            Some(bytes) => {
-                Snapshot::from_bytes(&bytes)
-                    .map(Some)
-                    .ok_or_else(|| StoreError::Other {
-                        path: self.path.display().to_string(),
-                        message: format!(
-                            "snapshot {scope} is damaged; it will be rebuilt from its table"
-                        ),
-                    })
-            }
+    fn damaged(&self, scope: &str) -> StoreError {
+        StoreError::Other {
+            path: self.path.display().to_string(),
+            message: format!("snapshot {scope} is damaged"),
         }
     }
 
-    fn save_snapshot(conn: &Connection, scope: &str, snap: &Snapshot) -> rusqlite::Result<()> {
+    /// A scope's snapshot, with its locations when `with_locs`; from its
+    /// table when it has no blob yet (every payload then is a row).
+    fn load(
+        &self,
+        scope: &str,
+        table: &Table,
+        target: Option<&str>,
+        flow: &str,
+        with_locs: bool,
+    ) -> Result<Located, StoreError> {
+        let query = if with_locs {
+            "SELECT data, locs FROM snapshots WHERE scope = ?1"
+        } else {
+            "SELECT data, NULL FROM snapshots WHERE scope = ?1"
+        };
+        let blobs: Option<(Vec<u8>, Option<Vec<u8>>)> = self
+            .conn
+            .query_row(query, [scope], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((data, locs)) = blobs else {
+            let snapshot = self.snapshot_from_table(table.scan, params![target, flow])?;
+            let locs = vec![INLINE; snapshot.len()];
+            return Ok(Located { snapshot, locs });
+        };
+        let snapshot = Snapshot::from_bytes(&data).ok_or_else(|| self.damaged(scope))?;
+        let locs = match locs {
+            Some(bytes) => {
+                locs_from_bytes(&bytes, snapshot.len()).ok_or_else(|| self.damaged(scope))?
+            }
+            // Written before locations existed, or not asked for.
+            None => vec![INLINE; snapshot.len()],
+        };
+        Ok(Located { snapshot, locs })
+    }
+
+    fn save(conn: &Connection, scope: &str, located: &Located) -> rusqlite::Result<()> {
         conn.execute(
-            "INSERT INTO snapshots (scope, entries, data, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (scope) DO UPDATE SET entries = excluded.entries, data = excluded.data, updated_at = excluded.updated_at",
-            params![scope, snap.len() as i64, snap.to_bytes(), now_text()],
+            "INSERT INTO snapshots (scope, entries, data, locs, refs, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (scope) DO UPDATE SET entries = excluded.entries, data = excluded.data,
+                locs = excluded.locs, refs = excluded.refs, updated_at = excluded.updated_at",
+            params![
+                scope,
+                located.snapshot.len() as i64,
+                located.snapshot.to_bytes(),
+                locs_to_bytes(&located.locs),
+                retained::refs_text(&located.locs),
+                now_text()
+            ],
         )?;
         Ok(())
     }
@@ -302,26 +407,23 @@ impl Store {
     /// What `target` holds of `flow`, in the compact sorted form the diff reads.
     pub fn applied_snapshot(&self, target: &str, flow: &str) -> Result<Snapshot, StoreError> {
         let scope = scope("applied", Some(target), flow);
-        match self.load_snapshot(&scope) {
-            Ok(Some(s)) => Ok(s),
-            // No blob yet, or a damaged one: the table is the truth.
-            Ok(None) | Err(StoreError::Other { .. }) => self.snapshot_from_table(
-                "SELECT key_hash, hash, removed FROM applied WHERE target = ?1 AND flow = ?2",
-                params![target, flow],
-            ),
-            Err(e) => Err(e),
-        }
+        Ok(self
+            .load(&scope, &APPLIED, Some(target), flow, false)?
+            .snapshot)
+    }
+
+    /// `applied_snapshot` with where each payload is, for `applied_payloads`.
+    pub fn applied_located(&self, target: &str, flow: &str) -> Result<Located, StoreError> {
+        let scope = scope("applied", Some(target), flow);
+        self.load(&scope, &APPLIED, Some(target), flow, true)
     }
 
     pub fn desired_snapshot(&self, flow: &str) -> Result<Snapshot, StoreError> {
-        match self.load_snapshot(&scope("desired", None, flow)) {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) | Err(StoreError::Other { .. }) => self.snapshot_from_table(
-                "SELECT key_hash, hash, removed FROM desired WHERE flow = ?1",
-                params![flow],
-            ),
-            Err(e) => Err(e),
-        }
+        Ok(self.desired_located(flow)?.snapshot)
+    }
+
+    pub fn desired_located(&self, flow: &str) -> Result<Located, StoreError> {
+        self.load(&scope("desired", None, flow), &DESIRED, None, flow, true)
     }
 
     fn snapshot_from_table(
@@ -346,61 +448,102 @@ impl Store {
         Ok(Snapshot::from_unsorted(entries))
     }
 
+    // ---- retained files ----------------------------------------------------
+
+    fn retained_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(retained::DIR)
+    }
+
+    /// Keeps a copy of `source`, whose lines become payloads by reference
+    /// (`Payload::Line`). `fingerprint` names the layout the lines are in.
+    pub fn retain_file(&self, source: &Path, fingerprint: &str) -> Result<i64, StoreError> {
+        retained::retain(&self.conn, &self.retained_dir(), source, fingerprint).map_err(|e| {
+            StoreError::Other {
+                path: self.path.display().to_string(),
+                message: format!("{e:#}"),
+            }
+        })
+    }
+
     // ---- entities ----------------------------------------------------------
 
-    /// Keys and payloads that `target` acknowledged, for these key hashes.
+    /// The payloads that `target` acknowledged, for these key hashes.
     pub fn applied_payloads(
         &self,
         target: &str,
         flow: &str,
+        located: &Located,
         key_hashes: &[u64],
-    ) -> Result<HashMap<u64, (String, String)>, StoreError> {
-        self.payloads(
-            // Without the hint SQLite walks the primary key (target, flow, key).
-            "SELECT key, payload FROM applied INDEXED BY applied_by_key_hash WHERE target = ?1 AND flow = ?2 AND key_hash = ?3",
-            Some(target),
-            flow,
-            key_hashes,
-        )
+    ) -> Result<HashMap<u64, Stored>, StoreError> {
+        self.payloads(&APPLIED, Some(target), flow, located, key_hashes)
     }
 
+    /// The payloads the ERP last described, for these key hashes.
     pub fn desired_payloads(
         &self,
         flow: &str,
+        located: &Located,
         key_hashes: &[u64],
-    ) -> Result<HashMap<u64, (String, String)>, StoreError> {
-        self.payloads(
-            "SELECT key, payload FROM desired INDEXED BY desired_by_key_hash WHERE ?1 IS NULL AND flow = ?2 AND key_hash = ?3",
-            None,
-            flow,
-            key_hashes,
-        )
+    ) -> Result<HashMap<u64, Stored>, StoreError> {
+        self.payloads(&DESIRED, None, flow, located, key_hashes)
     }
 
     fn payloads(
         &self,
-        query: &str,
+        table: &Table,
         target: Option<&str>,
         flow: &str,
+        located: &Located,
         key_hashes: &[u64],
-    ) -> Result<HashMap<u64, (String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(query).map_err(|e| self.err(e))?;
+    ) -> Result<HashMap<u64, Stored>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(table.select)
+            .map_err(|e| self.err(e))?;
+        let mut files: Option<HashMap<i64, RetainedFile>> = None;
         let mut out = HashMap::with_capacity(key_hashes.len());
         for &kh in key_hashes {
+            let Some(loc) = located.loc(kh) else {
+                continue;
+            };
+            if let Some((id, offset)) = retained::split(loc) {
+                if files.is_none() {
+                    files = Some(
+                        retained::files(&self.conn, &self.retained_dir())
+                            .map_err(|e| self.err(e))?,
+                    );
+                }
+                // A file that is gone leaves its entities without a payload,
+                // as if never acknowledged: they are sent whole again.
+                if let Some(file) = files.as_ref().and_then(|f| f.get(&id)) {
+                    out.insert(
+                        kh,
+                        Stored::Line {
+                            file: file.clone(),
+                            offset,
+                        },
+                    );
+                }
+                continue;
+            }
             let mut rows = stmt
                 .query(params![target, flow, kh as i64])
                 .map_err(|e| self.err(e))?;
             if let Some(row) = rows.next().map_err(|e| self.err(e))? {
                 let key: String = row.get(0).map_err(|e| self.err(e))?;
                 let payload: String = row.get(1).map_err(|e| self.err(e))?;
-                out.insert(kh, (key, payload));
+                out.insert(kh, Stored::Json { key, payload });
             }
         }
         Ok(out)
     }
 
-    /// Records what `target` acknowledged, rows and snapshot in one
-    /// transaction: a crash leaves both as they were or both updated.
+    /// Records what `target` acknowledged: rows, snapshot and locations in
+    /// one transaction, so that a crash leaves them as they were or all
+    /// updated.
     pub fn record_applied(
         &mut self,
         target: &str,
@@ -410,50 +553,16 @@ impl Store {
         if acks.is_empty() {
             return Ok(());
         }
-        let mut snap = self.applied_snapshot(target, flow)?;
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO applied (target, flow, key, key_hash, hash, payload, removed, applied_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (target, flow, key) DO UPDATE SET key_hash = excluded.key_hash,
-                        hash = excluded.hash, payload = excluded.payload, removed = excluded.removed,
-                        applied_at = excluded.applied_at",
-                )
-                .map_err(|e| sql(&path, e))?;
-            let now = now_text();
-            // In key order, the B-tree is written page by page instead of at random.
-            let mut ordered: Vec<&Ack> = acks.iter().collect();
-            ordered.sort_unstable_by(|x, y| x.key.cmp(&y.key));
-            for a in ordered {
-                stmt.execute(params![
-                    target,
-                    flow,
-                    a.key,
-                    a.key_hash as i64,
-                    a.hash as i64,
-                    a.payload,
-                    a.removed,
-                    now
-                ])
-                .map_err(|e| sql(&path, e))?;
-            }
-            let mut clear = tx
-                .prepare_cached("DELETE FROM failures WHERE target = ?1 AND flow = ?2 AND key = ?3")
-                .map_err(|e| sql(&path, e))?;
-            for a in acks {
-                clear
-                    .execute(params![target, flow, a.key])
-                    .map_err(|e| sql(&path, e))?;
-            }
-        }
-        snap.merge(&acks.iter().map(ack_entry).collect::<Vec<_>>());
-        Store::save_snapshot(&tx, &scope("applied", Some(target), flow), &snap)
-            .map_err(|e| sql(&path, e))?;
-        tx.commit().map_err(|e| sql(&path, e))?;
-        Ok(())
+        let scope = scope("applied", Some(target), flow);
+        self.write(
+            &scope,
+            &APPLIED,
+            Some(target),
+            flow,
+            acks,
+            now_text().into(),
+            |_| Ok(()),
+        )
     }
 
     /// Commits the desired state a file describes, its snapshot and the
@@ -465,45 +574,99 @@ impl Store {
         exported_at: Option<&str>,
         rows: &[DesiredRow],
     ) -> Result<(), StoreError> {
-        let mut snap = self.desired_snapshot(flow)?;
+        let scope = scope("desired", None, flow);
+        let file_id: rusqlite::types::Value =
+            file_id.map_or(rusqlite::types::Value::Null, Into::into);
+        self.write(&scope, &DESIRED, None, flow, rows, file_id, |tx| {
+            if let Some(ts) = exported_at {
+                tx.execute(
+                    "INSERT INTO watermarks (scope, value, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (scope) DO UPDATE SET value = max(value, excluded.value), updated_at = excluded.updated_at",
+                    params![format!("newest/{flow}"), ts, now_text()],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        scope: &str,
+        table: &Table,
+        target: Option<&str>,
+        flow: &str,
+        acks: &[Ack],
+        extra: rusqlite::types::Value,
+        also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut located = self.load(scope, table, target, flow, true)?;
+        let dir = self.retained_dir();
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
+        let e = |e| sql(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let mut updates = Vec::with_capacity(acks.len());
         {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO desired (flow, key, key_hash, hash, payload, removed, file_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (flow, key) DO UPDATE SET key_hash = excluded.key_hash, hash = excluded.hash,
-                        payload = excluded.payload, removed = excluded.removed, file_id = excluded.file_id",
-                )
-                .map_err(|e| sql(&path, e))?;
-            let mut ordered: Vec<&DesiredRow> = rows.iter().collect();
-            ordered.sort_unstable_by(|x, y| x.key.cmp(&y.key));
-            for r in ordered {
-                stmt.execute(params![
-                    flow,
-                    r.key,
-                    r.key_hash as i64,
-                    r.hash as i64,
-                    r.payload,
-                    r.removed,
-                    file_id
-                ])
-                .map_err(|e| sql(&path, e))?;
+            let mut upsert = tx.prepare_cached(table.upsert).map_err(e)?;
+            // In key order, the B-tree is written page by page instead of at random.
+            let mut inline: Vec<(&Ack, &String)> = acks
+                .iter()
+                .filter_map(|a| match &a.payload {
+                    Payload::Json(p) => Some((a, p)),
+                    Payload::Line { .. } => None,
+                })
+                .collect();
+            inline.sort_unstable_by(|x, y| x.0.key.cmp(&y.0.key));
+            for (a, payload) in inline {
+                upsert
+                    .execute(params![
+                        target,
+                        flow,
+                        a.key,
+                        a.key_hash as i64,
+                        a.hash as i64,
+                        payload,
+                        a.removed,
+                        extra
+                    ])
+                    .map_err(e)?;
+            }
+            for a in acks {
+                let loc = match a.payload {
+                    Payload::Json(_) => INLINE,
+                    Payload::Line { retained, offset } => retained::location(retained, offset),
+                };
+                updates.push((ack_entry(a), loc));
             }
         }
-        snap.merge(&rows.iter().map(ack_entry).collect::<Vec<_>>());
-        Store::save_snapshot(&tx, &scope("desired", None, flow), &snap)
-            .map_err(|e| sql(&path, e))?;
-        if let Some(ts) = exported_at {
-            tx.execute(
-                "INSERT INTO watermarks (scope, value, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (scope) DO UPDATE SET value = max(value, excluded.value), updated_at = excluded.updated_at",
-                params![format!("newest/{flow}"), ts, now_text()],
-            )
-            .map_err(|e| sql(&path, e))?;
+        let replaced = located.snapshot.merge_located(&mut located.locs, updates);
+        // A row whose entity is now a line is no longer its payload.
+        let now_lines: std::collections::HashSet<u64> = acks
+            .iter()
+            .filter(|a| matches!(a.payload, Payload::Line { .. }))
+            .map(|a| a.key_hash)
+            .collect();
+        {
+            let mut delete = tx.prepare_cached(table.delete).map_err(e)?;
+            for (kh, old) in replaced {
+                if old == INLINE && now_lines.contains(&kh) {
+                    delete
+                        .execute(params![target, flow, kh as i64])
+                        .map_err(e)?;
+                }
+            }
         }
-        tx.commit().map_err(|e| sql(&path, e))?;
+        if let Some(t) = target {
+            clear_failures(&tx, t, flow, acks).map_err(e)?;
+        }
+        Store::save(&tx, scope, &located).map_err(e)?;
+        also(&tx).map_err(e)?;
+        let gone = retained::collect_garbage(&tx, &dir).map_err(e)?;
+        tx.commit().map_err(e)?;
+        for file in gone {
+            // Left behind, it is removed at the next open.
+            let _ = std::fs::remove_file(file);
+        }
         Ok(())
     }
 
@@ -514,16 +677,18 @@ impl Store {
         target: &str,
         flow: &str,
         key: &str,
+        key_hash: Option<u64>,
         error: &str,
         next_try: Option<&str>,
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "INSERT INTO failures (target, flow, key, attempts, last_error, next_try, updated_at)
-                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)
+                "INSERT INTO failures (target, flow, key, attempts, last_error, next_try, updated_at, key_hash)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7)
                  ON CONFLICT (target, flow, key) DO UPDATE SET attempts = attempts + 1,
-                    last_error = excluded.last_error, next_try = excluded.next_try, updated_at = excluded.updated_at",
-                params![target, flow, key, error, next_try, now_text()],
+                    last_error = excluded.last_error, next_try = excluded.next_try,
+                    updated_at = excluded.updated_at, key_hash = excluded.key_hash",
+                params![target, flow, key, error, next_try, now_text(), key_hash.map(|k| k as i64)],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -577,6 +742,33 @@ impl Store {
     }
 }
 
+/// An acknowledged entity has no failure left. Failures are few and
+/// acknowledgements many: the failures are read and matched, not each
+/// acknowledgement looked up.
+fn clear_failures(tx: &Connection, target: &str, flow: &str, acks: &[Ack]) -> rusqlite::Result<()> {
+    let failing: Vec<(String, Option<i64>)> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT key, key_hash FROM failures WHERE target = ?1 AND flow = ?2")?;
+        let rows = stmt.query_map(params![target, flow], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if failing.is_empty() {
+        return Ok(());
+    }
+    let hashes: std::collections::HashSet<u64> = acks.iter().map(|a| a.key_hash).collect();
+    let keys: std::collections::HashSet<&str> = acks.iter().map(|a| a.key.as_str()).collect();
+    let mut clear =
+        tx.prepare_cached("DELETE FROM failures WHERE target = ?1 AND flow = ?2 AND key = ?3")?;
+    for (key, key_hash) in failing {
+        let acked =
+            key_hash.is_some_and(|kh| hashes.contains(&(kh as u64))) || keys.contains(key.as_str());
+        if acked {
+            clear.execute(params![target, flow, key])?;
+        }
+    }
+    Ok(())
+}
+
 fn ack_entry(a: &Ack) -> SnapEntry {
     SnapEntry {
         key_hash: a.key_hash,
@@ -627,7 +819,7 @@ mod tests {
             key: key.into(),
             key_hash: kh,
             hash,
-            payload: format!("{{\"k\":\"{key}\"}}"),
+            payload: Payload::Json(format!("{{\"k\":\"{key}\"}}")),
             removed: false,
         }
     }
@@ -681,13 +873,113 @@ mod tests {
             )
             .unwrap();
         assert_eq!(rebuilt, snap);
-        let payloads = store.applied_payloads("b2c", "ARTICOLI", &[2, 3]).unwrap();
+        let located = store.applied_located("b2c", "ARTICOLI").unwrap();
+        let payloads = store
+            .applied_payloads("b2c", "ARTICOLI", &located, &[2, 3])
+            .unwrap();
         assert_eq!(payloads.len(), 1);
-        assert_eq!(payloads[&2].0, "B");
+        assert!(matches!(&payloads[&2], Stored::Json { key, .. } if key == "B"));
         assert!(store
             .applied_snapshot("b2b", "ARTICOLI")
             .unwrap()
             .is_empty());
+    }
+
+    fn line_ack(kh: u64, hash: u64, retained: i64, offset: u64) -> Ack {
+        Ack {
+            key: String::new(),
+            key_hash: kh,
+            hash,
+            payload: Payload::Line { retained, offset },
+            removed: false,
+        }
+    }
+
+    #[test]
+    fn lines_of_a_retained_file_are_payloads_until_nothing_points_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("ART.txt");
+        std::fs::write(&source, b"line one\nline two\n").unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1, 10)])
+            .unwrap();
+        let id = store.retain_file(&source, "layout-1").unwrap();
+        let kept = dir
+            .path()
+            .join("state")
+            .join(retained::DIR)
+            .join(format!("{id}.rec"));
+        assert_eq!(
+            std::fs::read(&kept).unwrap(),
+            std::fs::read(&source).unwrap()
+        );
+        // A's row gives way to a line; B is a line from the start.
+        store
+            .record_applied(
+                "b2c",
+                "ARTICOLI",
+                &[line_ack(1, 11, id, 0), line_ack(2, 20, id, 9)],
+            )
+            .unwrap();
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM applied", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0);
+        let located = store.applied_located("b2c", "ARTICOLI").unwrap();
+        let payloads = store
+            .applied_payloads("b2c", "ARTICOLI", &located, &[1, 2, 3])
+            .unwrap();
+        let Stored::Line { file, offset } = &payloads[&2] else {
+            panic!("B is not a line: {:?}", payloads[&2]);
+        };
+        assert_eq!(
+            (file.path.as_path(), file.fingerprint.as_str(), *offset),
+            (kept.as_path(), "layout-1", 9)
+        );
+        assert_eq!(payloads.len(), 2);
+        // Both back to rows: the retained file goes with the last reference.
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1, 12), ack("B", 2, 21)])
+            .unwrap();
+        assert!(!kept.exists());
+        let located = store.applied_located("b2c", "ARTICOLI").unwrap();
+        assert!(matches!(
+            store
+                .applied_payloads("b2c", "ARTICOLI", &located, &[2])
+                .unwrap()[&2],
+            Stored::Json { .. }
+        ));
+    }
+
+    #[test]
+    fn a_retained_file_no_row_names_is_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let strays = dir.path().join(retained::DIR);
+        std::fs::create_dir_all(&strays).unwrap();
+        std::fs::write(strays.join("7.rec"), b"left by a crash").unwrap();
+        std::fs::write(strays.join("8.part"), b"half a copy").unwrap();
+        drop(store);
+        Store::open(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(&strays).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_line_acknowledgement_clears_its_failure_by_key_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("ART.txt");
+        std::fs::write(&source, b"A\n").unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        store
+            .record_failure("b2c", "ARTICOLI", "A", Some(1), "400 bad", None)
+            .unwrap();
+        let id = store.retain_file(&source, "layout-1").unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[line_ack(1, 10, id, 0)])
+            .unwrap();
+        assert!(store.failures(None).unwrap().is_empty());
     }
 
     #[test]
@@ -695,10 +987,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         store
-            .record_failure("b2c", "ARTICOLI", "A", "400 bad", None)
+            .record_failure("b2c", "ARTICOLI", "A", None, "400 bad", None)
             .unwrap();
         store
-            .record_failure("b2c", "ARTICOLI", "A", "400 worse", None)
+            .record_failure("b2c", "ARTICOLI", "A", Some(1), "400 worse", None)
             .unwrap();
         let f = store.failures(Some("b2c")).unwrap();
         assert_eq!((f[0].attempts, f[0].last_error.as_str()), (2, "400 worse"));

@@ -5,22 +5,19 @@
 //! not: the operator vouches for what is in the file, not for what is not.
 //!
 //! This does what `plan_file` plus `TargetPlan::acks` would, without
-//! decoding every entity into a `Change` at once: the entities are decoded
-//! and recorded in slices, so that a million-row file stays within a few
-//! hundred megabytes.
+//! decoding any entity: the file is retained by the store and each entity
+//! recorded as a reference to its line, so that a million-row file is
+//! recorded in seconds and a few hundred megabytes.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
-use crate::reconcile::{classify, scan_desired, DesiredSet, LineFetcher};
+use crate::reconcile::{classify, scan_desired, DesiredSet};
 use crate::record::scan::{FileReport, ScanOptions};
 use crate::schema::{Mode, Schema};
-use crate::state::{Ack, Store};
-
-/// Entities decoded and recorded per transaction.
-const SLICE: usize = 50_000;
+use crate::state::{Ack, Payload, Store};
 
 /// Why a file is refused, as `ingest` would refuse it.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,54 +117,48 @@ pub fn check(
 }
 
 /// Records a checked file's entities as applied to `target` and as desired.
-/// `on_slice` is told how many entities each slice recorded.
+/// The file is retained and each entity recorded as a reference to its line
+/// (nothing is decoded), in one transaction per table: a crash records all
+/// of the file or none of it. `on_recorded` is told how many were recorded.
 pub fn record(
     path: &Path,
     checked: &Checked,
     target: &str,
     store: &mut Store,
-    mut on_slice: impl FnMut(u64),
+    mut on_recorded: impl FnMut(u64),
 ) -> anyhow::Result<Recorded> {
     let flow_name = checked.bound.schema.flow.clone();
     let applied = store.applied_snapshot(target, &flow_name)?;
     // Not complete: the removals a complete file implies are not vouched for.
     let classified = classify(&checked.set.entries, &applied, false);
     drop(applied);
-    let mut todo: Vec<usize> = classified
-        .creates
-        .iter()
-        .chain(&classified.updates)
-        .copied()
-        .collect();
-    // File order: the lines are read back front to back.
-    todo.sort_unstable_by_key(|&i| checked.set.entries[i].offset);
-    let fetch = LineFetcher::open(path, checked.bound.schema.record_length)?;
-    let mut recorded = 0u64;
-    for slice in todo.chunks(SLICE) {
-        let mut acks = Vec::with_capacity(slice.len());
-        for &i in slice {
+    let todo = classified.creates.len() + classified.updates.len();
+    let mut acks = Vec::with_capacity(todo);
+    if todo > 0 {
+        let retained = store.retain_file(path, &checked.bound.fingerprint())?;
+        for &i in classified.creates.iter().chain(&classified.updates) {
             let e = &checked.set.entries[i];
-            let entity = checked.bound.entity(&fetch.line_at(e.offset)?);
             acks.push(Ack {
-                key: entity.key,
+                key: String::new(),
                 key_hash: e.key_hash,
                 hash: e.hash,
-                payload: serde_json::Value::Object(entity.fields).to_string(),
+                payload: Payload::Line {
+                    retained,
+                    offset: e.offset,
+                },
                 removed: false,
             });
         }
-        // The ERP's word first, as ingest commits it before sending.
-        store.commit_desired(&flow_name, None, None, &acks)?;
-        store.record_applied(target, &flow_name, &acks)?;
-        recorded += acks.len() as u64;
-        on_slice(acks.len() as u64);
     }
-    // The flow's newest timestamp moves on once everything is in.
-    store.commit_desired(&flow_name, None, checked.exported_at.as_deref(), &[])?;
+    // The ERP's word first, as ingest commits it before sending; the flow's
+    // newest timestamp moves on with it.
+    store.commit_desired(&flow_name, None, checked.exported_at.as_deref(), &acks)?;
+    store.record_applied(target, &flow_name, &acks)?;
+    on_recorded(acks.len() as u64);
     Ok(Recorded {
         flow: checked.flow,
         entities: checked.set.entries.len() as u64,
-        recorded,
+        recorded: acks.len() as u64,
         unchanged: classified.unchanged,
     })
 }

@@ -44,7 +44,7 @@ use crate::config::Target;
 use crate::model::{product_attribute, BoundSpec};
 use crate::record::Decimal;
 use crate::schema::FieldKind;
-use crate::state::Ack;
+use crate::state::{Ack, Payload};
 
 /// Option id -> label, per select attribute code.
 pub type OptionLabels = HashMap<String, HashMap<String, String>>;
@@ -74,7 +74,7 @@ impl ReadBack {
             key_hash: BoundSpec::key_hash_of(&self.key),
             key: self.key,
             hash,
-            payload: Json::Object(self.fields).to_string(),
+            payload: Payload::Json(Json::Object(self.fields).to_string()),
             removed: false,
         })
     }

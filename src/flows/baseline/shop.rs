@@ -23,7 +23,8 @@ use crate::magento::client::{RestClient, SearchCriteria};
 use crate::magento::error::ApiError;
 use crate::magento::payload::{path_segment, SELECT_ATTRIBUTES};
 use crate::model::BoundSpec;
-use crate::state::{Ack, Snapshot, Store};
+use crate::reconcile::decode_stored;
+use crate::state::{Ack, Located, Store};
 
 pub const PAGE_SIZE: u32 = 200;
 
@@ -184,12 +185,16 @@ impl ShopReader {
 struct Erp<'s> {
     store: &'s Store,
     flow: &'static str,
-    snapshot: &'s Snapshot,
+    bound: &'s BoundSpec,
+    desired: &'s Located,
 }
 
 impl Erp<'_> {
     fn knows(&self, key_hash: u64) -> bool {
-        self.snapshot.get(key_hash).is_some_and(|e| !e.is_removed())
+        self.desired
+            .snapshot
+            .get(key_hash)
+            .is_some_and(|e| !e.is_removed())
     }
 
     /// Desired payloads of these keys (those the ERP still has).
@@ -202,14 +207,11 @@ impl Erp<'_> {
         if hashes.is_empty() {
             return Ok(HashMap::new());
         }
-        let rows = self.store.desired_payloads(self.flow, &hashes)?;
-        Ok(rows
+        let rows = self
+            .store
+            .desired_payloads(self.flow, self.desired, &hashes)?;
+        Ok(decode_stored(Some(self.bound), rows)
             .into_values()
-            .filter_map(|(key, payload)| {
-                serde_json::from_str::<Map<String, Json>>(&payload)
-                    .ok()
-                    .map(|m| (key, m))
-            })
             .collect())
     }
 }
@@ -247,8 +249,8 @@ pub fn baseline_flow(
     if resume.page > 1 {
         tracing::info!(target = %target.name, flow = %flow, page = resume.page, "resuming an interrupted baseline");
     }
-    let erp_snapshot = store.desired_snapshot(flow_name)?;
-    let erp_known = !erp_snapshot.is_empty();
+    let erp_desired = store.desired_located(flow_name)?;
+    let erp_known = !erp_desired.snapshot.is_empty();
     // What the products pages need, read once (again on a resume).
     let (parents, options) = match flow {
         Flow::Products => (reader.parents()?, reader.option_labels()?),
@@ -306,7 +308,8 @@ pub fn baseline_flow(
         let erp = Erp {
             store,
             flow: flow_name,
-            snapshot: &erp_snapshot,
+            bound,
+            desired: &erp_desired,
         };
         let out = match flow {
             Flow::Products => {
@@ -346,7 +349,8 @@ pub fn baseline_flow(
         }
     }
     let applied = store.applied_snapshot(&target.name, flow_name)?;
-    let erp_only = erp_snapshot
+    let erp_only = erp_desired
+        .snapshot
         .entries
         .iter()
         .filter(|e| !e.is_removed())

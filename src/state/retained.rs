@@ -1,0 +1,185 @@
+//! Retained files: the store's own copies of the ERP files whose lines are
+//! payloads. Recording a million entities as rows of JSON would take minutes;
+//! recording them as "line at offset N of retained file F" takes a copy of
+//! the file and eight bytes each. A retained file lives as long as a
+//! snapshot points into it.
+//!
+//! A location packs the file id (high 24 bits) and the byte offset of the
+//! line (low 40 bits, files up to 1 TiB) into one word; `INLINE` (all ones)
+//! is never a valid location.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+
+use super::snapshot::INLINE;
+use super::store::now_text;
+
+pub const DIR: &str = "retained";
+const OFFSET_BITS: u32 = 40;
+const MAX_ID: i64 = (1 << (64 - OFFSET_BITS)) - 2;
+
+pub fn location(id: i64, offset: u64) -> u64 {
+    ((id as u64) << OFFSET_BITS) | offset
+}
+
+/// The retained file id and line offset of a location; `None` for `INLINE`.
+pub fn split(loc: u64) -> Option<(i64, u64)> {
+    (loc != INLINE).then_some(((loc >> OFFSET_BITS) as i64, loc & ((1 << OFFSET_BITS) - 1)))
+}
+
+/// A retained file as the payload readers need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetainedFile {
+    pub path: PathBuf,
+    /// Which layout its lines were written in (see `BoundSpec::fingerprint`):
+    /// a line is never decoded with another.
+    pub fingerprint: String,
+}
+
+pub fn path_of(dir: &Path, id: i64) -> PathBuf {
+    dir.join(format!("{id}.rec"))
+}
+
+/// Copies `source` into the store, durably, and registers it. The row is
+/// written first: a crash before the copy is whole leaves a row that no
+/// snapshot points to, which the next collection removes.
+pub fn retain(
+    conn: &Connection,
+    dir: &Path,
+    source: &Path,
+    fingerprint: &str,
+) -> anyhow::Result<i64> {
+    use anyhow::Context;
+    let size = std::fs::metadata(source)
+        .with_context(|| format!("{}: cannot read", source.display()))?
+        .len();
+    anyhow::ensure!(
+        size < (1 << OFFSET_BITS),
+        "{}: {size} bytes is more than the state store keeps of a file",
+        source.display()
+    );
+    conn.execute(
+        "INSERT INTO retained (name, fingerprint, size, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            source.display().to_string(),
+            fingerprint,
+            size as i64,
+            now_text()
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    anyhow::ensure!(id <= MAX_ID, "the state store has retained too many files");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let target = path_of(dir, id);
+    let partial = target.with_extension("part");
+    std::fs::copy(source, &partial).with_context(|| {
+        format!(
+            "cannot copy {} into the state store at {}",
+            source.display(),
+            partial.display()
+        )
+    })?;
+    File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot sync {}", partial.display()))?;
+    std::fs::rename(&partial, &target)
+        .with_context(|| format!("cannot rename {}", partial.display()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))?;
+    Ok(id)
+}
+
+pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, RetainedFile>> {
+    let mut stmt = conn.prepare_cached("SELECT id, fingerprint FROM retained")?;
+    let rows = stmt.query_map([], |r| {
+        let id: i64 = r.get(0)?;
+        Ok((
+            id,
+            RetainedFile {
+                path: path_of(dir, id),
+                fingerprint: r.get(1)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The file ids a set of locations points into, as stored beside a snapshot.
+pub fn refs_text(locs: &[u64]) -> String {
+    let mut ids: Vec<i64> = locs
+        .iter()
+        .filter_map(|&l| split(l).map(|(id, _)| id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    ids.sort_unstable();
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Unregisters the retained files no snapshot points into (inside the
+/// caller's transaction) and returns their paths, to delete once the
+/// transaction is committed.
+pub fn collect_garbage(conn: &Connection, dir: &Path) -> rusqlite::Result<Vec<PathBuf>> {
+    let mut referenced = HashSet::new();
+    {
+        let mut stmt = conn.prepare_cached("SELECT refs FROM snapshots")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let refs: String = row.get(0)?;
+            referenced.extend(refs.split(',').filter_map(|s| s.parse::<i64>().ok()));
+        }
+    }
+    let all: Vec<i64> = {
+        let mut stmt = conn.prepare_cached("SELECT id FROM retained")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut gone = Vec::new();
+    for id in all.into_iter().filter(|id| !referenced.contains(id)) {
+        conn.execute("DELETE FROM retained WHERE id = ?1", [id])?;
+        gone.push(path_of(dir, id));
+    }
+    Ok(gone)
+}
+
+/// Deletes files of the retained directory that no row names: left by a
+/// crash between a commit and the deletion it allowed, or mid-copy.
+pub fn remove_strays(conn: &Connection, dir: &Path) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let known: HashSet<PathBuf> = match files(conn, dir) {
+        Ok(f) => f.into_values().map(|r| r.path).collect(),
+        Err(_) => return Ok(()),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !known.contains(&path) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_pack_and_unpack() {
+        let loc = location(3, 123_456_789);
+        assert_eq!(split(loc), Some((3, 123_456_789)));
+        assert_eq!(split(INLINE), None);
+        assert_eq!(
+            refs_text(&[location(5, 1), INLINE, location(2, 9), location(5, 7)]),
+            "2,5"
+        );
+    }
+}
