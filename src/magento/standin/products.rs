@@ -215,14 +215,12 @@ pub fn insert_fixture_product(state: &mut ShopState, p: Json) {
         p.entry(k).or_insert(v);
     }
     normalize(&mut p, id);
-    state.products.push(Json::Object(p));
-    let sku = state
-        .products
-        .last()
-        .and_then(|p| p.get("sku"))
+    let sku = p
+        .get("sku")
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_string();
+    state.push_product(Json::Object(p));
     super::inventory::sync_stock_from_sources(state, &sku);
 }
 
@@ -246,7 +244,7 @@ fn list(state: &mut ShopState, req: &Request) -> Reply {
 
 fn delete(state: &mut ShopState, req: &Request) -> Reply {
     let i = state.product_index(req.seg(1)).ok_or_else(not_found)?;
-    let removed = state.products.remove(i);
+    let removed = state.remove_product(i);
     let id = removed.get("id").and_then(Json::as_i64).unwrap_or(0);
     state.product_store_values.retain(|(p, _), _| *p != id);
     let sku = removed
@@ -524,13 +522,16 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
         }
     }
     let product = Json::Object(stored);
-    match index {
-        Some(i) => state.products[i] = product,
+    let i = match index {
+        Some(i) => {
+            state.products[i] = product;
+            i
+        }
         None => {
             state.ids.product = id;
-            state.products.push(product);
+            state.push_product(product)
         }
-    }
+    };
     if !overrides.is_empty() {
         let values = state
             .product_store_values
@@ -540,7 +541,6 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
             values.insert(k, v);
         }
     }
-    let i = state.product_index(&sku).unwrap_or(0);
     Ok(store_view_of(state, &state.products[i], req.store.id))
 }
 
