@@ -80,8 +80,13 @@ impl Snapshot {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.entries.len() * ENTRY_BYTES);
-        for e in &self.entries {
+        Snapshot::entries_to_bytes(&self.entries)
+    }
+
+    /// The blob form of a run of entries: the blob is their concatenation.
+    pub fn entries_to_bytes(entries: &[SnapEntry]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(entries.len() * ENTRY_BYTES);
+        for e in entries {
             out.extend_from_slice(&e.key_hash.to_le_bytes());
             out.extend_from_slice(&e.hash.to_le_bytes());
         }

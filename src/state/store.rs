@@ -387,20 +387,51 @@ impl Store {
         Ok(Located { snapshot, locs })
     }
 
+    /// Writes a scope's snapshot. The blobs are streamed into zero-filled
+    /// space in slices: built whole and bound, each would be held three
+    /// times over at a million entries.
     fn save(conn: &Connection, scope: &str, located: &Located) -> rusqlite::Result<()> {
+        use rusqlite::blob::ZeroBlob;
+        let entries = &located.snapshot.entries;
+        let size = |n: usize| {
+            i32::try_from(n)
+                .map(ZeroBlob)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+        };
         conn.execute(
             "INSERT INTO snapshots (scope, entries, data, locs, refs, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (scope) DO UPDATE SET entries = excluded.entries, data = excluded.data,
                 locs = excluded.locs, refs = excluded.refs, updated_at = excluded.updated_at",
             params![
                 scope,
-                located.snapshot.len() as i64,
-                located.snapshot.to_bytes(),
-                locs_to_bytes(&located.locs),
+                entries.len() as i64,
+                size(entries.len() * 16)?,
+                size(located.locs.len() * 8)?,
                 retained::refs_text(&located.locs),
                 now_text()
             ],
         )?;
+        let row: i64 = conn.query_row(
+            "SELECT rowid FROM snapshots WHERE scope = ?1",
+            [scope],
+            |r| r.get(0),
+        )?;
+        const SLICE: usize = 64 * 1024;
+        let mut data = conn.blob_open(rusqlite::MAIN_DB, c"snapshots", c"data", row, false)?;
+        let mut at = 0;
+        for chunk in entries.chunks(SLICE) {
+            let bytes = Snapshot::entries_to_bytes(chunk);
+            data.write_at(&bytes, at)?;
+            at += bytes.len();
+        }
+        drop(data);
+        let mut locs = conn.blob_open(rusqlite::MAIN_DB, c"snapshots", c"locs", row, false)?;
+        let mut at = 0;
+        for chunk in located.locs.chunks(SLICE) {
+            let bytes = locs_to_bytes(chunk);
+            locs.write_at(&bytes, at)?;
+            at += bytes.len();
+        }
         Ok(())
     }
 
@@ -641,15 +672,10 @@ impl Store {
         }
         let replaced = located.snapshot.merge_located(&mut located.locs, updates);
         // A row whose entity is now a line is no longer its payload.
-        let now_lines: std::collections::HashSet<u64> = acks
-            .iter()
-            .filter(|a| matches!(a.payload, Payload::Line { .. }))
-            .map(|a| a.key_hash)
-            .collect();
         {
             let mut delete = tx.prepare_cached(table.delete).map_err(e)?;
             for (kh, old) in replaced {
-                if old == INLINE && now_lines.contains(&kh) {
+                if old == INLINE && located.loc(kh).is_some_and(|now| now != INLINE) {
                     delete
                         .execute(params![target, flow, kh as i64])
                         .map_err(e)?;

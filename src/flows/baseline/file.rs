@@ -150,6 +150,8 @@ pub fn record(
             });
         }
     }
+    let unchanged = classified.unchanged;
+    drop(classified);
     // The ERP's word first, as ingest commits it before sending; the flow's
     // newest timestamp moves on with it.
     store.commit_desired(&flow_name, None, checked.exported_at.as_deref(), &acks)?;
@@ -159,6 +161,6 @@ pub fn record(
         flow: checked.flow,
         entities: checked.set.entries.len() as u64,
         recorded: acks.len() as u64,
-        unchanged: classified.unchanged,
+        unchanged,
     })
 }
