@@ -83,6 +83,7 @@ async fn bind(
         state: Mutex::new(ShopState::from_fixture(fixture)),
         faults: Mutex::new((Faults::default(), Dice::new(0))),
         log: Mutex::new(Vec::new()),
+        timer: faults::Timer::start()?,
     });
     Ok((listener, shared, format!("http://{local}")))
 }

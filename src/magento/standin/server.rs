@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 use super::auth;
 use super::errors::ApiError;
-use super::faults::{fault_body, Decision, Dice, Faults};
+use super::faults::{fault_body, Decision, Dice, Faults, Timer};
 use super::router::{self, Request};
 use super::state::ShopState;
 use super::LoggedRequest;
@@ -35,6 +35,7 @@ pub struct Shared {
     pub state: Mutex<ShopState>,
     pub faults: Mutex<(Faults, Dice)>,
     pub log: Mutex<Vec<LoggedRequest>>,
+    pub timer: Timer,
 }
 
 /// The most requests the log keeps; past it the oldest half is dropped
@@ -252,7 +253,7 @@ async fn handle(
         (faults.latency, decision, dice.next_u64())
     };
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        shared.timer.sleep(latency).await;
     }
     let response = match decision {
         Decision::Drop => {
