@@ -356,3 +356,88 @@ fn an_expired_admin_token_is_fetched_again_once() {
         .iter()
         .any(|r| r.path.ends_with("/V1/inventory/source-items") && r.status == 200));
 }
+
+/// A complete ARTICOLI file of `n` simple products; `bump` changes the
+/// price of product 7 and the name of product 9.
+fn many_products(dir: &Path, name: &str, hour: u8, n: u64, bump: bool) -> PathBuf {
+    use ponte::record::writer::FileWriter;
+    use ponte::record::{Decimal, Value};
+    use ponte::schema::{Date, Mode, Registry};
+    let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    let stamp = Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+        hour,
+        minute: 0,
+        second: 0,
+        has_time: true,
+    };
+    let mut w = FileWriter::new(&schema, file, stamp, Mode::Complete, "000001").unwrap();
+    for i in 0..n {
+        let price = 1000 + i as i64 + i64::from(bump && i == 7);
+        let name = if bump && i == 9 {
+            "Prodotto rinominato".to_string()
+        } else {
+            format!("Prodotto numero {i}")
+        };
+        w.record(
+            "AR",
+            &[
+                ("sku", Value::Text(format!("SKU-{i:05}"))),
+                ("kind", Value::Text("S".into())),
+                ("name", Value::Text(name)),
+                ("price", Value::Decimal(Decimal::new(price, 2))),
+                ("vat_code", Value::Text("22".into())),
+                ("active", Value::Flag(true)),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn a_large_file_is_kept_as_lines_and_the_next_one_sends_only_what_changed() {
+    let w = World::new(Fixture::demo(), TOKEN, GROUPS);
+    let drop = w.dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    let n = 1200;
+    let first = many_products(&drop, "ART20261128020000.txt", 2, n, false);
+    let out = w.ingest(&[first]);
+    assert!(out.status.success(), "{}", text(&out));
+    let retained = w.dir.path().join("state").join("retained");
+    assert_eq!(std::fs::read_dir(&retained).unwrap().count(), 1);
+
+    w.standin.clear_requests();
+    let second = many_products(&drop, "ART20261129020000.txt", 2, n, true);
+    let out = w.ingest(&[second]);
+    assert!(out.status.success(), "{}", text(&out));
+    let puts: Vec<_> = w
+        .standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:#?}");
+    // What was applied is read back from the first file's retained lines:
+    // each request carries the one field that changed.
+    let sent = |sku: &str| {
+        puts.iter()
+            .find(|r| r.path.ends_with(sku))
+            .unwrap_or_else(|| panic!("no PUT for {sku}"))
+            .body["product"]
+            .clone()
+    };
+    let p7 = sent("SKU-00007");
+    assert_eq!(p7["price"], serde_json::json!(10.08), "{p7}");
+    assert!(p7.get("name").is_none(), "{p7}");
+    let p9 = sent("SKU-00009");
+    assert_eq!(p9["name"], "Prodotto rinominato", "{p9}");
+    assert!(p9.get("price").is_none(), "{p9}");
+    // The first file is still where the other 1,198 products are read from.
+    assert_eq!(std::fs::read_dir(&retained).unwrap().count(), 1);
+}

@@ -174,11 +174,16 @@ impl World {
     /// ingest does for a large file, so that every later plan here decodes
     /// what was applied from a retained line.
     fn apply(&self, plan: &FilePlan) {
-        let mut store = Store::open(&self.config.paths.state_dir).unwrap();
         let schema = Registry::built_in().by_flow(&plan.flow).unwrap();
         let bound = BoundSpec::bind(spec_for_flow(&plan.flow).unwrap(), schema).unwrap();
+        self.apply_in_layout(plan, &bound.fingerprint());
+    }
+
+    /// `apply`, the lines kept as written in the layout `fingerprint` names.
+    fn apply_in_layout(&self, plan: &FilePlan, fingerprint: &str) {
+        let mut store = Store::open(&self.config.paths.state_dir).unwrap();
         let retained = store
-            .retain_file(Path::new(&plan.file), &bound.fingerprint())
+            .retain_file(Path::new(&plan.file), fingerprint)
             .unwrap();
         for tp in &plan.targets {
             store
@@ -278,6 +283,22 @@ fn an_update_carries_only_the_changed_fields() {
         serde_json::Value::Object(c.fields.clone()),
         serde_json::json!({ "price": "25.90" })
     );
+}
+
+#[test]
+fn a_line_kept_in_another_layout_is_not_read_and_the_update_is_sent_whole() {
+    let w = World::new();
+    w.apply_in_layout(
+        &w.plan_articoli(2, Mode::Complete, &catalogue()),
+        "a layout this ponte does not have",
+    );
+    let mut next = catalogue();
+    next[1].price = 2590;
+    let plan = w.plan_articoli(3, Mode::Complete, &next);
+    assert_eq!(counts(&plan, "b2c"), (0, 1, 0, 8));
+    let c = change(&plan, "b2c", "TAZ-6");
+    assert_eq!(c.fields.get("price"), Some(&serde_json::json!("25.90")));
+    assert!(c.fields.contains_key("name"), "{:?}", c.fields);
 }
 
 #[test]

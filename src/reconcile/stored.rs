@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value as Json};
 
 use super::desired::LineFetcher;
@@ -19,31 +20,29 @@ pub fn decode_stored(
 ) -> HashMap<u64, (String, Map<String, Json>)> {
     let fingerprint = bound.map(BoundSpec::fingerprint);
     let mut fetchers: HashMap<PathBuf, Option<LineFetcher>> = HashMap::new();
-    let mut out = HashMap::with_capacity(stored.len());
-    for (key_hash, s) in stored {
-        match s {
-            Stored::Json { key, payload } => {
-                if let Ok(fields) = serde_json::from_str::<Map<String, Json>>(&payload) {
-                    out.insert(key_hash, (key, fields));
-                }
-            }
-            Stored::Line { file, offset } => {
-                let Some(bound) = bound.filter(|_| fingerprint.as_ref() == Some(&file.fingerprint))
-                else {
-                    continue;
-                };
-                let fetcher = fetchers.entry(file.path.clone()).or_insert_with(|| {
-                    LineFetcher::open(&file.path, bound.schema.record_length)
-                        .map_err(|e| tracing::warn!("{e:#}: its entities are sent whole"))
-                        .ok()
-                });
-                let Some(line) = fetcher.as_ref().and_then(|f| f.line_at(offset).ok()) else {
-                    continue;
-                };
-                let entity = bound.entity(&line);
-                out.insert(key_hash, (entity.key, entity.fields));
-            }
+    for s in stored.values() {
+        if let (Stored::Line { file, .. }, Some(bound)) = (s, bound) {
+            fetchers.entry(file.path.clone()).or_insert_with(|| {
+                LineFetcher::open(&file.path, bound.schema.record_length)
+                    .map_err(|e| tracing::warn!("{e:#}: its entities are sent whole"))
+                    .ok()
+            });
         }
     }
-    out
+    // Each line is a read and a decode of its own: both cores share them.
+    stored
+        .into_par_iter()
+        .filter_map(|(key_hash, s)| match s {
+            Stored::Json { key, payload } => serde_json::from_str::<Map<String, Json>>(&payload)
+                .ok()
+                .map(|fields| (key_hash, (key, fields))),
+            Stored::Line { file, offset } => {
+                let bound = bound.filter(|_| fingerprint.as_ref() == Some(&file.fingerprint))?;
+                let fetcher = fetchers.get(&file.path)?.as_ref()?;
+                let line = fetcher.line_at(offset).ok()?;
+                let entity = bound.entity(&line);
+                Some((key_hash, (entity.key, entity.fields)))
+            }
+        })
+        .collect()
 }
