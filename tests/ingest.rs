@@ -410,7 +410,16 @@ fn a_large_file_is_kept_as_lines_and_the_next_one_sends_only_what_changed() {
     let out = w.ingest(&[first]);
     assert!(out.status.success(), "{}", text(&out));
     let retained = w.dir.path().join("state").join("retained");
-    assert_eq!(std::fs::read_dir(&retained).unwrap().count(), 1);
+    let kept = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let first_kept = kept(&retained);
+    assert_eq!(first_kept.len(), 1);
 
     w.standin.clear_requests();
     let second = many_products(&drop, "ART20261129020000.txt", 2, n, true);
@@ -438,6 +447,21 @@ fn a_large_file_is_kept_as_lines_and_the_next_one_sends_only_what_changed() {
     let p9 = sent("SKU-00009");
     assert_eq!(p9["name"], "Prodotto rinominato", "{p9}");
     assert!(p9.get("price").is_none(), "{p9}");
-    // The first file is still where the other 1,198 products are read from.
-    assert_eq!(std::fs::read_dir(&retained).unwrap().count(), 1);
+    // The second file holds every product as applied: they are read from
+    // it from now on, and the first copy is let go.
+    let second_kept = kept(&retained);
+    assert_eq!(second_kept.len(), 1);
+    assert_ne!(second_kept, first_kept);
+
+    w.standin.clear_requests();
+    let third = many_products(&drop, "ART20261130020000.txt", 2, n, true);
+    let out = w.ingest(&[third]);
+    assert!(out.status.success(), "{}", text(&out));
+    let sent = w
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(sent, 0, "nothing changed, nothing is sent");
 }

@@ -22,9 +22,9 @@ use crate::state::{Ack, Store, REMOVED};
 /// resends at most this many (products go whole: parents need their variants).
 const SLICE: usize = 1000;
 
-/// From this many changes read from its lines, a file is retained and its
-/// entities recorded as references to their lines; fewer are recorded as
-/// rows, so that the hourly small files do not pile up as retained copies.
+/// From this many entities, a file is retained and what it changes is
+/// recorded as references to its lines; a smaller file's changes are
+/// recorded as rows, so that the hourly small files are not kept as copies.
 pub const RETAIN_FROM: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,15 +126,19 @@ pub fn ingest_file(
         result.plan = Some(plan);
         return Ok(result);
     }
-    let from_lines = plan
-        .targets
-        .iter()
-        .flat_map(|t| t.changes.iter().chain(&t.silent))
-        .filter(|c| c.offset.is_some())
-        .count();
     let retained = match fingerprint {
-        Some(f) if from_lines >= RETAIN_FROM => Some(store.retain_file(path, &f)?),
+        Some(f) if plan.entries.len() >= RETAIN_FROM => Some(store.retain_file(path, &f)?),
         _ => None,
+    };
+    // The unchanged entities are read from this file from now on, so that
+    // older retained files are let go (see `Store::repoint`).
+    let lines: Vec<(u64, u64, u64)> = match retained {
+        Some(_) => plan
+            .entries
+            .iter()
+            .map(|e| (e.key_hash, e.hash, e.offset))
+            .collect(),
+        None => Vec::new(),
     };
     // The ERP's word is committed before anything is sent: a crash from here
     // on loses nothing, the next run finds what was not acknowledged.
@@ -144,6 +148,9 @@ pub fn ingest_file(
         plan.exported_at.as_deref(),
         &desired_rows(&plan, retained),
     )?;
+    if let Some(r) = retained {
+        store.repoint(None, &plan.flow, r, &lines)?;
+    }
     for tp in &plan.targets {
         let mut outcome = TargetResult {
             target: tp.target.clone(),
@@ -189,6 +196,9 @@ pub fn ingest_file(
                 }
             }
             store.record_applied(&tp.target, &plan.flow, &acks)?;
+        }
+        if let Some(r) = retained {
+            store.repoint(Some(&tp.target), &plan.flow, r, &lines)?;
         }
         result.targets.push(outcome);
     }

@@ -64,6 +64,9 @@ pub struct FilePlan {
     pub targets: Vec<TargetPlan>,
     #[serde(skip)]
     pub report: FileReport,
+    /// The file's entities, sorted by key hash (none for fulfilment).
+    #[serde(skip)]
+    pub entries: Vec<DesiredEntry>,
 }
 
 pub struct PlanOptions {
@@ -152,6 +155,7 @@ pub fn plan_file(
             silent: built.silent,
         });
     }
+    plan.entries = set.entries;
     Ok(plan)
 }
 
@@ -176,6 +180,7 @@ impl FilePlan {
             verdict,
             targets: Vec::new(),
             report,
+            entries: Vec::new(),
         }
     }
 

@@ -620,6 +620,53 @@ impl Store {
         })
     }
 
+    /// Points the entities that `lines` (key hash, content hash, offset;
+    /// sorted by key hash) holds with the content they already have at
+    /// their lines in `retained`, when they were lines of an older retained
+    /// file: the same content, read from the newest file. Without it a
+    /// file would be kept as long as one of its entities never changed
+    /// again, and every large file would be kept for good.
+    pub fn repoint(
+        &mut self,
+        target: Option<&str>,
+        flow: &str,
+        retained: i64,
+        lines: &[(u64, u64, u64)],
+    ) -> Result<(), StoreError> {
+        let (scope, table) = match target {
+            Some(t) => (scope("applied", Some(t), flow), &APPLIED),
+            None => (scope("desired", None, flow), &DESIRED),
+        };
+        let mut located = self.load(&scope, table, target, flow, true)?;
+        let mut moved = 0usize;
+        let mut j = 0;
+        for (i, entry) in located.snapshot.entries.iter().enumerate() {
+            while j < lines.len() && lines[j].0 < entry.key_hash {
+                j += 1;
+            }
+            let Some(&(_, hash, offset)) = lines.get(j).filter(|l| l.0 == entry.key_hash) else {
+                continue;
+            };
+            let Some(loc) = located.locs.get_mut(i) else {
+                break;
+            };
+            let older_line = retained::split(*loc).is_some_and(|(id, _)| id != retained);
+            if older_line && !entry.is_removed() && entry.content() == hash {
+                *loc = retained::location(retained, offset);
+                moved += 1;
+            }
+        }
+        if moved == 0 {
+            return Ok(());
+        }
+        let dir = self.retained_dir();
+        let path = self.path.clone();
+        let e = |e| sql(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        Store::save(&tx, &scope, &located).map_err(e)?;
+        commit_collecting(tx, &dir).map_err(e)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn write(
         &mut self,
@@ -687,13 +734,7 @@ impl Store {
         }
         Store::save(&tx, scope, &located).map_err(e)?;
         also(&tx).map_err(e)?;
-        let gone = retained::collect_garbage(&tx, &dir).map_err(e)?;
-        tx.commit().map_err(e)?;
-        for file in gone {
-            // Left behind, it is removed at the next open.
-            let _ = std::fs::remove_file(file);
-        }
-        Ok(())
+        commit_collecting(tx, &dir).map_err(e)
     }
 
     // ---- failures ----------------------------------------------------------
@@ -766,6 +807,18 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// Commits a transaction that may have dropped the last reference to a
+/// retained file, and deletes the files no snapshot points into any more.
+fn commit_collecting(tx: rusqlite::Transaction, dir: &Path) -> rusqlite::Result<()> {
+    let gone = retained::collect_garbage(&tx, dir)?;
+    tx.commit()?;
+    for file in gone {
+        // Left behind, it is removed at the next open.
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(())
 }
 
 /// An acknowledged entity has no failure left. Failures are few and
@@ -977,6 +1030,42 @@ mod tests {
                 .unwrap()[&2],
             Stored::Json { .. }
         ));
+    }
+
+    #[test]
+    fn repointing_moves_only_same_content_lines_and_lets_the_old_file_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let day1 = dir.path().join("day1.txt");
+        let day2 = dir.path().join("day2.txt");
+        std::fs::write(&day1, b"A1\nB1\n").unwrap();
+        std::fs::write(&day2, b"A1\nB2\n").unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        let one = store.retain_file(&day1, "l").unwrap();
+        store
+            .record_applied(
+                "b2c",
+                "ARTICOLI",
+                &[line_ack(1, 10, one, 0), line_ack(2, 20, one, 3)],
+            )
+            .unwrap();
+        let two = store.retain_file(&day2, "l").unwrap();
+        // B changed and was not (yet) applied: it stays on day 1's line.
+        let lines = [(1, 10, 0), (2, 21, 3)];
+        store.repoint(Some("b2c"), "ARTICOLI", two, &lines).unwrap();
+        let at = store.applied_located("b2c", "ARTICOLI").unwrap();
+        assert_eq!(at.loc(1), Some(retained::location(two, 0)));
+        assert_eq!(at.loc(2), Some(retained::location(one, 3)));
+        let old = dir
+            .path()
+            .join("state")
+            .join(retained::DIR)
+            .join(format!("{one}.rec"));
+        assert!(old.exists());
+        // Once B is applied from day 2, nothing points into day 1.
+        store
+            .record_applied("b2c", "ARTICOLI", &[line_ack(2, 21, two, 3)])
+            .unwrap();
+        assert!(!old.exists());
     }
 
     #[test]

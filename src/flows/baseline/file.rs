@@ -134,8 +134,11 @@ pub fn record(
     drop(applied);
     let todo = classified.creates.len() + classified.updates.len();
     let mut acks = Vec::with_capacity(todo);
-    if todo > 0 {
-        let retained = store.retain_file(path, &checked.bound.fingerprint())?;
+    let retained = match checked.set.entries.is_empty() {
+        true => None,
+        false => Some(store.retain_file(path, &checked.bound.fingerprint())?),
+    };
+    if let Some(retained) = retained {
         for &i in classified.creates.iter().chain(&classified.updates) {
             let e = &checked.set.entries[i];
             acks.push(Ack {
@@ -155,12 +158,26 @@ pub fn record(
     // The ERP's word first, as ingest commits it before sending; the flow's
     // newest timestamp moves on with it.
     store.commit_desired(&flow_name, None, checked.exported_at.as_deref(), &acks)?;
+    let recorded = acks.len() as u64;
     store.record_applied(target, &flow_name, &acks)?;
-    on_recorded(acks.len() as u64);
+    drop(acks);
+    if let Some(r) = retained {
+        // The entities already applied with this content are read from
+        // this file from now on (see `Store::repoint`).
+        let lines: Vec<(u64, u64, u64)> = checked
+            .set
+            .entries
+            .iter()
+            .map(|e| (e.key_hash, e.hash, e.offset))
+            .collect();
+        store.repoint(None, &flow_name, r, &lines)?;
+        store.repoint(Some(target), &flow_name, r, &lines)?;
+    }
+    on_recorded(recorded);
     Ok(Recorded {
         flow: checked.flow,
         entities: checked.set.entries.len() as u64,
-        recorded: acks.len() as u64,
+        recorded,
         unchanged,
     })
 }
