@@ -20,15 +20,7 @@ use common::{code, root, stderr, stdout};
 const TOKEN: &str = "standin-token";
 
 fn ts(hour: u8) -> Date {
-    Date {
-        year: 2026,
-        month: 11,
-        day: 28,
-        hour,
-        minute: 0,
-        second: 0,
-        has_time: true,
-    }
+    common::at_hour(hour)
 }
 
 const COLORS: [&str; 2] = ["Blu navy", "Rosso"];

@@ -2,6 +2,8 @@
 //! every flow, retries under injected faults, a 4xx that must not block the
 //! others, an admin token fetched again after it expired.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -362,20 +364,18 @@ fn an_expired_admin_token_is_fetched_again_once() {
 fn many_products(dir: &Path, name: &str, hour: u8, n: u64, bump: bool) -> PathBuf {
     use ponte::record::writer::FileWriter;
     use ponte::record::{Decimal, Value};
-    use ponte::schema::{Date, Mode, Registry};
+    use ponte::schema::{Mode, Registry};
     let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
     let path = dir.join(name);
     let file = std::fs::File::create(&path).unwrap();
-    let stamp = Date {
-        year: 2026,
-        month: 11,
-        day: 28,
-        hour,
-        minute: 0,
-        second: 0,
-        has_time: true,
-    };
-    let mut w = FileWriter::new(&schema, file, stamp, Mode::Complete, "000001").unwrap();
+    let mut w = FileWriter::new(
+        &schema,
+        file,
+        common::at_hour(hour),
+        Mode::Complete,
+        "000001",
+    )
+    .unwrap();
     for i in 0..n {
         let price = 1000 + i as i64 + i64::from(bump && i == 7);
         let name = if bump && i == 9 {

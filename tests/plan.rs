@@ -1,5 +1,7 @@
 //! Reconcile and `ponte plan` on real files and a real SQLite store.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -57,15 +59,7 @@ fn schema(flow: &str) -> Arc<Schema> {
 }
 
 fn ts(hour: u8) -> Date {
-    Date {
-        year: 2026,
-        month: 11,
-        day: 28,
-        hour,
-        minute: 0,
-        second: 0,
-        has_time: true,
-    }
+    common::at_hour(hour)
 }
 
 fn write_articoli(dir: &Path, name: &str, hour: u8, mode: Mode, products: &[Product]) -> PathBuf {

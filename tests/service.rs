@@ -391,15 +391,7 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> Jo
 }
 
 fn at(hour: u8) -> Date {
-    Date {
-        year: 2026,
-        month: 11,
-        day: 28,
-        hour,
-        minute: 0,
-        second: 0,
-        has_time: true,
-    }
+    common::at_hour(hour)
 }
 
 fn skus(prefix: &str, n: usize) -> Vec<String> {

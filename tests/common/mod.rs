@@ -70,3 +70,16 @@ pub fn schema_dir(edit: impl Fn(&str, String) -> Option<String>) -> tempfile::Te
 pub fn display(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// A header time on the tests' day, 2026-11-28, at `hour` o'clock.
+pub fn at_hour(hour: u8) -> ponte::schema::Date {
+    ponte::schema::Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+        hour,
+        minute: 0,
+        second: 0,
+        has_time: true,
+    }
+}
