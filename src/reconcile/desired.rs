@@ -47,6 +47,7 @@ struct DesiredOut {
 
 impl RecordVisitor for DesiredVisitor<'_> {
     type Out = DesiredOut;
+    const FIELDS: bool = true;
     fn visit(&self, out: &mut DesiredOut, seen: Seen<'_>) {
         if seen.record != self.bound.record {
             return;

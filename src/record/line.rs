@@ -382,6 +382,13 @@ fn trimmed_span(raw: &[u8], at: usize) -> Span {
     }
 }
 
+/// `a == b` for the short codes and tags of a layout, compared in place
+/// rather than by a call to `memcmp` for each of them on every line.
+#[inline]
+pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// All digits, and no fewer than the field holds.
 fn all_digits(raw: &[u8], len: usize) -> bool {
     raw.len() == len && !raw.is_empty() && raw.iter().all(|b| b.is_ascii_digit())
@@ -389,14 +396,20 @@ fn all_digits(raw: &[u8], len: usize) -> bool {
 
 /// `check_line` for the common case, a valid record whose character
 /// positions are byte positions: `Some` with the record's index only when
-/// `check_line` would find nothing wrong, and then the trimmed span of
-/// each of its fields in `spans`, so that whoever reads the record next
+/// `check_line` would find nothing wrong. With `spans`, the trimmed span of
+/// each of its fields goes there, so that whoever reads the record next
 /// need not trim again. `None` tells nothing: ask `check_line`.
 ///
 /// Every record of a file comes through here, so it checks each field once
-/// without building its value or an error, and trims it once.
-pub fn check_line_fast(schema: &Schema, bytes: &[u8], spans: &mut Vec<Span>) -> Option<usize> {
-    spans.clear();
+/// without building its value or an error, and trims it at most once.
+pub fn check_line_fast(
+    schema: &Schema,
+    bytes: &[u8],
+    mut spans: Option<&mut Vec<Span>>,
+) -> Option<usize> {
+    if let Some(s) = spans.as_deref_mut() {
+        s.clear();
+    }
     let charset = schema.charset;
     let printable = !outside_printable_ascii(bytes);
     // Past printable ASCII, a UTF-8 line's positions are no longer bytes.
@@ -418,16 +431,23 @@ pub fn check_line_fast(schema: &Schema, bytes: &[u8], spans: &mut Vec<Span>) -> 
     for field in &layout.fields {
         let (from, to) = cut(field.start, field.len);
         let raw = &bytes[from..to];
-        let span = trimmed_span(raw, from);
+        let span = spans.is_some().then(|| trimmed_span(raw, from));
         let ok = match &field.kind {
+            // Only the check: no need to know where the text ends.
+            FieldKind::Text { codes: None } if span.is_none() => {
+                !field.required || raw.iter().any(|&b| b != b' ')
+            }
             FieldKind::Text { codes } => {
-                let text = &bytes[span.start..span.end];
+                let text = match span {
+                    Some(s) => s.of(bytes),
+                    None => trim_spaces(raw),
+                };
                 if text.is_empty() {
                     !field.required
                 } else {
                     codes
                         .as_ref()
-                        .is_none_or(|codes| codes.iter().any(|c| c.as_bytes() == text))
+                        .is_none_or(|codes| codes.iter().any(|c| short_eq(c.as_bytes(), text)))
                 }
             }
             FieldKind::Integer => all_digits(raw, field.len),
@@ -442,7 +462,9 @@ pub fn check_line_fast(schema: &Schema, bytes: &[u8], spans: &mut Vec<Span>) -> 
         if !ok {
             return None;
         }
-        spans.push(span);
+        if let (Some(s), Some(span)) = (spans.as_deref_mut(), span) {
+            s.push(span);
+        }
     }
     Some(idx)
 }
@@ -567,7 +589,12 @@ mod tests {
                 }
                 errors.clear();
                 let idx = check_line(&schema, 1, line, &mut errors);
-                assert_eq!(check_line_fast(&schema, line, &mut spans), idx, "{flow}");
+                assert_eq!(
+                    check_line_fast(&schema, line, Some(&mut spans)),
+                    idx,
+                    "{flow}"
+                );
+                assert_eq!(check_line_fast(&schema, line, None), idx, "{flow}");
                 fast += 1;
                 let mut variants = vec![line.to_vec(), line[..line.len() / 2].to_vec()];
                 let mut longer = line.to_vec();
@@ -584,7 +611,10 @@ mod tests {
                 for v in variants {
                     errors.clear();
                     let idx = check_line(&schema, 1, &v, &mut errors);
-                    if let Some(fast_idx) = check_line_fast(&schema, &v, &mut spans) {
+                    let checked_only = check_line_fast(&schema, &v, None);
+                    let fast = check_line_fast(&schema, &v, Some(&mut spans));
+                    assert_eq!(checked_only, fast);
+                    if let Some(fast_idx) = fast {
                         assert_eq!(Some(fast_idx), idx, "{:?}", String::from_utf8_lossy(&v));
                         assert!(errors.is_empty(), "{errors:?}");
                         let layout = &schema.records[fast_idx];

@@ -50,6 +50,9 @@ pub struct Seen<'a> {
 /// Work done on every valid record, in parallel, inside its block.
 pub trait RecordVisitor: Sync {
     type Out: Send + Default;
+    /// Whether `visit` reads `Seen::fields`; finding them costs a trim of
+    /// every field, which validation alone does without.
+    const FIELDS: bool = false;
     fn visit(&self, out: &mut Self::Out, seen: Seen<'_>);
 }
 
@@ -180,7 +183,7 @@ fn scan_chunk<V: RecordVisitor>(
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
         errors.clear();
-        let idx = match check_line_fast(schema, bytes, &mut spans) {
+        let idx = match check_line_fast(schema, bytes, V::FIELDS.then_some(&mut spans)) {
             Some(idx) => {
                 debug_assert_eq!(check_line(schema, line_no, bytes, &mut errors), Some(idx));
                 debug_assert!(errors.is_empty(), "{errors:?}");
