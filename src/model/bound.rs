@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
-use crate::record::line::{read_field, trim_spaces, LineView, Parsed};
+use crate::record::line::{read_field, trim_spaces, LineView, Parsed, Span};
 use crate::record::writer::format_field;
 use crate::record::Decimal;
 use crate::schema::{Field, FieldKind, Schema};
@@ -148,12 +148,15 @@ impl BoundSpec {
                 out.push(b'/');
             }
             let f = self.field(idx);
-            let b = trim_spaces(view.slice(f.start, f.len));
-            if b.is_ascii() {
-                out.extend_from_slice(b);
-            } else {
-                out.extend_from_slice(self.schema.charset.decode(b).as_bytes());
-            }
+            self.push_key_part(trim_spaces(view.slice(f.start, f.len)), out);
+        }
+    }
+
+    fn push_key_part(&self, b: &[u8], out: &mut Vec<u8>) {
+        if b.is_ascii() {
+            out.extend_from_slice(b);
+        } else {
+            out.extend_from_slice(self.schema.charset.decode(b).as_bytes());
         }
     }
 
@@ -202,16 +205,43 @@ impl BoundSpec {
         ((key_hash, content_hash(scratch)), variant)
     }
 
+    /// `observe` with the trimmed spans of the record's fields, as the
+    /// validation found them (see `check_line_fast`): nothing is trimmed or
+    /// sliced again. Without them (`spans` not one per field), `observe`.
+    pub fn observe_spans(
+        &self,
+        bytes: &[u8],
+        spans: &[Span],
+        scratch: &mut Vec<u8>,
+    ) -> ((u64, u64), Option<(u64, Axes)>) {
+        if spans.len() != self.schema.records[self.record].fields.len() {
+            return self.observe(bytes, scratch);
+        }
+        let text = |idx: usize| spans.get(idx).map_or(&[][..], |s| s.of(bytes));
+        let variant = self.variant_from(text);
+        scratch.clear();
+        for (i, &idx) in self.key.iter().enumerate() {
+            if i > 0 {
+                scratch.push(b'/');
+            }
+            self.push_key_part(text(idx), scratch);
+        }
+        let key_hash = xxh3_64(scratch);
+        scratch.clear();
+        for (pos, &idx) in self.owned.iter().enumerate() {
+            self.push_trimmed(pos, self.field(idx), text(idx), scratch);
+        }
+        ((key_hash, content_hash(scratch)), variant)
+    }
+
     /// Appends a field's bytes as hashed: trimmed; dates that mean "none"
     /// as one marker; a negative quantity that is published as zero as the
     /// zero it becomes.
     fn push_raw(&self, pos: usize, f: &Field, raw: &[u8], out: &mut Vec<u8>) {
-        let start = raw.iter().position(|&b| b != b' ').unwrap_or(raw.len());
-        let end = raw
-            .iter()
-            .rposition(|&b| b != b' ')
-            .map_or(start, |e| e + 1);
-        let trimmed = &raw[start..end];
+        self.push_trimmed(pos, f, trim_spaces(raw), out)
+    }
+
+    fn push_trimmed(&self, pos: usize, f: &Field, trimmed: &[u8], out: &mut Vec<u8>) {
         match &f.kind {
             FieldKind::Date { none, .. } if none.iter().any(|n| n.as_bytes() == trimmed) => {
                 out.push(NONE_MARK)
@@ -282,11 +312,15 @@ impl BoundSpec {
     }
 
     fn variant_in(&self, view: &LineView) -> Option<(u64, Axes)> {
-        let parent = self.parent?;
-        let raw = |idx: usize| {
+        self.variant_from(|idx: usize| {
             let f = self.field(idx);
             trim_spaces(view.slice(f.start, f.len))
-        };
+        })
+    }
+
+    /// `raw` gives a field's bytes, trimmed, by its index in the layout.
+    fn variant_from<'a>(&self, raw: impl Fn(usize) -> &'a [u8]) -> Option<(u64, Axes)> {
+        let parent = self.parent?;
         if self.kind_field.is_some_and(|k| raw(k) != b"V") {
             return None;
         }
@@ -385,6 +419,51 @@ mod tests {
                     entity.key
                 );
                 assert_eq!(hash & crate::state::REMOVED, 0);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 10 + 9 + 3);
+    }
+
+    /// With the spans the validation found, a record hashes as without.
+    #[test]
+    fn observing_with_spans_agrees_with_observing_alone() {
+        let registry = Registry::built_in();
+        let cases: [(&EntitySpec, &[u8]); 3] = [
+            (
+                &PRODUCTS,
+                include_bytes!("../../samples/ART20261128020000.txt"),
+            ),
+            (
+                &STOCK,
+                include_bytes!("../../samples/GIA20261128083000.txt"),
+            ),
+            (
+                &CUSTOMERS,
+                include_bytes!("../../samples/CLI20261128030000.txt"),
+            ),
+        ];
+        let mut seen = 0;
+        for (spec, file) in cases {
+            let schema = registry.by_flow(spec.flow).unwrap();
+            let bound = BoundSpec::bind(spec, schema.clone()).unwrap();
+            let (mut a, mut b, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+            for line in file.split(|&b| b == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if !line.starts_with(spec.record.as_bytes()) {
+                    continue;
+                }
+                let fast = crate::record::line::check_line_fast(&schema, line, Some(&mut spans));
+                assert_eq!(fast, Some(bound.record));
+                assert_eq!(
+                    bound.observe_spans(line, &spans, &mut a),
+                    bound.observe(line, &mut b)
+                );
+                // Without spans, the same by the long way.
+                assert_eq!(
+                    bound.observe_spans(line, &[], &mut a),
+                    bound.observe(line, &mut b)
+                );
                 seen += 1;
             }
         }

@@ -3,36 +3,80 @@
 //! coffee sold in one size only has none).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::desired::VariantSeen;
+use crate::model::MAX_AXES;
 
 /// For each parent key hash, the names of the axes its variants differ in.
-pub fn variant_axes(variants: &[VariantSeen], axis_names: &[&str]) -> HashMap<u64, Vec<String>> {
-    let mut first: HashMap<u64, (&[u64], Vec<bool>)> = HashMap::new();
-    for v in variants {
-        let entry = first
-            .entry(v.parent)
-            .or_insert_with(|| (v.axes.as_slice(), vec![false; v.axes.len()]));
-        for (i, h) in v.axes.iter().enumerate() {
-            if entry.0.get(i) != Some(h) {
-                if let Some(d) = entry.1.get_mut(i) {
-                    *d = true;
+///
+/// A file holds hundreds of thousands of parents and a plan decodes a few
+/// of them: each keeps a bit per axis, and the name lists, at most one per
+/// combination of axes, are shared.
+#[derive(Debug, Default)]
+pub struct VariantAxes {
+    /// Per parent: its first variant's index, and a bit per axis that differs.
+    differs: HashMap<u64, (usize, u8), BuildHasherDefault<KeyHashHasher>>,
+    names: Vec<Vec<String>>,
+}
+
+impl VariantAxes {
+    pub fn get(&self, parent: &u64) -> Option<&Vec<String>> {
+        self.differs
+            .get(parent)
+            .and_then(|&(_, mask)| self.names.get(usize::from(mask)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.differs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.differs.is_empty()
+    }
+}
+
+/// Key hashes are xxh3 values already: hashing them again buys nothing.
+#[derive(Default)]
+pub struct KeyHashHasher(u64);
+
+impl Hasher for KeyHashHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub fn variant_axes(variants: &[VariantSeen], axis_names: &[&str]) -> VariantAxes {
+    let axes = axis_names.len().min(MAX_AXES);
+    let mut differs: HashMap<u64, (usize, u8), BuildHasherDefault<KeyHashHasher>> =
+        HashMap::default();
+    for (at, v) in variants.iter().enumerate() {
+        let (first, mask) = differs.entry(v.parent).or_insert((at, 0));
+        if let Some(values) = variants.get(*first) {
+            for i in 0..axes {
+                if values.axes[i] != v.axes[i] {
+                    *mask |= 1 << i;
                 }
             }
         }
     }
-    first
-        .into_iter()
-        .map(|(parent, (_, differs))| {
-            let names = axis_names
-                .iter()
-                .zip(differs)
-                .filter(|(_, d)| *d)
-                .map(|(n, _)| n.to_string())
-                .collect();
-            (parent, names)
+    let names = (0..1usize << axes)
+        .map(|mask| {
+            (0..axes)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| axis_names[i].to_string())
+                .collect()
         })
-        .collect()
+        .collect();
+    VariantAxes { differs, names }
 }
 
 #[cfg(test)]
@@ -56,8 +100,12 @@ mod tests {
             ],
             &["size", "color"],
         );
-        assert_eq!(axes[&1], vec!["size"]);
-        assert_eq!(axes[&2], vec!["size", "color"]);
-        assert!(axes[&3].is_empty());
+        assert_eq!(axes.get(&1), Some(&vec!["size".to_string()]));
+        assert_eq!(
+            axes.get(&2),
+            Some(&vec!["size".to_string(), "color".to_string()])
+        );
+        assert_eq!(axes.get(&3), Some(&vec![]));
+        assert_eq!(axes.get(&4), None);
     }
 }

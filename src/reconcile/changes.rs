@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use super::axes::VariantAxes;
 use super::desired::{DesiredEntry, LineFetcher};
 use super::diff::Classified;
 use crate::config::Target;
@@ -84,7 +85,7 @@ pub struct ChangeInputs<'a> {
     pub fetch: &'a LineFetcher,
     /// Applied (key, fields) for the updated and removed key hashes.
     pub applied: &'a HashMap<u64, (String, Map<String, Json>)>,
-    pub axes: &'a HashMap<u64, Vec<String>>,
+    pub axes: &'a VariantAxes,
 }
 
 pub struct Built {

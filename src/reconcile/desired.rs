@@ -47,11 +47,14 @@ struct DesiredOut {
 
 impl RecordVisitor for DesiredVisitor<'_> {
     type Out = DesiredOut;
+    const FIELDS: bool = true;
     fn visit(&self, out: &mut DesiredOut, seen: Seen<'_>) {
         if seen.record != self.bound.record {
             return;
         }
-        let ((key_hash, hash), variant) = self.bound.observe(seen.bytes, &mut out.scratch);
+        let ((key_hash, hash), variant) =
+            self.bound
+                .observe_spans(seen.bytes, seen.fields, &mut out.scratch);
         out.entries.push(DesiredEntry {
             key_hash,
             hash,
@@ -72,6 +75,15 @@ pub fn scan_desired(
     opts: &ScanOptions,
 ) -> anyhow::Result<(FileReport, DesiredSet)> {
     let mut set = DesiredSet::default();
+    // One entry a record: reserved from the file's size, the entries are
+    // not copied over and over as they grow to their million.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let records = meta.len() / (bound.schema.record_length as u64 + 1);
+        // Only a guess: without the room, the entries simply grow.
+        let _ = set
+            .entries
+            .try_reserve(usize::try_from(records).unwrap_or(0));
+    }
     let visitor = DesiredVisitor { bound };
     let mut report = scan_file(path, &bound.schema, opts, &visitor, |out: DesiredOut| {
         set.entries.extend_from_slice(&out.entries);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use axes::variant_axes;
+pub use axes::{variant_axes, VariantAxes};
 pub use changes::{build_changes, changed_fields, target_receives, Action, Change, ChangeInputs};
 pub use desired::{scan_desired, DesiredEntry, DesiredSet, LineFetcher, VariantSeen};
 pub use diff::{classify, Classified};

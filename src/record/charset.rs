@@ -21,6 +21,9 @@ struct ByteTable {
     decode: [char; 256],
     /// Bytes a text field may hold: no control characters, nothing undefined.
     allowed: [bool; 256],
+    /// Every byte from 0xA0 up is allowed, as in both single-byte charsets
+    /// ponte reads: then only C0, DEL and C1 bytes need the table.
+    high_allowed: bool,
     encode: HashMap<char, u8>,
 }
 
@@ -39,9 +42,11 @@ fn build_table(encoding: &'static Encoding, undefined: &[u8]) -> ByteTable {
             encode.insert(c, b);
         }
     }
+    let high_allowed = allowed[0xA0..].iter().all(|&a| a) && allowed[0x20..0x7F].iter().all(|&a| a);
     ByteTable {
         decode,
         allowed,
+        high_allowed,
         encode,
     }
 }
@@ -57,10 +62,20 @@ fn iso_8859_15() -> &'static ByteTable {
     T.get_or_init(|| build_table(encoding_rs::ISO_8859_15, &[]))
 }
 
+/// Whether any byte is a C0 control, DEL or in the C1 range 0x80-0x9F:
+/// outside these, a single-byte charset's bytes are all printable. A fold,
+/// so that the compiler vectorises it.
+#[inline]
+fn any_control_or_c1(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(false, |acc, &b| acc | ((b & 0x7F) < 0x20) | (b == 0x7F))
+}
+
 /// Whether any byte is a control character or not ASCII; written as a fold
 /// so that the compiler vectorises it.
 #[inline]
-fn outside_printable_ascii(bytes: &[u8]) -> bool {
+pub(crate) fn outside_printable_ascii(bytes: &[u8]) -> bool {
     bytes
         .iter()
         .fold(false, |acc, &b| acc | (b.wrapping_sub(0x20) > 0x5E))
@@ -114,6 +129,9 @@ impl Charset {
             // Accented letters are common in Italian text: look bytes up in
             // the table only in the 16-byte pieces that are not all printable
             // ASCII, rather than byte by byte over the whole field.
+            // Accented letters (0xE0 and up) are the common case: one pass
+            // tells whether any byte could be refused at all.
+            Some(t) if t.high_allowed && !any_control_or_c1(bytes) => None,
             Some(t) => {
                 const PIECE: usize = 16;
                 let mut pieces = bytes.chunks_exact(PIECE);
@@ -248,5 +266,28 @@ mod tests {
         );
         assert_eq!(Charset::from_label("utf-8"), Some(Charset::Utf8));
         assert_eq!(Charset::from_label("shift_jis"), None);
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_pass_refuses_exactly_what_the_table_refuses() {
+        for cs in [Charset::Windows1252, Charset::Iso8859_15] {
+            let Some(t) = cs.table() else { continue };
+            assert!(t.high_allowed);
+            for b in 0..=255u8 {
+                for len in [1usize, 5, 16, 17, 40] {
+                    for at in [0, len / 2, len - 1] {
+                        let mut bytes = vec![0xE8u8; len];
+                        bytes[at] = b;
+                        let want = bytes.iter().position(|&c| !t.allowed[c as usize]);
+                        assert_eq!(cs.first_bad_text_byte(&bytes), want, "{cs:?} {b:#04x}");
+                    }
+                }
+            }
+        }
     }
 }

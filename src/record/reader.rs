@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver};
 
 use anyhow::{bail, Context};
 use rayon::prelude::*;
@@ -99,9 +99,13 @@ where
     let batch_size = opts.batch.max(1);
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<anyhow::Result<Chunk>>(batch_size);
+        // Blocks go back to the reader once processed: a fresh block for
+        // every megabyte would cost a page fault every 4 KiB of the file.
+        let (back_tx, back_rx) = channel::<Vec<u8>>();
         let opts = *opts;
         scope.spawn(move || {
             let mut splitter = Splitter::new(reader, opts);
+            splitter.spare = Some(back_rx);
             loop {
                 let next = splitter.next_chunk();
                 let stop = !matches!(next, Ok(Some(_)));
@@ -121,6 +125,11 @@ where
                 lines = last.first_line - 1 + last.line_count;
             }
             let results: Vec<T> = batch.par_iter().map(&map).collect();
+            for chunk in batch {
+                // The reader may be gone already (end of file); then the
+                // block is simply freed.
+                let _ = back_tx.send(chunk.data);
+            }
             for r in results {
                 sink(r)?;
             }
@@ -150,6 +159,8 @@ struct Splitter<R> {
     reader: R,
     opts: ReadOptions,
     carry: Vec<u8>,
+    /// Processed blocks, to be filled again.
+    spare: Option<Receiver<Vec<u8>>>,
     next_line: u64,
     next_offset: u64,
     eof: bool,
@@ -161,6 +172,7 @@ impl<R: Read> Splitter<R> {
             reader,
             opts,
             carry: Vec::new(),
+            spare: None,
             next_line: 1,
             next_offset: 0,
             eof: false,
@@ -168,7 +180,14 @@ impl<R: Read> Splitter<R> {
     }
 
     fn next_chunk(&mut self) -> anyhow::Result<Option<Chunk>> {
-        let mut buf = std::mem::take(&mut self.carry);
+        let mut buf = self
+            .spare
+            .as_ref()
+            .and_then(|r| r.try_recv().ok())
+            .unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&self.carry);
+        self.carry.clear();
         loop {
             if self.eof {
                 trim_dos_eof(&mut buf);
@@ -195,7 +214,7 @@ impl<R: Read> Splitter<R> {
             // at the end of the file is a DOS end-of-file byte on it told
             // apart from data (the file may end right at this block's end).
             if let Some(cut) = memchr::memrchr(b'\n', &buf[..buf.len() - 1]) {
-                self.carry = buf[cut + 1..].to_vec();
+                self.carry.extend_from_slice(&buf[cut + 1..]);
                 buf.truncate(cut + 1);
                 return Ok(Some(self.emit(buf)));
             }

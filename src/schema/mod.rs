@@ -140,7 +140,9 @@ pub enum Mode {
 
 impl Schema {
     pub fn record_index(&self, tag: &[u8]) -> Option<usize> {
-        self.records.iter().position(|r| r.tag_bytes == tag)
+        self.records
+            .iter()
+            .position(|r| crate::record::line::short_eq(&r.tag_bytes, tag))
     }
 
     pub fn record_by_tag(&self, tag: &str) -> Option<&RecordLayout> {
