@@ -148,8 +148,11 @@ fn run() -> anyhow::Result<bool> {
             ok = false;
         }
     }
-    let state_mb = std::fs::metadata(config.paths.state_dir.join("ponte.sqlite"))
-        .map(|m| m.len() as f64 / 1e6)
+    let size_mb = |p: &std::path::Path| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1e6);
+    let state_mb = size_mb(&config.paths.state_dir.join("ponte.sqlite"))
+        + size_mb(&config.paths.state_dir.join("ponte.sqlite-wal"));
+    let retained_mb: f64 = std::fs::read_dir(config.paths.state_dir.join("retained"))
+        .map(|d| d.flatten().map(|e| size_mb(&e.path())).sum())
         .unwrap_or(0.0);
 
     let mb = bytes as f64 / 1e6;
@@ -192,7 +195,9 @@ fn run() -> anyhow::Result<bool> {
         }
         None => println!("peak memory: /proc/self/status not readable here"),
     }
-    println!("state store after the baseline: {state_mb:.0} MB");
+    println!(
+        "state store after the baseline: {state_mb:.0} MB of SQLite, {retained_mb:.0} MB of retained files"
+    );
     if !ok {
         eprintln!("baseline_articoli: FAILED (a bug, see above)");
     }
