@@ -82,6 +82,16 @@ pub fn retain(
             partial.display()
         )
     })?;
+    // A copy takes the source's mode; customer files are kept as the
+    // database is, for the owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {}", partial.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
     File::open(&partial)
         .and_then(|f| f.sync_all())
         .with_context(|| format!("cannot sync {}", partial.display()))?;

@@ -155,7 +155,9 @@ fn scope(kind: &str, target: Option<&str>, flow: &str) -> String {
 impl Store {
     /// Opens (creating if needed) the store in `state_dir`, migrated to the
     /// current version. The file is created with mode 0600: it holds
-    /// customer data.
+    /// customer data. Opening tidies the retained files, so a command that
+    /// writes opens the store only once it holds the instance lock (see
+    /// `intake::lock`): another writer's copy in progress is not a stray.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         let path = state_dir.join(FILE_NAME);
         let other = |message: String| StoreError::Other {
@@ -993,6 +995,16 @@ mod tests {
             std::fs::read(&kept).unwrap(),
             std::fs::read(&source).unwrap()
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let again = store.retain_file(&source, "layout-1").unwrap();
+            let copy = kept.with_file_name(format!("{again}.rec"));
+            assert_eq!(mode(&copy), 0o600, "a retained copy is its owner's only");
+            assert_eq!(mode(copy.parent().unwrap()), 0o700);
+        }
         // A's row gives way to a line; B is a line from the start.
         store
             .record_applied(
