@@ -362,6 +362,21 @@ fn an_expired_admin_token_is_fetched_again_once() {
 /// A complete ARTICOLI file of `n` simple products; `bump` changes the
 /// price of product 7 and the name of product 9.
 fn many_products(dir: &Path, name: &str, hour: u8, n: u64, bump: bool) -> PathBuf {
+    many_products_with(dir, name, hour, n, bump, |_, _| {})
+}
+
+type Writer<'s> = ponte::record::writer::FileWriter<'s, std::fs::File>;
+
+/// `many_products`, with `more(i, writer)` called before product `i`, to
+/// add records among them.
+fn many_products_with(
+    dir: &Path,
+    name: &str,
+    hour: u8,
+    n: u64,
+    bump: bool,
+    mut more: impl FnMut(u64, &mut Writer),
+) -> PathBuf {
     use ponte::record::writer::FileWriter;
     use ponte::record::{Decimal, Value};
     use ponte::schema::{Mode, Registry};
@@ -377,6 +392,7 @@ fn many_products(dir: &Path, name: &str, hour: u8, n: u64, bump: bool) -> PathBu
     )
     .unwrap();
     for i in 0..n {
+        more(i, &mut w);
         let price = 1000 + i as i64 + i64::from(bump && i == 7);
         let name = if bump && i == 9 {
             "Prodotto rinominato".to_string()
@@ -464,4 +480,80 @@ fn a_large_file_is_kept_as_lines_and_the_next_one_sends_only_what_changed() {
         .filter(|r| r.method == "PUT")
         .count();
     assert_eq!(sent, 0, "nothing changed, nothing is sent");
+}
+
+#[test]
+fn a_large_first_import_goes_in_slices_that_keep_each_family_whole() {
+    use ponte::record::{Decimal, Value};
+    let w = World::new(Fixture::demo(), TOKEN, GROUPS);
+    let drop = w.dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    // 2,500 simple products (three slices of 1,000) and three configurable
+    // families whose variants are far from their parents in the file.
+    let parents = ["MAGLIA-A", "MAGLIA-B", "MAGLIA-C"];
+    let record = |sku: &str, parent: &str, kind: &str, size: &str, color: &str| {
+        vec![
+            ("sku", Value::Text(sku.into())),
+            ("parent_sku", Value::Text(parent.into())),
+            ("kind", Value::Text(kind.into())),
+            ("name", Value::Text(format!("Maglia {sku}"))),
+            ("price", Value::Decimal(Decimal::new(2990, 2))),
+            ("vat_code", Value::Text("22".into())),
+            ("active", Value::Flag(true)),
+            ("size", Value::Text(size.into())),
+            ("color", Value::Text(color.into())),
+        ]
+    };
+    let file = many_products_with(&drop, "ART20261128020000.txt", 2, 2500, false, |i, wr| {
+        if let Some(p) = [10, 900, 1990].iter().position(|&at| at == i) {
+            wr.record("AR", &record(parents[p], "", "C", "", ""))
+                .unwrap();
+        }
+        if let Some(p) = [2400, 1500, 20].iter().position(|&at| at == i) {
+            for (size, color) in ["S", "M", "L"].iter().zip(["Rosso", "Blu", "Verde"]) {
+                let sku = format!("{}-{size}", parents[p]);
+                wr.record("AR", &record(&sku, parents[p], "V", size, color))
+                    .unwrap();
+            }
+        }
+    });
+    let out = w.ingest(&[file]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shop = w.shop();
+    let ours = shop["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["sku"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("SKU-") || s.starts_with("MAGLIA-"))
+        })
+        .count();
+    assert_eq!(ours, 2500 + 3 + 9);
+    for parent in parents {
+        let p = product(&shop, parent);
+        assert_eq!(p["type_id"], "configurable", "{p}");
+        let links = &p["extension_attributes"]["configurable_product_links"];
+        assert_eq!(links.as_array().map(Vec::len), Some(3), "{parent}: {links}");
+        let options = &p["extension_attributes"]["configurable_product_options"];
+        assert_eq!(
+            options.as_array().map(Vec::len),
+            Some(2),
+            "{parent}: {options}"
+        );
+    }
+    // Everything was acknowledged: a file without the three families sends
+    // only their twelve removals (products disabled), nothing else.
+    w.standin.clear_requests();
+    let again = many_products(&drop, "ART20261128030000.txt", 3, 2500, false);
+    let out = w.ingest(&[again]);
+    assert!(out.status.success(), "{}", text(&out));
+    let puts = w
+        .standin
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert_eq!(puts, 12, "{}", text(&out));
 }

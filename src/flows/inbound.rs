@@ -10,16 +10,21 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{Config, Flow};
+use crate::config::{Config, Flow, Target};
 use crate::magento::push::{push, Outcome, TargetContext};
 use crate::model::{spec_for_flow, BoundSpec};
-use crate::reconcile::{ack_for, plan_file, Change, FilePlan, PlanOptions, Verdict};
+use crate::reconcile::{
+    ack_for, decode_creates, plan_file, variant_axes, Change, ChangeInputs, DesiredEntry, FilePlan,
+    LineFetcher, PlanOptions, VariantAxes, Verdict,
+};
 use crate::record::scan::ScanOptions;
 use crate::schema::Schema;
-use crate::state::{Ack, Store, REMOVED};
+use crate::state::{Ack, Payload, Store, REMOVED};
+
+use super::slices::{slices, Unit};
 
 /// Changes pushed between two acknowledgements in the store, so that a crash
-/// resends at most this many (products go whole: parents need their variants).
+/// resends at most this many (products: whole families, see `slices`).
 const SLICE: usize = 1000;
 
 /// From this many entities, a file is retained and what it changes is
@@ -105,10 +110,11 @@ pub fn ingest_file(
             max_errors: config.intake.max_errors,
             ..ScanOptions::default()
         },
-        create_limit: usize::MAX,
+        // Creates are decoded slice by slice as they are sent.
+        create_limit: 0,
     };
-    let fingerprint = spec_for_flow(&schema.flow)
-        .map(|spec| BoundSpec::bind(spec, Arc::clone(&schema)).map(|b| b.fingerprint()))
+    let bound = spec_for_flow(&schema.flow)
+        .map(|spec| BoundSpec::bind(spec, Arc::clone(&schema)))
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let mut plan = plan_file(path, schema, config, Some(store), &opts)?;
@@ -126,10 +132,26 @@ pub fn ingest_file(
         result.plan = Some(plan);
         return Ok(result);
     }
-    let retained = match fingerprint {
-        Some(f) if plan.entries.len() >= RETAIN_FROM => Some(store.retain_file(path, &f)?),
+    let retained = match &bound {
+        Some(b) if plan.entries.len() >= RETAIN_FROM => {
+            Some(store.retain_file(path, &b.fingerprint())?)
+        }
         _ => None,
     };
+    let creates = match &bound {
+        Some(b) => Some(Creates::new(path, b, &plan)?),
+        None => None,
+    };
+    if retained.is_none() {
+        // A small file: its creates are decoded now and recorded as rows.
+        for tp in &mut plan.targets {
+            let pending = std::mem::take(&mut tp.pending);
+            if let (Some(c), Some(target)) = (&creates, config.target(&tp.target)) {
+                tp.changes
+                    .extend(c.decode(target, &plan.entries, &pending)?);
+            }
+        }
+    }
     // The unchanged entities are read from this file from now on, so that
     // older retained files are let go (see `Store::repoint`).
     let lines: Vec<(u64, u64, u64)> = match retained {
@@ -152,6 +174,9 @@ pub fn ingest_file(
         store.repoint(None, &plan.flow, r, &lines)?;
     }
     for tp in &plan.targets {
+        let target = config
+            .target(&tp.target)
+            .ok_or_else(|| anyhow::anyhow!("no target {}", tp.target))?;
         let mut outcome = TargetResult {
             target: tp.target.clone(),
             sent: 0,
@@ -167,12 +192,27 @@ pub fn ingest_file(
                 .map(|c| ack_for(c, retained))
                 .collect::<Vec<_>>(),
         )?;
-        let slice = if flow == Flow::Products {
-            usize::MAX
-        } else {
-            SLICE
-        };
-        for changes in tp.changes.chunks(slice.min(tp.changes.len().max(1))) {
+        let work = slices(
+            &tp.changes,
+            &tp.pending,
+            &plan.entries,
+            &plan.variants,
+            SLICE,
+            flow == Flow::Products,
+        );
+        for slice in work {
+            let mut pending = Vec::new();
+            let mut changes = Vec::with_capacity(slice.len());
+            for unit in slice {
+                match unit {
+                    Unit::Decoded(i) => changes.extend(tp.changes.get(i).cloned()),
+                    Unit::Pending(i) => pending.push(i),
+                }
+            }
+            if let Some(c) = &creates {
+                changes.extend(c.decode(target, &plan.entries, &pending)?);
+            }
+            let changes = &changes[..];
             let outcomes = pusher.push(&tp.target, flow, changes);
             let mut acks = Vec::new();
             for (change, o) in changes.iter().zip(outcomes) {
@@ -206,9 +246,64 @@ pub fn ingest_file(
     Ok(result)
 }
 
-/// The entities this file changes on any target, as the ERP now describes them.
+/// What decoding a file's pending creates needs.
+struct Creates<'b> {
+    bound: &'b BoundSpec,
+    axes: VariantAxes,
+    fetch: LineFetcher,
+}
+
+impl<'b> Creates<'b> {
+    fn new(path: &Path, bound: &'b BoundSpec, plan: &FilePlan) -> anyhow::Result<Creates<'b>> {
+        Ok(Creates {
+            bound,
+            axes: variant_axes(&plan.variants, bound.spec.axes),
+            fetch: LineFetcher::open(path, bound.schema.record_length)?,
+        })
+    }
+
+    fn decode(
+        &self,
+        target: &Target,
+        entries: &[DesiredEntry],
+        indices: &[usize],
+    ) -> anyhow::Result<Vec<Change>> {
+        if indices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let applied = HashMap::new();
+        let inputs = ChangeInputs {
+            bound: self.bound,
+            target,
+            desired: entries,
+            fetch: &self.fetch,
+            applied: &applied,
+            axes: &self.axes,
+        };
+        decode_creates(&inputs, indices)
+    }
+}
+
+/// The entities this file changes on any target, as the ERP now describes
+/// them. Pending creates are recorded as lines of the retained file.
 fn desired_rows(plan: &FilePlan, retained: Option<i64>) -> Vec<Ack> {
     let mut rows: BTreeMap<u64, Ack> = BTreeMap::new();
+    if let Some(retained) = retained {
+        for tp in &plan.targets {
+            for e in tp.pending.iter().filter_map(|&i| plan.entries.get(i)) {
+                rows.entry(e.key_hash).or_insert_with(|| Ack {
+                    key: String::new(),
+                    key_hash: e.key_hash,
+                    hash: e.hash,
+                    payload: Payload::Line {
+                        retained,
+                        offset: e.offset,
+                    },
+                    removed: false,
+                });
+            }
+        }
+    }
     for tp in &plan.targets {
         for c in tp.changes.iter().chain(&tp.silent) {
             rows.entry(c.key_hash).or_insert_with(|| {

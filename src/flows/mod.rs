@@ -5,3 +5,4 @@ pub mod inbound;
 pub mod orders;
 pub mod retry;
 pub mod service;
+mod slices;

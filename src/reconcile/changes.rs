@@ -93,6 +93,9 @@ pub struct Built {
     /// Updates whose changed fields this target does not receive: nothing to
     /// send, but the applied state moves on.
     pub silent: Vec<Change>,
+    /// The creates past `create_limit`, not decoded (indices into the
+    /// desired entries, in file order): see `decode_creates`.
+    pub pending: Vec<usize>,
 }
 
 /// Creates are decoded only up to `create_limit` (all of them for ingest or
@@ -102,36 +105,11 @@ pub fn build_changes(
     classified: &Classified,
     create_limit: usize,
 ) -> anyhow::Result<Built> {
-    let kind = inputs.bound.spec.kind;
     // The first creates in file order, not in key-hash order.
     let mut creates = classified.creates.clone();
-    if creates.len() > create_limit {
-        creates.select_nth_unstable_by_key(create_limit, |&i| inputs.desired[i].line);
-        creates.truncate(create_limit);
-    }
     creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
-    // Decoding is per entity and independent: both cores share it.
-    let decode =
-        |i: usize, action: Action, before: Option<Map<String, Json>>| -> anyhow::Result<Change> {
-            let e = &inputs.desired[i];
-            let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
-            Ok(Change {
-                action,
-                variant_axes: inputs.axes.get(&e.key_hash).cloned(),
-                fields: changed_fields(kind, inputs.target, &entity.fields, before.as_ref()),
-                key: entity.key,
-                key_hash: e.key_hash,
-                hash: e.hash,
-                line: Some(e.line),
-                offset: Some(e.offset),
-                payload: entity.fields,
-                before,
-            })
-        };
-    let mut changes: Vec<Change> = creates
-        .par_iter()
-        .map(|&i| decode(i, Action::Create, None))
-        .collect::<anyhow::Result<_>>()?;
+    let pending = creates.split_off(create_limit.min(creates.len()));
+    let mut changes = decode_creates(inputs, &creates)?;
     let updates: Vec<Change> = classified
         .updates
         .par_iter()
@@ -141,7 +119,7 @@ pub fn build_changes(
                 .get(&inputs.desired[i].key_hash)
                 .map(|(_, fields)| fields.clone())
                 .unwrap_or_default();
-            decode(i, Action::Update, Some(before))
+            decode(inputs, i, Action::Update, Some(before))
         })
         .collect::<anyhow::Result<_>>()?;
     let (silent, sent): (Vec<Change>, Vec<Change>) =
@@ -156,7 +134,50 @@ pub fn build_changes(
     changes.sort_by(|a, b| {
         (a.line.is_none(), a.line, &a.key).cmp(&(b.line.is_none(), b.line, &b.key))
     });
-    Ok(Built { changes, silent })
+    Ok(Built {
+        changes,
+        silent,
+        pending,
+    })
+}
+
+/// The creates of these desired entries, decoded (on both cores: each is a
+/// read and a decode of its own).
+pub fn decode_creates(inputs: &ChangeInputs, indices: &[usize]) -> anyhow::Result<Vec<Change>> {
+    indices
+        .par_iter()
+        .map(|&i| decode(inputs, i, Action::Create, None))
+        .collect()
+}
+
+fn decode(
+    inputs: &ChangeInputs,
+    i: usize,
+    action: Action,
+    before: Option<Map<String, Json>>,
+) -> anyhow::Result<Change> {
+    let e = inputs
+        .desired
+        .get(i)
+        .ok_or_else(|| anyhow::anyhow!("no desired entry {i}"))?;
+    let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
+    Ok(Change {
+        action,
+        variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+        fields: changed_fields(
+            inputs.bound.spec.kind,
+            inputs.target,
+            &entity.fields,
+            before.as_ref(),
+        ),
+        key: entity.key,
+        key_hash: e.key_hash,
+        hash: e.hash,
+        line: Some(e.line),
+        offset: Some(e.offset),
+        payload: entity.fields,
+        before,
+    })
 }
 
 fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> {

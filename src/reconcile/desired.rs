@@ -20,9 +20,11 @@ pub struct DesiredEntry {
     pub line: u64,
 }
 
-/// A variant seen in the file: its parent's key hash and its axis values' hashes.
+/// A variant seen in the file: its own and its parent's key hash and its
+/// axis values' hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantSeen {
+    pub key: u64,
     pub parent: u64,
     pub axes: crate::model::Axes,
 }
@@ -62,7 +64,11 @@ impl RecordVisitor for DesiredVisitor<'_> {
             line: seen.line,
         });
         if let Some((parent, axes)) = variant {
-            out.variants.push(VariantSeen { parent, axes });
+            out.variants.push(VariantSeen {
+                key: key_hash,
+                parent,
+                axes,
+            });
         }
     }
 }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use axes::{variant_axes, VariantAxes};
-pub use changes::{build_changes, changed_fields, target_receives, Action, Change, ChangeInputs};
+pub use changes::{
+    build_changes, changed_fields, decode_creates, target_receives, Action, Change, ChangeInputs,
+};
 pub use desired::{scan_desired, DesiredEntry, DesiredSet, LineFetcher, VariantSeen};
 pub use diff::{classify, Classified};
 pub use stored::decode_stored;
@@ -49,6 +51,10 @@ pub struct TargetPlan {
     pub changes: Vec<Change>,
     #[serde(skip)]
     pub silent: Vec<Change>,
+    /// Creates not decoded (past `PlanOptions::create_limit`): indices
+    /// into `FilePlan::entries`, in file order.
+    #[serde(skip)]
+    pub pending: Vec<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +73,9 @@ pub struct FilePlan {
     /// The file's entities, sorted by key hash (none for fulfilment).
     #[serde(skip)]
     pub entries: Vec<DesiredEntry>,
+    /// Its variants (for decoding the pending creates).
+    #[serde(skip)]
+    pub variants: Vec<VariantSeen>,
 }
 
 pub struct PlanOptions {
@@ -153,9 +162,11 @@ pub fn plan_file(
             unchanged: classified.unchanged + built.silent.len() as u64,
             changes: built.changes,
             silent: built.silent,
+            pending: built.pending,
         });
     }
     plan.entries = set.entries;
+    plan.variants = set.variants;
     Ok(plan)
 }
 
@@ -181,6 +192,7 @@ impl FilePlan {
             targets: Vec::new(),
             report,
             entries: Vec::new(),
+            variants: Vec::new(),
         }
     }
 
@@ -268,6 +280,7 @@ fn plan_fulfilment(
             unchanged: 0,
             changes: Vec::new(),
             silent: Vec::new(),
+            pending: Vec::new(),
         };
         for ev in &events {
             // An event once applied is never sent again, even if the ERP
