@@ -184,6 +184,7 @@ impl World {
                 .record_applied(&tp.target, &plan.flow, &tp.acks(Some(retained)))
                 .unwrap();
         }
+        store.release_retained(retained).unwrap();
         store
             .commit_desired(&plan.flow, None, plan.exported_at.as_deref(), &[])
             .unwrap();

@@ -138,8 +138,47 @@ pub fn ingest_file(
         }
         _ => None,
     };
-    let creates = match &bound {
-        Some(b) => Some(Creates::new(path, b, &plan)?),
+    let sent = send(
+        path,
+        config,
+        store,
+        pusher,
+        flow,
+        &mut plan,
+        bound.as_ref(),
+        retained,
+    );
+    // Whatever happened, the copy now lives as long as something points
+    // into it, like any other.
+    if let Some(r) = retained {
+        store.release_retained(r)?;
+    }
+    result.targets = sent?;
+    result.plan = Some(plan);
+    Ok(result)
+}
+
+/// Commits the desired state of a ready plan, then pushes each target's
+/// changes slice by slice and records what each target acknowledged.
+#[allow(clippy::too_many_arguments)]
+fn send(
+    path: &Path,
+    config: &Config,
+    store: &mut Store,
+    pusher: &Pusher,
+    flow: Flow,
+    plan: &mut FilePlan,
+    bound: Option<&BoundSpec>,
+    retained: Option<i64>,
+) -> anyhow::Result<Vec<TargetResult>> {
+    // Creates are read from the copy the state keeps, when there is one:
+    // what is acknowledged is then exactly what was sent.
+    let source = match retained {
+        Some(r) => store.retained_path(r),
+        None => path.to_path_buf(),
+    };
+    let creates = match bound {
+        Some(b) => Some(Creates::new(&source, b, plan)?),
         None => None,
     };
     if retained.is_none() {
@@ -149,6 +188,9 @@ pub fn ingest_file(
             if let (Some(c), Some(target)) = (&creates, config.target(&tp.target)) {
                 tp.changes
                     .extend(c.decode(target, &plan.entries, &pending)?);
+                tp.changes.sort_by(|a, b| {
+                    (a.line.is_none(), a.line, &a.key).cmp(&(b.line.is_none(), b.line, &b.key))
+                });
             }
         }
     }
@@ -168,11 +210,12 @@ pub fn ingest_file(
         &plan.flow,
         None,
         plan.exported_at.as_deref(),
-        &desired_rows(&plan, retained),
+        &desired_rows(plan, retained),
     )?;
     if let Some(r) = retained {
         store.repoint(None, &plan.flow, r, &lines)?;
     }
+    let mut results = Vec::new();
     for tp in &plan.targets {
         let target = config
             .target(&tp.target)
@@ -240,10 +283,9 @@ pub fn ingest_file(
         if let Some(r) = retained {
             store.repoint(Some(&tp.target), &plan.flow, r, &lines)?;
         }
-        result.targets.push(outcome);
+        results.push(outcome);
     }
-    result.plan = Some(plan);
-    Ok(result)
+    Ok(results)
 }
 
 /// What decoding a file's pending creates needs.

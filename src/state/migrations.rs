@@ -127,4 +127,20 @@ pub const STEPS: &[&str] = &[
     ALTER TABLE snapshots ADD COLUMN refs TEXT NOT NULL DEFAULT '';
     ALTER TABLE failures ADD COLUMN key_hash INTEGER;
     "#,
+    // 4: retained file ids are never used twice (AUTOINCREMENT), so that a
+    // location left pointing at a file that is gone finds nothing rather
+    // than another file's line.
+    r#"
+    CREATE TABLE retained_files (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO retained_files (id, name, fingerprint, size, created_at)
+        SELECT id, name, fingerprint, size, created_at FROM retained;
+    DROP TABLE retained;
+    ALTER TABLE retained_files RENAME TO retained;
+    "#,
 ];

@@ -45,7 +45,9 @@ pub fn path_of(dir: &Path, id: i64) -> PathBuf {
 
 /// Copies `source` into the store, durably, and registers it. The row is
 /// written first: a crash before the copy is whole leaves a row that no
-/// snapshot points to, which the next collection removes.
+/// snapshot points to, which the next open removes. Until the caller's
+/// snapshots point into it, the caller keeps it from collection (see
+/// `Store::retain_file`).
 pub fn retain(
     conn: &Connection,
     dir: &Path,
@@ -53,7 +55,10 @@ pub fn retain(
     fingerprint: &str,
 ) -> anyhow::Result<i64> {
     use anyhow::Context;
-    let size = std::fs::metadata(source)
+    let mut from =
+        File::open(source).with_context(|| format!("{}: cannot read", source.display()))?;
+    let size = from
+        .metadata()
         .with_context(|| format!("{}: cannot read", source.display()))?
         .len();
     anyhow::ensure!(
@@ -72,35 +77,63 @@ pub fn retain(
     )?;
     let id = conn.last_insert_rowid();
     anyhow::ensure!(id <= MAX_ID, "the state store has retained too many files");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Customer files are kept as the database is, for the owner only, from
+    // the first byte.
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        folder.mode(0o700);
+        open.mode(0o600);
+    }
+    folder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let target = path_of(dir, id);
     let partial = target.with_extension("part");
-    std::fs::copy(source, &partial).with_context(|| {
+    let mut to = open
+        .open(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    std::io::copy(&mut from, &mut to).with_context(|| {
         format!(
             "cannot copy {} into the state store at {}",
             source.display(),
             partial.display()
         )
     })?;
-    // A copy takes the source's mode; customer files are kept as the
-    // database is, for the owner only.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict {}", partial.display()))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    File::open(&partial)
-        .and_then(|f| f.sync_all())
+    to.sync_all()
         .with_context(|| format!("cannot sync {}", partial.display()))?;
+    drop(to);
     std::fs::rename(&partial, &target)
         .with_context(|| format!("cannot rename {}", partial.display()))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync {}", dir.display()))?;
     Ok(id)
+}
+
+/// The ids of `locs` that the store does not know: a snapshot must never
+/// point into a file that is not there.
+pub fn unknown(conn: &Connection, locs: &[u64]) -> rusqlite::Result<Vec<i64>> {
+    let mut ids: Vec<i64> = locs
+        .iter()
+        .filter_map(|&l| split(l).map(|(id, _)| id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    ids.sort_unstable();
+    let mut stmt = conn.prepare_cached("SELECT count(*) FROM retained WHERE id = ?1")?;
+    let mut missing = Vec::new();
+    for id in ids {
+        let n: i64 = stmt.query_row([id], |r| r.get(0))?;
+        if n == 0 {
+            missing.push(id);
+        }
+    }
+    Ok(missing)
 }
 
 pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, RetainedFile>> {
@@ -133,11 +166,15 @@ pub fn refs_text(locs: &[u64]) -> String {
         .join(",")
 }
 
-/// Unregisters the retained files no snapshot points into (inside the
-/// caller's transaction) and returns their paths, to delete once the
-/// transaction is committed.
-pub fn collect_garbage(conn: &Connection, dir: &Path) -> rusqlite::Result<Vec<PathBuf>> {
-    let mut referenced = HashSet::new();
+/// Unregisters the retained files no snapshot points into, but those in
+/// `pinned` (inside the caller's transaction), and returns their paths, to
+/// delete once the transaction is durable.
+pub fn collect_garbage(
+    conn: &Connection,
+    dir: &Path,
+    pinned: &HashSet<i64>,
+) -> rusqlite::Result<Vec<PathBuf>> {
+    let mut referenced = pinned.clone();
     {
         let mut stmt = conn.prepare_cached("SELECT refs FROM snapshots")?;
         let mut rows = stmt.query([])?;
@@ -159,23 +196,33 @@ pub fn collect_garbage(conn: &Connection, dir: &Path) -> rusqlite::Result<Vec<Pa
     Ok(gone)
 }
 
-/// Deletes files of the retained directory that no row names: left by a
-/// crash between a commit and the deletion it allowed, or mid-copy.
-pub fn remove_strays(conn: &Connection, dir: &Path) -> std::io::Result<()> {
+/// Deletes the copies and partial copies in the retained folder that no
+/// row names: left by a crash between a commit and the deletion it allowed,
+/// or mid-copy. Anything else there is left alone; a file that cannot be
+/// deleted is reported, not fatal.
+pub fn remove_strays(conn: &Connection, dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
+        return;
     };
     let known: HashSet<PathBuf> = match files(conn, dir) {
         Ok(f) => f.into_values().map(|r| r.path).collect(),
-        Err(_) => return Ok(()),
+        Err(_) => return,
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if !known.contains(&path) {
-            std::fs::remove_file(&path)?;
+        let ours = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("rec" | "part")
+        );
+        if ours && !known.contains(&path) {
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(
+                    "cannot remove the stray retained file {}: {e}",
+                    path.display()
+                );
+            }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -115,6 +115,8 @@ impl Snapshot {
     }
 
     /// Applies acknowledged changes: each entry replaces or adds its key.
+    /// Locations are not kept: the store uses `merge_located`.
+    #[cfg(test)]
     pub fn merge(&mut self, updates: &[SnapEntry]) {
         let mut locs = vec![INLINE; self.entries.len()];
         self.merge_located(&mut locs, updates.iter().map(|&e| (e, INLINE)).collect());
@@ -173,7 +175,8 @@ impl Snapshot {
         replaced
     }
 
-    /// Drops these keys.
+    /// Drops these keys (locations not kept, as `merge`).
+    #[cfg(test)]
     pub fn forget(&mut self, key_hashes: &[u64]) {
         let mut gone = key_hashes.to_vec();
         gone.sort_unstable();

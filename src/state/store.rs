@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,6 +25,9 @@ pub enum StoreError {
 pub struct Store {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
+    /// Retained files this process is about to point into: no collection
+    /// takes them before `release_retained`.
+    pinned: HashSet<i64>,
 }
 
 /// An entity as a target acknowledged it.
@@ -170,15 +173,17 @@ impl Store {
             create_private(&path).map_err(|e| other(format!("cannot create: {e}")))?;
         }
         let conn = Connection::open(&path).map_err(|e| sql(&path, e))?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            pinned: HashSet::new(),
+        };
         store.configure()?;
         store.migrate()?;
-        retained::remove_strays(&store.conn, &store.retained_dir()).map_err(|e| {
-            StoreError::Other {
-                path: store.path.display().to_string(),
-                message: format!("cannot tidy the retained files: {e}"),
-            }
-        })?;
+        // Whatever a crash left: rows no snapshot points to (nothing is
+        // pinned yet in a new process), then files no row names.
+        store.collect()?;
+        retained::remove_strays(&store.conn, &store.retained_dir());
         Ok(store)
     }
 
@@ -194,7 +199,11 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| sql(&path, e))?;
-        let store = Store { conn, path };
+        let store = Store {
+            conn,
+            path,
+            pinned: HashSet::new(),
+        };
         let version = store.version()?;
         if version as usize != STEPS.len() {
             return Err(StoreError::Other {
@@ -492,12 +501,81 @@ impl Store {
 
     /// Keeps a copy of `source`, whose lines become payloads by reference
     /// (`Payload::Line`). `fingerprint` names the layout the lines are in.
-    pub fn retain_file(&self, source: &Path, fingerprint: &str) -> Result<i64, StoreError> {
-        retained::retain(&self.conn, &self.retained_dir(), source, fingerprint).map_err(|e| {
-            StoreError::Other {
+    /// The copy is pinned until `release_retained`: the commits in between
+    /// may not point into it yet (a file whose every entity is unchanged).
+    pub fn retain_file(&mut self, source: &Path, fingerprint: &str) -> Result<i64, StoreError> {
+        let id = retained::retain(&self.conn, &self.retained_dir(), source, fingerprint).map_err(
+            |e| StoreError::Other {
                 path: self.path.display().to_string(),
                 message: format!("{e:#}"),
+            },
+        )?;
+        self.pinned.insert(id);
+        Ok(id)
+    }
+
+    /// The copy `retain_file` made, to read its lines.
+    pub fn retained_path(&self, id: i64) -> PathBuf {
+        retained::path_of(&self.retained_dir(), id)
+    }
+
+    /// Ends the pin of a retained file: from now on it lives as long as a
+    /// snapshot points into it (it goes now if none does).
+    pub fn release_retained(&mut self, id: i64) -> Result<(), StoreError> {
+        self.pinned.remove(&id);
+        self.collect()
+    }
+
+    fn collect(&mut self) -> Result<(), StoreError> {
+        let dir = self.retained_dir();
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
+        let gone = retained::collect_garbage(&tx, &dir, &self.pinned).map_err(|e| sql(&path, e))?;
+        tx.commit().map_err(|e| sql(&path, e))?;
+        self.delete_when_durable(gone);
+        Ok(())
+    }
+
+    /// Deletes retained files once the commit that let them go is on disk.
+    /// With `synchronous = NORMAL` a power cut can undo a commit; a
+    /// completed checkpoint cannot be undone. If the checkpoint cannot
+    /// complete (a reader in the way), the files stay and the next open
+    /// removes them as strays.
+    fn delete_when_durable(&self, gone: Vec<PathBuf>) {
+        if gone.is_empty() {
+            return;
+        }
+        let checkpoint = self.conn.query_row("PRAGMA wal_checkpoint(FULL)", [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        match checkpoint {
+            Ok((0, log, done)) if log == done => {
+                for file in gone {
+                    if let Err(e) = std::fs::remove_file(&file) {
+                        tracing::warn!("cannot remove the retained file {}: {e}", file.display());
+                    }
+                }
             }
+            _ => tracing::info!(
+                "{} retained files no longer needed are removed at the next start",
+                gone.len()
+            ),
+        }
+    }
+
+    /// Refuses locations into files the store does not hold.
+    fn check_known(&self, conn: &Connection, locs: &[u64]) -> Result<(), StoreError> {
+        let missing = retained::unknown(conn, locs).map_err(|e| self.err(e))?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Other {
+            path: self.path.display().to_string(),
+            message: format!("no retained file {missing:?}: nothing may point into it"),
         })
     }
 
@@ -661,12 +739,16 @@ impl Store {
         if moved == 0 {
             return Ok(());
         }
+        self.check_known(&self.conn, &[retained::location(retained, 0)])?;
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
         Store::save(&tx, &scope, &located).map_err(e)?;
-        commit_collecting(tx, &dir).map_err(e)
+        let gone = retained::collect_garbage(&tx, &dir, &self.pinned).map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.delete_when_durable(gone);
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -681,6 +763,14 @@ impl Store {
         also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
     ) -> Result<(), StoreError> {
         let mut located = self.load(scope, table, target, flow, true)?;
+        let files: HashSet<u64> = acks
+            .iter()
+            .filter_map(|a| match a.payload {
+                Payload::Line { retained, .. } => Some(retained::location(retained, 0)),
+                Payload::Json(_) => None,
+            })
+            .collect();
+        self.check_known(&self.conn, &files.into_iter().collect::<Vec<_>>())?;
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
@@ -736,7 +826,10 @@ impl Store {
         }
         Store::save(&tx, scope, &located).map_err(e)?;
         also(&tx).map_err(e)?;
-        commit_collecting(tx, &dir).map_err(e)
+        let gone = retained::collect_garbage(&tx, &dir, &self.pinned).map_err(e)?;
+        tx.commit().map_err(e)?;
+        self.delete_when_durable(gone);
+        Ok(())
     }
 
     // ---- failures ----------------------------------------------------------
@@ -809,18 +902,6 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(())
     }
-}
-
-/// Commits a transaction that may have dropped the last reference to a
-/// retained file, and deletes the files no snapshot points into any more.
-fn commit_collecting(tx: rusqlite::Transaction, dir: &Path) -> rusqlite::Result<()> {
-    let gone = retained::collect_garbage(&tx, dir)?;
-    tx.commit()?;
-    for file in gone {
-        // Left behind, it is removed at the next open.
-        let _ = std::fs::remove_file(file);
-    }
-    Ok(())
 }
 
 /// An acknowledged entity has no failure left. Failures are few and
@@ -1004,6 +1085,7 @@ mod tests {
             let copy = kept.with_file_name(format!("{again}.rec"));
             assert_eq!(mode(&copy), 0o600, "a retained copy is its owner's only");
             assert_eq!(mode(copy.parent().unwrap()), 0o700);
+            store.release_retained(again).unwrap();
         }
         // A's row gives way to a line; B is a line from the start.
         store
@@ -1013,6 +1095,7 @@ mod tests {
                 &[line_ack(1, 11, id, 0), line_ack(2, 20, id, 9)],
             )
             .unwrap();
+        store.release_retained(id).unwrap();
         let rows: i64 = store
             .conn
             .query_row("SELECT count(*) FROM applied", [], |r| r.get(0))
@@ -1060,6 +1143,7 @@ mod tests {
                 &[line_ack(1, 10, one, 0), line_ack(2, 20, one, 3)],
             )
             .unwrap();
+        store.release_retained(one).unwrap();
         let two = store.retain_file(&day2, "l").unwrap();
         // B changed and was not (yet) applied: it stays on day 1's line.
         let lines = [(1, 10, 0), (2, 21, 3)];
@@ -1081,6 +1165,45 @@ mod tests {
     }
 
     #[test]
+    fn a_new_copy_nothing_points_into_yet_survives_commits_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let day1 = dir.path().join("day1.txt");
+        std::fs::write(&day1, b"A1\n").unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        let one = store.retain_file(&day1, "l").unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[line_ack(1, 10, one, 0)])
+            .unwrap();
+        store.release_retained(one).unwrap();
+        // Day 2 holds A unchanged: the commits before the repoint point
+        // nowhere into it, and must not take it.
+        let two = store.retain_file(&day1, "l").unwrap();
+        store.commit_desired("ARTICOLI", None, None, &[]).unwrap();
+        let kept = dir.path().join("state").join(retained::DIR);
+        let copy = |id: i64| kept.join(format!("{id}.rec"));
+        assert!(copy(two).exists());
+        store
+            .repoint(Some("b2c"), "ARTICOLI", two, &[(1, 10, 0)])
+            .unwrap();
+        assert!(!copy(one).exists(), "day 1 is no longer pointed into");
+        store.release_retained(two).unwrap();
+        assert!(copy(two).exists(), "day 2 is");
+        // A copy nothing ever points into goes at its release; its id is
+        // never given again.
+        let three = store.retain_file(&day1, "l").unwrap();
+        store.release_retained(three).unwrap();
+        assert!(!copy(three).exists());
+        let four = store.retain_file(&day1, "l").unwrap();
+        assert!(four > three);
+        // Nothing may point into a file the store does not hold.
+        let e = store
+            .record_applied("b2c", "ARTICOLI", &[line_ack(2, 20, three, 0)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no retained file"), "{e}");
+    }
+
+    #[test]
     fn a_retained_file_no_row_names_is_removed_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -1088,9 +1211,16 @@ mod tests {
         std::fs::create_dir_all(&strays).unwrap();
         std::fs::write(strays.join("7.rec"), b"left by a crash").unwrap();
         std::fs::write(strays.join("8.part"), b"half a copy").unwrap();
+        std::fs::create_dir(strays.join("someone's folder")).unwrap();
+        std::fs::write(strays.join("README.txt"), b"not ponte's").unwrap();
         drop(store);
         Store::open(dir.path()).unwrap();
-        assert_eq!(std::fs::read_dir(&strays).unwrap().count(), 0);
+        let mut left: Vec<String> = std::fs::read_dir(&strays)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["README.txt", "someone's folder"]);
     }
 
     #[test]

@@ -155,11 +155,35 @@ pub fn record(
     }
     let unchanged = classified.unchanged;
     drop(classified);
+    let recorded = acks.len() as u64;
+    let done = commit(checked, target, store, acks, retained);
+    // Whatever happened, the copy now lives as long as something points
+    // into it, like any other.
+    if let Some(r) = retained {
+        store.release_retained(r)?;
+    }
+    done?;
+    on_recorded(recorded);
+    Ok(Recorded {
+        flow: checked.flow,
+        entities: checked.set.entries.len() as u64,
+        recorded,
+        unchanged,
+    })
+}
+
+fn commit(
+    checked: &Checked,
+    target: &str,
+    store: &mut Store,
+    acks: Vec<Ack>,
+    retained: Option<i64>,
+) -> anyhow::Result<()> {
+    let flow_name = &checked.bound.schema.flow;
     // The ERP's word first, as ingest commits it before sending; the flow's
     // newest timestamp moves on with it.
-    store.commit_desired(&flow_name, None, checked.exported_at.as_deref(), &acks)?;
-    let recorded = acks.len() as u64;
-    store.record_applied(target, &flow_name, &acks)?;
+    store.commit_desired(flow_name, None, checked.exported_at.as_deref(), &acks)?;
+    store.record_applied(target, flow_name, &acks)?;
     drop(acks);
     if let Some(r) = retained {
         // The entities already applied with this content are read from
@@ -170,14 +194,8 @@ pub fn record(
             .iter()
             .map(|e| (e.key_hash, e.hash, e.offset))
             .collect();
-        store.repoint(None, &flow_name, r, &lines)?;
-        store.repoint(Some(target), &flow_name, r, &lines)?;
+        store.repoint(None, flow_name, r, &lines)?;
+        store.repoint(Some(target), flow_name, r, &lines)?;
     }
-    on_recorded(recorded);
-    Ok(Recorded {
-        flow: checked.flow,
-        entities: checked.set.entries.len() as u64,
-        recorded,
-        unchanged,
-    })
+    Ok(())
 }
