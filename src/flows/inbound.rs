@@ -19,7 +19,7 @@ use crate::reconcile::{
 };
 use crate::record::scan::ScanOptions;
 use crate::schema::Schema;
-use crate::state::{Ack, Payload, Store, REMOVED};
+use crate::state::{Ack, Store, REMOVED};
 
 use super::slices::{slices, Unit};
 
@@ -333,16 +333,8 @@ fn desired_rows(plan: &FilePlan, retained: Option<i64>) -> Vec<Ack> {
     if let Some(retained) = retained {
         for tp in &plan.targets {
             for e in tp.pending.iter().filter_map(|&i| plan.entries.get(i)) {
-                rows.entry(e.key_hash).or_insert_with(|| Ack {
-                    key: String::new(),
-                    key_hash: e.key_hash,
-                    hash: e.hash,
-                    payload: Payload::Line {
-                        retained,
-                        offset: e.offset,
-                    },
-                    removed: false,
-                });
+                rows.entry(e.key_hash)
+                    .or_insert_with(|| Ack::line(e.key_hash, e.hash, retained, e.offset));
             }
         }
     }

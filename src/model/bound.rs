@@ -380,12 +380,9 @@ mod tests {
     use crate::model::{CUSTOMERS, PRODUCTS, STOCK};
     use crate::schema::Registry;
 
-    /// A record and the payload decoded from it hash alike: the diff against
-    /// a baseline read back from Magento depends on it.
-    #[test]
-    fn a_record_and_its_decoded_payload_hash_alike() {
-        let registry = Registry::built_in();
-        let cases: [(&EntitySpec, &[u8]); 3] = [
+    /// Each entity spec with the sample file of its flow.
+    fn samples() -> [(&'static EntitySpec, &'static [u8]); 3] {
+        [
             (
                 &PRODUCTS,
                 include_bytes!("../../samples/ART20261128020000.txt"),
@@ -398,7 +395,15 @@ mod tests {
                 &CUSTOMERS,
                 include_bytes!("../../samples/CLI20261128030000.txt"),
             ),
-        ];
+        ]
+    }
+
+    /// A record and the payload decoded from it hash alike: the diff against
+    /// a baseline read back from Magento depends on it.
+    #[test]
+    fn a_record_and_its_decoded_payload_hash_alike() {
+        let registry = Registry::built_in();
+        let cases = samples();
         let mut seen = 0;
         for (spec, file) in cases {
             let schema = registry.by_flow(spec.flow).unwrap();
@@ -429,20 +434,7 @@ mod tests {
     #[test]
     fn observing_with_spans_agrees_with_observing_alone() {
         let registry = Registry::built_in();
-        let cases: [(&EntitySpec, &[u8]); 3] = [
-            (
-                &PRODUCTS,
-                include_bytes!("../../samples/ART20261128020000.txt"),
-            ),
-            (
-                &STOCK,
-                include_bytes!("../../samples/GIA20261128083000.txt"),
-            ),
-            (
-                &CUSTOMERS,
-                include_bytes!("../../samples/CLI20261128030000.txt"),
-            ),
-        ];
+        let cases = samples();
         let mut seen = 0;
         for (spec, file) in cases {
             let schema = registry.by_flow(spec.flow).unwrap();

@@ -118,13 +118,7 @@ pub fn retain(
 /// The ids of `locs` that the store does not know: a snapshot must never
 /// point into a file that is not there.
 pub fn unknown(conn: &Connection, locs: &[u64]) -> rusqlite::Result<Vec<i64>> {
-    let mut ids: Vec<i64> = locs
-        .iter()
-        .filter_map(|&l| split(l).map(|(id, _)| id))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    ids.sort_unstable();
+    let ids = ids_in(locs);
     let mut stmt = conn.prepare_cached("SELECT count(*) FROM retained WHERE id = ?1")?;
     let mut missing = Vec::new();
     for id in ids {
@@ -151,8 +145,8 @@ pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, Ret
     rows.collect()
 }
 
-/// The file ids a set of locations points into, as stored beside a snapshot.
-pub fn refs_text(locs: &[u64]) -> String {
+/// The distinct file ids a set of locations points into, in order.
+fn ids_in(locs: &[u64]) -> Vec<i64> {
     let mut ids: Vec<i64> = locs
         .iter()
         .filter_map(|&l| split(l).map(|(id, _)| id))
@@ -160,7 +154,13 @@ pub fn refs_text(locs: &[u64]) -> String {
         .into_iter()
         .collect();
     ids.sort_unstable();
-    ids.iter()
+    ids
+}
+
+/// The file ids a set of locations points into, as stored beside a snapshot.
+pub fn refs_text(locs: &[u64]) -> String {
+    ids_in(locs)
+        .iter()
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
         .join(",")

@@ -41,6 +41,20 @@ pub struct Ack {
     pub removed: bool,
 }
 
+impl Ack {
+    /// An entity acknowledged as the line at `offset` of retained file
+    /// `retained` (its key is in the line).
+    pub fn line(key_hash: u64, hash: u64, retained: i64, offset: u64) -> Ack {
+        Ack {
+            key: String::new(),
+            key_hash,
+            hash,
+            payload: Payload::Line { retained, offset },
+            removed: false,
+        }
+    }
+}
+
 /// How an acknowledged payload is kept.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -1048,13 +1062,7 @@ mod tests {
     }
 
     fn line_ack(kh: u64, hash: u64, retained: i64, offset: u64) -> Ack {
-        Ack {
-            key: String::new(),
-            key_hash: kh,
-            hash,
-            payload: Payload::Line { retained, offset },
-            removed: false,
-        }
+        Ack::line(kh, hash, retained, offset)
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{classify, scan_desired, DesiredSet};
 use crate::record::scan::{FileReport, ScanOptions};
 use crate::schema::{Mode, Schema};
-use crate::state::{Ack, Payload, Store};
+use crate::state::{Ack, Store};
 
 /// Why a file is refused, as `ingest` would refuse it.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,16 +141,7 @@ pub fn record(
     if let Some(retained) = retained {
         for &i in classified.creates.iter().chain(&classified.updates) {
             let e = &checked.set.entries[i];
-            acks.push(Ack {
-                key: String::new(),
-                key_hash: e.key_hash,
-                hash: e.hash,
-                payload: Payload::Line {
-                    retained,
-                    offset: e.offset,
-                },
-                removed: false,
-            });
+            acks.push(Ack::line(e.key_hash, e.hash, retained, e.offset));
         }
     }
     let unchanged = classified.unchanged;
