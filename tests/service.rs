@@ -687,6 +687,52 @@ fn kill_9_mid_push_loses_nothing_and_ships_and_invoices_once() {
 }
 
 #[test]
+fn kill_9_amid_a_large_file_resends_at_most_the_slice_in_flight() {
+    let w = World::new(1);
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(20),
+        ..Faults::default()
+    });
+    // Large enough to be retained and pushed in three slices of 1,000.
+    let all = skus("SLICE", 2500);
+    let art = "ART20261128020000.txt";
+    w.drop_file(art, &articoli(2, &all, 1590));
+
+    let mut svc = w.watch();
+    svc.wait_until(
+        "the first slice to be acknowledged and more sent",
+        LONG,
+        || product_puts(&w.requests()) >= 1300,
+    );
+    svc.kill9();
+    let before = product_puts(&w.requests());
+    assert!(
+        before < all.len(),
+        "the push ended before the kill ({before} saves): make it longer"
+    );
+    w.shop.set_faults(Faults::default());
+
+    let mut svc = w.start(&["watch", "--until-idle"]);
+    let status = svc.wait(LONG);
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr());
+    let after = product_puts(&w.requests()) - before;
+    // The first slice was acknowledged before the kill: only what was not
+    // is sent again (the slice in flight at most, and the rest).
+    assert!(
+        after <= all.len() - 1000,
+        "{after} saves after the restart: an acknowledged slice was sent again"
+    );
+    let shop = w.skus();
+    let missing: Vec<&String> = all.iter().filter(|s| !shop.contains(*s)).collect();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    assert_eq!(w.archived_count(art), 1, "{:?}", w.archived());
+    // The state keeps one copy of the file, whole, and nothing half-made.
+    let kept = names_in(&w.dir.path().join("state/retained"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].ends_with(".rec"), "{kept:?}");
+}
+
+#[test]
 fn one_instance_per_state_directory() {
     let w = World::new(1);
     let mut first = w.watch();
