@@ -14,13 +14,7 @@ use super::router::{Reply, Request, Route};
 use super::state::{AttributeOption, ShopState};
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| {
-        Some(Route {
-            handler,
-            resource: "Magento_Catalog::attributes_attributes",
-            anonymous: false,
-        })
-    };
+    let r = |handler| Route::guarded(handler, "Magento_Catalog::attributes_attributes");
     match (method, segs) {
         ("GET", ["products", "attributes", _]) => r(get),
         ("GET", ["products", "attributes", _, "options"]) => r(list),

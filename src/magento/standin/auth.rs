@@ -20,11 +20,7 @@ const LOCK_SECONDS: i64 = 1800;
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
     match (method, segs) {
-        ("POST", ["integration", "admin", "token"]) => Some(Route {
-            handler: admin_token,
-            resource: "anonymous",
-            anonymous: true,
-        }),
+        ("POST", ["integration", "admin", "token"]) => Route::open(admin_token),
         _ => None,
     }
 }

@@ -23,13 +23,7 @@ use super::router::{Reply, Request, Route};
 use super::state::ShopState;
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| {
-        Some(Route {
-            handler,
-            resource: "Magento_Catalog::products",
-            anonymous: false,
-        })
-    };
+    let r = |handler| Route::guarded(handler, "Magento_Catalog::products");
     match (method, segs) {
         ("POST", ["configurable-products", _, "options"]) => r(add_option),
         ("GET", ["configurable-products", _, "options", "all"]) => r(list_options),

@@ -27,13 +27,7 @@ use super::state::{keep_or_assign_id, ShopState};
 pub const CUSTOM_ATTRIBUTES: [&str; 1] = ["erp_customer_code"];
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler, resource| {
-        Some(Route {
-            handler,
-            resource,
-            anonymous: false,
-        })
-    };
+    let r = Route::guarded;
     match (method, segs) {
         ("GET", ["customers", "search"]) => r(search, "Magento_Customer::customer"),
         ("GET", ["customers", _]) => r(get, "Magento_Customer::customer"),

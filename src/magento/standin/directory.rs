@@ -20,13 +20,7 @@ use super::router::{Reply, Request, Route};
 use super::state::ShopState;
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| {
-        Some(Route {
-            handler,
-            resource: "anonymous",
-            anonymous: true,
-        })
-    };
+    let r = Route::open;
     match (method, segs) {
         ("GET", ["directory", "countries"]) => r(list),
         ("GET", ["directory", "countries", _]) => r(get),

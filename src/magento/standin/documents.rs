@@ -14,13 +14,7 @@ use super::search::SearchCriteria;
 use super::state::ShopState;
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler, resource| {
-        Some(Route {
-            handler,
-            resource,
-            anonymous: false,
-        })
-    };
+    let r = Route::guarded;
     match (method, segs) {
         ("GET", ["shipments"]) => r(list_shipments, "Magento_Sales::shipment"),
         ("GET", ["shipment", _]) => r(get_shipment, "Magento_Sales::shipment"),

@@ -28,13 +28,7 @@ const MSI: &str = "Magento_InventoryApi::source";
 const LEGACY: &str = "Magento_CatalogInventory::cataloginventory";
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler, resource| {
-        Some(Route {
-            handler,
-            resource,
-            anonymous: false,
-        })
-    };
+    let r = Route::guarded;
     match (method, segs) {
         ("POST", ["inventory", "source-items"]) => r(save_source_items, MSI),
         ("GET", ["inventory", "source-items"]) => r(list_source_items, MSI),

@@ -46,13 +46,7 @@ use super::search::SearchCriteria;
 use super::state::{keep_or_assign_id, ShopState};
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler, resource| {
-        Some(Route {
-            handler,
-            resource,
-            anonymous: false,
-        })
-    };
+    let r = Route::guarded;
     match (method, segs) {
         ("GET", ["orders"]) => r(list, "Magento_Sales::actions_view"),
         ("GET", ["orders", _]) => r(get, "Magento_Sales::actions_view"),

@@ -102,13 +102,7 @@ pub fn store_view_of(state: &ShopState, p: &Json, store_id: i64) -> Json {
 }
 
 pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| {
-        Some(Route {
-            handler,
-            resource: RESOURCE,
-            anonymous: false,
-        })
-    };
+    let r = |handler| Route::guarded(handler, RESOURCE);
     match (method, segs) {
         ("GET", ["products"]) => r(list),
         ("POST", ["products"]) => r(create),

@@ -25,6 +25,26 @@ pub struct Route {
     pub anonymous: bool,
 }
 
+impl Route {
+    /// Served to a token allowed `resource`.
+    pub fn guarded(handler: Handler, resource: &'static str) -> Option<Route> {
+        Some(Route {
+            handler,
+            resource,
+            anonymous: false,
+        })
+    }
+
+    /// Served without a token.
+    pub fn open(handler: Handler) -> Option<Route> {
+        Some(Route {
+            handler,
+            resource: "anonymous",
+            anonymous: true,
+        })
+    }
+}
+
 /// One API request, as the handlers see it.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
