@@ -38,19 +38,17 @@ pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "visibility",
 ];
 
-/// What a target receives when it lists no `attributes`: all but `visibility`.
-pub const DEFAULT_ATTRIBUTES: &[&str] = &[
-    "name",
-    "description",
-    "price",
-    "weight",
-    "status",
-    "tax_class_id",
-    "ean",
-    "brand",
-    "size",
-    "color",
-];
+/// What a target receives when it lists no `attributes`: all but these.
+pub const NOT_BY_DEFAULT: &[&str] = &["visibility"];
+
+/// What a target receives when it lists no `attributes`.
+pub fn default_attributes() -> Vec<String> {
+    PRODUCT_ATTRIBUTES
+        .iter()
+        .filter(|a| !NOT_BY_DEFAULT.contains(a))
+        .map(|a| a.to_string())
+        .collect()
+}
 
 /// Everything wrong with a configuration, always naming the file.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 use super::{
-    Api, Auth, Carrier, Config, ConfigError, Flow, Intake, Orders, Paths, Secret, StockMode,
-    Target, DEFAULT_ATTRIBUTES, PRODUCT_ATTRIBUTES,
+    default_attributes, Api, Auth, Carrier, Config, ConfigError, Flow, Intake, Orders, Paths,
+    Secret, StockMode, Target, PRODUCT_ATTRIBUTES,
 };
 
 /// The whole file: see [`Config::from_str_at`].
@@ -656,7 +656,7 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         }
     };
     let attributes = match s.string_list("attributes")? {
-        None => DEFAULT_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+        None => default_attributes(),
         Some(names) => {
             for n in &names {
                 if !PRODUCT_ATTRIBUTES.contains(&n.as_str()) {

@@ -99,7 +99,8 @@ fn defaults() {
     assert_eq!(t.attribute_set_id, 4);
     assert_eq!(t.website_ids, vec![1]);
     assert_eq!(t.flows, Flow::ALL.to_vec());
-    assert_eq!(t.attributes, DEFAULT_ATTRIBUTES);
+    assert_eq!(t.attributes, default_attributes());
+    assert!(!t.attributes.iter().any(|a| a == "visibility"));
     assert!(!t.order_comment && t.order_status_after_export.is_none());
     assert!(t.tax_classes.is_empty() && t.carriers.is_empty());
 }
