@@ -217,6 +217,7 @@ impl Erp<'_> {
 }
 
 /// What one page gave.
+#[derive(Default)]
 struct PageOut {
     acks: Vec<Ack>,
     shop_only: u64,
@@ -399,11 +400,7 @@ fn products_page(ctx: &ProductContext, erp: &Erp, items: &[Json]) -> anyhow::Res
         .map(str::to_string)
         .collect();
     let desired = erp.payloads(&keys)?;
-    let mut out = PageOut {
-        acks: Vec::new(),
-        shop_only: 0,
-        skipped: Vec::new(),
-    };
+    let mut out = PageOut::default();
     let mut read = Vec::new();
     for item in items {
         let sku = item.get("sku").and_then(Json::as_str).unwrap_or_default();
@@ -423,11 +420,7 @@ fn stock_page(
     erp: &Erp,
     items: &[Json],
 ) -> anyhow::Result<PageOut> {
-    let mut out = PageOut {
-        acks: Vec::new(),
-        shop_only: 0,
-        skipped: Vec::new(),
-    };
+    let mut out = PageOut::default();
     let mut read = Vec::new();
     for item in items {
         let Some(sku) = item.get("sku").and_then(Json::as_str) else {
@@ -490,11 +483,7 @@ fn customers_page(
     erp: &Erp,
     items: &[Json],
 ) -> anyhow::Result<PageOut> {
-    let mut out = PageOut {
-        acks: Vec::new(),
-        shop_only: 0,
-        skipped: Vec::new(),
-    };
+    let mut out = PageOut::default();
     let coded: Vec<(String, &Json)> = items
         .iter()
         .filter_map(|i| match readback::customer_code(i) {
