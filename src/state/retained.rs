@@ -8,7 +8,7 @@
 //! line (low 40 bits, files up to 1 TiB) into one word; `INLINE` (all ones)
 //! is never a valid location.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -115,13 +115,12 @@ pub fn retain(
     Ok(id)
 }
 
-/// The ids of `locs` that the store does not know: a snapshot must never
+/// The ids among `ids` that the store does not know: a snapshot must never
 /// point into a file that is not there.
-pub fn unknown(conn: &Connection, locs: &[u64]) -> rusqlite::Result<Vec<i64>> {
-    let ids = ids_in(locs);
+pub fn unknown(conn: &Connection, ids: &BTreeSet<i64>) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached("SELECT count(*) FROM retained WHERE id = ?1")?;
     let mut missing = Vec::new();
-    for id in ids {
+    for &id in ids {
         let n: i64 = stmt.query_row([id], |r| r.get(0))?;
         if n == 0 {
             missing.push(id);
@@ -145,21 +144,11 @@ pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, Ret
     rows.collect()
 }
 
-/// The distinct file ids a set of locations points into, in order.
-fn ids_in(locs: &[u64]) -> Vec<i64> {
-    let mut ids: Vec<i64> = locs
-        .iter()
-        .filter_map(|&l| split(l).map(|(id, _)| id))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
 /// The file ids a set of locations points into, as stored beside a snapshot.
 pub fn refs_text(locs: &[u64]) -> String {
-    ids_in(locs)
+    locs.iter()
+        .filter_map(|&l| split(l).map(|(id, _)| id))
+        .collect::<BTreeSet<_>>()
         .iter()
         .map(|id| id.to_string())
         .collect::<Vec<_>>()

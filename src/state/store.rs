@@ -1,4 +1,4 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -581,9 +581,9 @@ impl Store {
         }
     }
 
-    /// Refuses locations into files the store does not hold.
-    fn check_known(&self, conn: &Connection, locs: &[u64]) -> Result<(), StoreError> {
-        let missing = retained::unknown(conn, locs).map_err(|e| self.err(e))?;
+    /// Refuses pointing into retained files the store does not hold.
+    fn check_known(&self, ids: &BTreeSet<i64>) -> Result<(), StoreError> {
+        let missing = retained::unknown(&self.conn, ids).map_err(|e| self.err(e))?;
         if missing.is_empty() {
             return Ok(());
         }
@@ -753,7 +753,7 @@ impl Store {
         if moved == 0 {
             return Ok(());
         }
-        self.check_known(&self.conn, &[retained::location(retained, 0)])?;
+        self.check_known(&BTreeSet::from([retained]))?;
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
@@ -777,14 +777,14 @@ impl Store {
         also: impl FnOnce(&Connection) -> rusqlite::Result<()>,
     ) -> Result<(), StoreError> {
         let mut located = self.load(scope, table, target, flow, true)?;
-        let files: HashSet<u64> = acks
+        let files: BTreeSet<i64> = acks
             .iter()
             .filter_map(|a| match a.payload {
-                Payload::Line { retained, .. } => Some(retained::location(retained, 0)),
+                Payload::Line { retained, .. } => Some(retained),
                 Payload::Json(_) => None,
             })
             .collect();
-        self.check_known(&self.conn, &files.into_iter().collect::<Vec<_>>())?;
+        self.check_known(&files)?;
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
