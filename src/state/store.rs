@@ -731,6 +731,25 @@ impl Store {
             Some(t) => (scope("applied", Some(t), flow), &APPLIED),
             None => (scope("desired", None, flow), &DESIRED),
         };
+        // The snapshot's list of files it points into says whether there is
+        // anything to move, without reading the snapshot itself.
+        let refs: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT refs FROM snapshots WHERE scope = ?1",
+                [&scope],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let older = refs
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .any(|id| id.parse::<i64>().is_ok_and(|id| id != retained));
+        if !older {
+            return Ok(());
+        }
         let mut located = self.load(&scope, table, target, flow, true)?;
         let mut moved = 0usize;
         let mut j = 0;
