@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
-use crate::record::line::{read_field, trim_spaces, LineView, Parsed, Span};
+use crate::record::line::{read_field, trim_spaces, LineView, Parsed};
 use crate::record::writer::format_field;
 use crate::record::Decimal;
 use crate::schema::{Field, FieldKind, Schema};
@@ -24,9 +24,11 @@ pub struct BoundSpec {
     pub parent: Option<usize>,
     pub axes: Vec<usize>,
     kind_field: Option<usize>,
+    /// The byte range of the owned fields when they lie side by side in
+    /// the layout, in their owned order: a line whose fields there are in
+    /// their canonical form is hashed in place, without a copy.
+    owned_run: Option<std::ops::Range<usize>>,
 }
-
-const SEPARATOR: u8 = 0x1F;
 
 /// The most variant axes a spec may name.
 pub const MAX_AXES: usize = 4;
@@ -48,6 +50,24 @@ fn rescaled(value: crate::record::Value, f: &Field) -> crate::record::Value {
 /// never collides with a hash of real content.
 pub fn content_hash(bytes: &[u8]) -> u64 {
     xxh3_64(bytes) >> 1
+}
+
+/// The byte range the `owned` fields cover when each starts where the one
+/// before it ends.
+fn side_by_side(
+    layout: &crate::schema::RecordLayout,
+    owned: &[usize],
+) -> Option<std::ops::Range<usize>> {
+    let first = layout.fields.get(*owned.first()?)?;
+    let mut end = first.start;
+    for &idx in owned {
+        let f = layout.fields.get(idx)?;
+        if f.start != end {
+            return None;
+        }
+        end += f.len;
+    }
+    Some(first.start..end)
 }
 
 /// One entity, decoded.
@@ -106,6 +126,7 @@ impl BoundSpec {
             }
             _ => {}
         }
+        let owned_run = side_by_side(layout, &owned);
         Ok(BoundSpec {
             spec,
             schema,
@@ -116,6 +137,7 @@ impl BoundSpec {
             parent,
             axes,
             kind_field,
+            owned_run,
         })
     }
 
@@ -177,10 +199,13 @@ impl BoundSpec {
     /// Key hash and content hash of a valid record, using `scratch` as the
     /// buffer so that nothing is allocated per record.
     ///
-    /// The content is hashed as the file holds it: each owned field's bytes,
-    /// trimmed, in the file's charset; nothing is decoded. `hash_payload`
-    /// lays a stored or fetched entity out with the writer to get the very
-    /// same bytes, so both ways of arriving hash alike.
+    /// The content hashed is each owned field as the file lays it out in
+    /// its canonical form: the text left-aligned and padded to the field's
+    /// width, numbers zero-padded, a date that means "none" as one marker;
+    /// nothing is decoded. Most lines hold their fields in that form
+    /// already and are hashed in place. `hash_payload` lays a stored or
+    /// fetched entity out with the writer to get the very same bytes, so
+    /// both ways of arriving hash alike.
     pub fn hashes(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> (u64, u64) {
         self.observe(bytes, scratch).0
     }
@@ -194,54 +219,81 @@ impl BoundSpec {
     ) -> ((u64, u64), Option<(u64, Axes)>) {
         let view = LineView::new(bytes, self.schema.charset);
         let variant = self.variant_in(&view);
-        scratch.clear();
-        self.key_into(&view, scratch);
-        let key_hash = xxh3_64(scratch);
-        scratch.clear();
-        for pos in 0..self.owned.len() {
-            let f = self.field(self.owned[pos]);
-            self.push_raw(pos, f, view.slice(f.start, f.len), scratch);
-        }
-        ((key_hash, content_hash(scratch)), variant)
-    }
-
-    /// `observe` with the trimmed spans of the record's fields, as the
-    /// validation found them (see `check_line_fast`): nothing is trimmed or
-    /// sliced again. Without them (`spans` not one per field), `observe`.
-    pub fn observe_spans(
-        &self,
-        bytes: &[u8],
-        spans: &[Span],
-        scratch: &mut Vec<u8>,
-    ) -> ((u64, u64), Option<(u64, Axes)>) {
-        if spans.len() != self.schema.records[self.record].fields.len() {
-            return self.observe(bytes, scratch);
-        }
-        let text = |idx: usize| spans.get(idx).map_or(&[][..], |s| s.of(bytes));
-        let variant = self.variant_from(text);
-        scratch.clear();
-        for (i, &idx) in self.key.iter().enumerate() {
-            if i > 0 {
-                scratch.push(b'/');
+        let key_hash = match self.key.as_slice() {
+            // One part in ASCII, the common key: hashed where it lies.
+            [only] => {
+                let f = self.field(*only);
+                let part = trim_spaces(view.slice(f.start, f.len));
+                if part.is_ascii() {
+                    xxh3_64(part)
+                } else {
+                    self.key_hash_copied(&view, scratch)
+                }
             }
-            self.push_key_part(text(idx), scratch);
-        }
-        let key_hash = xxh3_64(scratch);
+            _ => self.key_hash_copied(&view, scratch),
+        };
+        let hash = match self.canonical_run(&view) {
+            Some(run) => content_hash(run),
+            None => {
+                scratch.clear();
+                for pos in 0..self.owned.len() {
+                    let f = self.field(self.owned[pos]);
+                    self.push_image(pos, f, view.slice(f.start, f.len), scratch);
+                }
+                content_hash(scratch)
+            }
+        };
+        ((key_hash, hash), variant)
+    }
+
+    fn key_hash_copied(&self, view: &LineView, scratch: &mut Vec<u8>) -> u64 {
         scratch.clear();
-        for (pos, &idx) in self.owned.iter().enumerate() {
-            self.push_trimmed(pos, self.field(idx), text(idx), scratch);
+        self.key_into(view, scratch);
+        xxh3_64(scratch)
+    }
+
+    /// The owned fields' bytes of a line that holds them side by side and
+    /// each in its canonical form, which is then what `push_image` would
+    /// build from them.
+    fn canonical_run<'a>(&self, view: &LineView<'a>) -> Option<&'a [u8]> {
+        let run = self.owned_run.clone()?;
+        // Character positions are byte positions, and no field is cut short.
+        if !view.positions_are_bytes() || view.bytes.len() < run.end {
+            return None;
         }
-        ((key_hash, content_hash(scratch)), variant)
+        for (pos, &idx) in self.owned.iter().enumerate() {
+            let f = self.field(idx);
+            let raw = view.bytes.get(f.start..f.start + f.len)?;
+            if !self.is_canonical(pos, f, raw) {
+                return None;
+            }
+        }
+        view.bytes.get(run)
     }
 
-    /// Appends a field's bytes as hashed: trimmed; dates that mean "none"
-    /// as one marker; a negative quantity that is published as zero as the
-    /// zero it becomes.
-    fn push_raw(&self, pos: usize, f: &Field, raw: &[u8], out: &mut Vec<u8>) {
-        self.push_trimmed(pos, f, trim_spaces(raw), out)
+    /// Whether a whole field's bytes are its image already.
+    fn is_canonical(&self, pos: usize, f: &Field, raw: &[u8]) -> bool {
+        let left_aligned = raw.first() != Some(&b' ') || trim_spaces(raw).is_empty();
+        match &f.kind {
+            FieldKind::Date { none, .. } => {
+                let trimmed = trim_spaces(raw);
+                raw.first() != Some(&b' ') && !none.iter().any(|n| n.as_bytes() == trimmed)
+            }
+            FieldKind::Decimal {
+                trailing_sign: true,
+                ..
+            } if self.clamp[pos] => left_aligned && raw.last() != Some(&b'-'),
+            _ => left_aligned,
+        }
     }
 
-    fn push_trimmed(&self, pos: usize, f: &Field, trimmed: &[u8], out: &mut Vec<u8>) {
+    /// Appends a field's image, from its bytes as the file holds them: its
+    /// text without padding on either side, then padded to the field's
+    /// width; dates that mean "none" as one marker; a negative quantity
+    /// that is published as zero as the zero it becomes.
+    fn push_image(&self, pos: usize, f: &Field, raw: &[u8], out: &mut Vec<u8>) {
+        let trimmed = trim_spaces(raw);
+        let from = out.len();
         match &f.kind {
             FieldKind::Date { none, .. } if none.iter().any(|n| n.as_bytes() == trimmed) => {
                 out.push(NONE_MARK)
@@ -259,7 +311,8 @@ impl BoundSpec {
             }
             _ => out.extend_from_slice(trimmed),
         }
-        out.push(SEPARATOR);
+        let width = self.schema.charset.char_count(&out[from..]);
+        out.resize(out.len() + f.len.saturating_sub(width), b' ');
     }
 
     /// The hash of a stored payload: equal to `hashes` of the record it came from.
@@ -272,11 +325,13 @@ impl BoundSpec {
             let value = Canon::from_json(&f.kind, v)?.into_value();
             if value == crate::record::Value::None {
                 // No value at all: what a none date hashes as in a file.
-                buf.extend_from_slice(&[NONE_MARK, SEPARATOR]);
+                let from = buf.len();
+                buf.push(NONE_MARK);
+                buf.resize(from + f.len.max(1), b' ');
                 continue;
             }
             let laid_out = format_field(&self.schema, layout, f, Some(&value)).ok()?;
-            self.push_raw(pos, f, &laid_out, &mut buf);
+            self.push_image(pos, f, &laid_out, &mut buf);
         }
         Some(content_hash(&buf))
     }
@@ -378,6 +433,7 @@ impl BoundSpec {
 mod tests {
     use super::*;
     use crate::model::{CUSTOMERS, PRODUCTS, STOCK};
+    use crate::record::line::LineView;
     use crate::schema::Registry;
 
     /// Each entity spec with the sample file of its flow.
@@ -430,36 +486,94 @@ mod tests {
         assert_eq!(seen, 10 + 9 + 3);
     }
 
-    /// With the spans the validation found, a record hashes as without.
+    /// The content hash built field by field, never in place.
+    fn hash_of_images(bound: &BoundSpec, line: &[u8]) -> u64 {
+        let view = LineView::new(line, bound.schema.charset);
+        let mut images = Vec::new();
+        for (pos, &idx) in bound.owned.iter().enumerate() {
+            let f = bound.field(idx);
+            bound.push_image(pos, f, view.slice(f.start, f.len), &mut images);
+        }
+        content_hash(&images)
+    }
+
+    /// A line hashed in place hashes as its fields' images laid side by side.
     #[test]
-    fn observing_with_spans_agrees_with_observing_alone() {
+    fn hashing_in_place_agrees_with_building_the_images() {
         let registry = Registry::built_in();
-        let cases = samples();
-        let mut seen = 0;
-        for (spec, file) in cases {
+        let mut in_place = 0;
+        for (spec, file) in samples() {
             let schema = registry.by_flow(spec.flow).unwrap();
             let bound = BoundSpec::bind(spec, schema.clone()).unwrap();
-            let (mut a, mut b, mut spans) = (Vec::new(), Vec::new(), Vec::new());
+            assert!(bound.owned_run.is_some(), "{}", spec.flow);
+            let mut scratch = Vec::new();
             for line in file.split(|&b| b == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if !line.starts_with(spec.record.as_bytes()) {
                     continue;
                 }
-                let fast = crate::record::line::check_line_fast(&schema, line, Some(&mut spans));
-                assert_eq!(fast, Some(bound.record));
-                assert_eq!(
-                    bound.observe_spans(line, &spans, &mut a),
-                    bound.observe(line, &mut b)
-                );
-                // Without spans, the same by the long way.
-                assert_eq!(
-                    bound.observe_spans(line, &[], &mut a),
-                    bound.observe(line, &mut b)
-                );
-                seen += 1;
+                let view = LineView::new(line, schema.charset);
+                in_place += usize::from(bound.canonical_run(&view).is_some());
+                let (_, hash) = bound.hashes(line, &mut scratch);
+                assert_eq!(hash, hash_of_images(&bound, line));
             }
         }
-        assert_eq!(seen, 10 + 9 + 3);
+        assert!(
+            in_place >= 10,
+            "only {in_place} sample lines hashed in place"
+        );
+    }
+
+    /// Padding is not content: text moved off the left edge, or a line
+    /// whose trailing blanks were stripped, hashes as the tidy line does.
+    #[test]
+    fn padding_does_not_change_the_content_hash() {
+        let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+        let bound = BoundSpec::bind(&PRODUCTS, schema.clone()).unwrap();
+        let layout = &schema.records[bound.record];
+        let mut line = vec![b' '; schema.record_length];
+        let put = |line: &mut Vec<u8>, key: &str, text: &[u8]| {
+            let f = layout.fields.iter().find(|f| f.key == key).unwrap();
+            line[f.start..f.start + f.len].fill(b' ');
+            line[f.start..f.start + text.len()].copy_from_slice(text);
+        };
+        put(&mut line, "sku", b"AR");
+        line[..2].copy_from_slice(b"AR");
+        put(&mut line, "sku", b"POL-001");
+        put(&mut line, "kind", b"S");
+        put(&mut line, "name", b"Polo in piqu\xe8");
+        put(&mut line, "price", b"00000002990");
+        put(&mut line, "weight", b"000000250");
+        put(&mut line, "vat_code", b"22");
+        put(&mut line, "active", b"S");
+        put(&mut line, "changed_on", b"20261128");
+        let mut scratch = Vec::new();
+        let tidy = bound.hashes(&line, &mut scratch);
+        assert!(bound
+            .canonical_run(&LineView::new(&line, schema.charset))
+            .is_some());
+
+        let mut shifted = line.clone();
+        put(&mut shifted, "name", b"  Polo in piqu\xe8");
+        assert!(bound
+            .canonical_run(&LineView::new(&shifted, schema.charset))
+            .is_none());
+        assert_eq!(bound.hashes(&shifted, &mut scratch), tidy);
+
+        let mut cut = line.clone();
+        put(&mut cut, "changed_on", b"");
+        put(&mut cut, "unit", b"");
+        while cut.last() == Some(&b' ') {
+            cut.pop();
+        }
+        // The cut line's changed_on is blank, which is not content either.
+        assert_eq!(bound.hashes(&cut, &mut scratch), tidy);
+
+        let mut repriced = line.clone();
+        put(&mut repriced, "price", b"00000003190");
+        let (key, hash) = bound.hashes(&repriced, &mut scratch);
+        assert_eq!(key, tidy.0);
+        assert_ne!(hash, tidy.1);
     }
 
     #[test]

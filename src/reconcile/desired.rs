@@ -49,14 +49,11 @@ struct DesiredOut {
 
 impl RecordVisitor for DesiredVisitor<'_> {
     type Out = DesiredOut;
-    const FIELDS: bool = true;
     fn visit(&self, out: &mut DesiredOut, seen: Seen<'_>) {
         if seen.record != self.bound.record {
             return;
         }
-        let ((key_hash, hash), variant) =
-            self.bound
-                .observe_spans(seen.bytes, seen.fields, &mut out.scratch);
+        let ((key_hash, hash), variant) = self.bound.observe(seen.bytes, &mut out.scratch);
         out.entries.push(DesiredEntry {
             key_hash,
             hash,

@@ -104,6 +104,16 @@ impl Charset {
         !matches!(self, Charset::Utf8)
     }
 
+    /// How many characters `bytes` hold (bytes that do not continue a
+    /// UTF-8 character, in UTF-8).
+    pub fn char_count(self, bytes: &[u8]) -> usize {
+        if self.is_single_byte() {
+            bytes.len()
+        } else {
+            bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+        }
+    }
+
     fn table(self) -> Option<&'static ByteTable> {
         match self {
             Charset::Windows1252 => Some(windows_1252()),

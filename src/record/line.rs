@@ -31,6 +31,11 @@ impl<'a> LineView<'a> {
         LineView { bytes, char_starts }
     }
 
+    /// Whether a character position is a byte offset in this line.
+    pub fn positions_are_bytes(&self) -> bool {
+        self.char_starts.is_none()
+    }
+
     /// Length in characters.
     pub fn len(&self) -> usize {
         self.char_starts.as_ref().map_or(self.bytes.len(), Vec::len)
@@ -357,31 +362,6 @@ pub fn check_line(
     Some(idx)
 }
 
-/// A field's content without its padding, as a byte range of its line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Span {
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Span {
-    /// The span's bytes; empty if it does not lie within `bytes`.
-    pub fn of<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
-        bytes.get(self.start..self.end).unwrap_or(&[])
-    }
-}
-
-/// Where `trim_spaces` cuts `raw`, `raw` lying at `at` in its line.
-fn trimmed_span(raw: &[u8], at: usize) -> Span {
-    let text = trim_spaces(raw);
-    // `text` is a sub-slice of `raw`, so its offset is their distance.
-    let start = at + (text.as_ptr() as usize - raw.as_ptr() as usize);
-    Span {
-        start,
-        end: start + text.len(),
-    }
-}
-
 /// `a == b` for the short codes and tags of a layout, compared in place
 /// rather than by a call to `memcmp` for each of them on every line.
 #[inline]
@@ -396,20 +376,12 @@ fn all_digits(raw: &[u8], len: usize) -> bool {
 
 /// `check_line` for the common case, a valid record whose character
 /// positions are byte positions: `Some` with the record's index only when
-/// `check_line` would find nothing wrong. With `spans`, the trimmed span of
-/// each of its fields goes there, so that whoever reads the record next
-/// need not trim again. `None` tells nothing: ask `check_line`.
+/// `check_line` would find nothing wrong. `None` tells nothing: ask
+/// `check_line`.
 ///
 /// Every record of a file comes through here, so it checks each field once
-/// without building its value or an error, and trims it at most once.
-pub fn check_line_fast(
-    schema: &Schema,
-    bytes: &[u8],
-    mut spans: Option<&mut Vec<Span>>,
-) -> Option<usize> {
-    if let Some(s) = spans.as_deref_mut() {
-        s.clear();
-    }
+/// without building its value or an error, and trims only text with codes.
+pub fn check_line_fast(schema: &Schema, bytes: &[u8]) -> Option<usize> {
     let charset = schema.charset;
     let printable = !outside_printable_ascii(bytes);
     // Past printable ASCII, a UTF-8 line's positions are no longer bytes.
@@ -431,23 +403,15 @@ pub fn check_line_fast(
     for field in &layout.fields {
         let (from, to) = cut(field.start, field.len);
         let raw = &bytes[from..to];
-        let span = spans.is_some().then(|| trimmed_span(raw, from));
         let ok = match &field.kind {
             // Only the check: no need to know where the text ends.
-            FieldKind::Text { codes: None } if span.is_none() => {
-                !field.required || raw.iter().any(|&b| b != b' ')
-            }
-            FieldKind::Text { codes } => {
-                let text = match span {
-                    Some(s) => s.of(bytes),
-                    None => trim_spaces(raw),
-                };
+            FieldKind::Text { codes: None } => !field.required || raw.iter().any(|&b| b != b' '),
+            FieldKind::Text { codes: Some(codes) } => {
+                let text = trim_spaces(raw);
                 if text.is_empty() {
                     !field.required
                 } else {
-                    codes
-                        .as_ref()
-                        .is_none_or(|codes| codes.iter().any(|c| short_eq(c.as_bytes(), text)))
+                    codes.iter().any(|c| short_eq(c.as_bytes(), text))
                 }
             }
             FieldKind::Integer => all_digits(raw, field.len),
@@ -461,9 +425,6 @@ pub fn check_line_fast(
         debug_assert_eq!(ok, read_field(charset, field, raw).is_ok());
         if !ok {
             return None;
-        }
-        if let (Some(s), Some(span)) = (spans.as_deref_mut(), span) {
-            s.push(span);
         }
     }
     Some(idx)
@@ -577,7 +538,6 @@ mod tests {
         let bytes_to_try = [
             b' ', b'0', b'9', b'-', b'+', b'S', b'V', b'X', 0x81, 0xE8, 0x09, 0x7F,
         ];
-        let mut spans = Vec::new();
         let mut errors = Vec::new();
         let mut fast = 0;
         for (flow, file) in files {
@@ -589,12 +549,7 @@ mod tests {
                 }
                 errors.clear();
                 let idx = check_line(&schema, 1, line, &mut errors);
-                assert_eq!(
-                    check_line_fast(&schema, line, Some(&mut spans)),
-                    idx,
-                    "{flow}"
-                );
-                assert_eq!(check_line_fast(&schema, line, None), idx, "{flow}");
+                assert_eq!(check_line_fast(&schema, line), idx, "{flow}");
                 fast += 1;
                 let mut variants = vec![line.to_vec(), line[..line.len() / 2].to_vec()];
                 let mut longer = line.to_vec();
@@ -611,18 +566,9 @@ mod tests {
                 for v in variants {
                     errors.clear();
                     let idx = check_line(&schema, 1, &v, &mut errors);
-                    let checked_only = check_line_fast(&schema, &v, None);
-                    let fast = check_line_fast(&schema, &v, Some(&mut spans));
-                    assert_eq!(checked_only, fast);
-                    if let Some(fast_idx) = fast {
+                    if let Some(fast_idx) = check_line_fast(&schema, &v) {
                         assert_eq!(Some(fast_idx), idx, "{:?}", String::from_utf8_lossy(&v));
                         assert!(errors.is_empty(), "{errors:?}");
-                        let layout = &schema.records[fast_idx];
-                        assert_eq!(spans.len(), layout.fields.len());
-                        let view = LineView::new(&v, schema.charset);
-                        for (f, s) in layout.fields.iter().zip(&spans) {
-                            assert_eq!(s.of(&v), trim_spaces(view.slice(f.start, f.len)));
-                        }
                     }
                 }
             }

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::line::{check_line, check_line_fast, read_field, LineView, Parsed, Span};
+use super::line::{check_line, check_line_fast, read_field, LineView, Parsed};
 use super::reader::{process_reader, Chunk, ReadOptions};
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
@@ -42,17 +42,11 @@ pub struct Seen<'a> {
     pub record: usize,
     /// The line without its ending.
     pub bytes: &'a [u8],
-    /// Each field's bytes without padding, in layout order, when the
-    /// validation found them on the way; empty otherwise.
-    pub fields: &'a [Span],
 }
 
 /// Work done on every valid record, in parallel, inside its block.
 pub trait RecordVisitor: Sync {
     type Out: Send + Default;
-    /// Whether `visit` reads `Seen::fields`; finding them costs a trim of
-    /// every field, which validation alone does without.
-    const FIELDS: bool = false;
     fn visit(&self, out: &mut Self::Out, seen: Seen<'_>);
 }
 
@@ -179,20 +173,16 @@ fn scan_chunk<V: RecordVisitor>(
         ..Default::default()
     };
     let mut errors = Vec::new();
-    let mut spans = Vec::new();
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
         errors.clear();
-        let idx = match check_line_fast(schema, bytes, V::FIELDS.then_some(&mut spans)) {
+        let idx = match check_line_fast(schema, bytes) {
             Some(idx) => {
                 debug_assert_eq!(check_line(schema, line_no, bytes, &mut errors), Some(idx));
                 debug_assert!(errors.is_empty(), "{errors:?}");
                 Some(idx)
             }
-            None => {
-                spans.clear();
-                check_line(schema, line_no, bytes, &mut errors)
-            }
+            None => check_line(schema, line_no, bytes, &mut errors),
         };
         let had_errors = !errors.is_empty();
         if had_errors {
@@ -227,7 +217,6 @@ fn scan_chunk<V: RecordVisitor>(
                 offset: chunk.offset + within as u64,
                 record: idx,
                 bytes,
-                fields: &spans,
             };
             visitor.visit(&mut r.out, seen);
         } else if is_header || is_trailer {
