@@ -7,10 +7,9 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::mpsc::channel;
 
 use anyhow::{bail, Context};
-use rayon::prelude::*;
 
 const DOS_EOF: u8 = 0x1A;
 
@@ -19,7 +18,7 @@ pub struct ReadOptions {
     pub block_size: usize,
     /// A line longer than this is refused rather than buffered without bound.
     pub max_line: usize,
-    /// Blocks processed together; results are delivered after each batch.
+    /// Blocks read ahead and in processing at most.
     pub batch: usize,
 }
 
@@ -96,71 +95,84 @@ where
     M: Fn(&Chunk) -> T + Sync,
     S: FnMut(T) -> anyhow::Result<()>,
 {
-    let batch_size = opts.batch.max(1);
+    let in_flight = opts.batch.max(1);
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<anyhow::Result<Chunk>>(batch_size);
-        // Blocks go back to the reader once processed: a fresh block for
-        // every megabyte would cost a page fault every 4 KiB of the file.
+        let (done_tx, done_rx) = channel::<(u64, Done<T>)>();
+        // A block comes back once its result was handed on; the reader
+        // fills it again. No more than `in_flight` blocks exist, which
+        // bounds the memory, and a fresh block for every megabyte would
+        // cost a page fault every 4 KiB of the file.
         let (back_tx, back_rx) = channel::<Vec<u8>>();
         let opts = *opts;
+        let map = &map;
         scope.spawn(move || {
             let mut splitter = Splitter::new(reader, opts);
-            splitter.spare = Some(back_rx);
-            loop {
-                let next = splitter.next_chunk();
-                let stop = !matches!(next, Ok(Some(_)));
-                let item = match next {
-                    Ok(Some(chunk)) => Ok(chunk),
-                    Ok(None) => break,
-                    Err(e) => Err(e),
-                };
-                if tx.send(item).is_err() || stop {
-                    break;
+            let mut blocks = 0;
+            // Each block is processed as soon as it is read, on whichever
+            // core is free: no block waits for a slower neighbour.
+            rayon::in_place_scope(|tasks| {
+                for seq in 0u64.. {
+                    let spare = if blocks < in_flight {
+                        blocks += 1;
+                        Vec::new()
+                    } else {
+                        match back_rx.recv() {
+                            Ok(block) => block,
+                            // The results are no longer wanted.
+                            Err(_) => return,
+                        }
+                    };
+                    match splitter.next_chunk(spare) {
+                        Ok(Some(chunk)) => {
+                            let done_tx = done_tx.clone();
+                            tasks.spawn(move |_| {
+                                let result = map(&chunk);
+                                let _ = done_tx.send((seq, Done::Block(result, chunk)));
+                            });
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = done_tx.send((seq, Done::Failed(e)));
+                            return;
+                        }
+                    }
                 }
-            }
+            });
         });
+        // Results arrive in any order and are handed on in file order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
         let mut lines = 0u64;
-        while let Some(batch) = next_batch(&rx, batch_size)? {
-            if let Some(last) = batch.last() {
-                lines = last.first_line - 1 + last.line_count;
-            }
-            let results: Vec<T> = batch.par_iter().map(&map).collect();
-            for chunk in batch {
-                // The reader may be gone already (end of file); then the
-                // block is simply freed.
-                let _ = back_tx.send(chunk.data);
-            }
-            for r in results {
-                sink(r)?;
+        for (seq, done) in done_rx {
+            waiting.insert(seq, done);
+            while let Some(done) = waiting.remove(&next) {
+                next += 1;
+                match done {
+                    Done::Block(result, chunk) => {
+                        lines = chunk.first_line - 1 + chunk.line_count;
+                        // The reader may be gone already (end of file); then
+                        // the block is simply freed.
+                        let _ = back_tx.send(chunk.data);
+                        sink(result)?;
+                    }
+                    Done::Failed(e) => return Err(e),
+                }
             }
         }
         Ok(lines)
     })
 }
 
-fn next_batch(
-    rx: &Receiver<anyhow::Result<Chunk>>,
-    max: usize,
-) -> anyhow::Result<Option<Vec<Chunk>>> {
-    let Ok(first) = rx.recv() else {
-        return Ok(None);
-    };
-    let mut batch = vec![first?];
-    while batch.len() < max {
-        match rx.try_recv() {
-            Ok(chunk) => batch.push(chunk?),
-            Err(_) => break,
-        }
-    }
-    Ok(Some(batch))
+/// A block's outcome, as the reader thread hands it on.
+enum Done<T> {
+    Block(T, Chunk),
+    Failed(anyhow::Error),
 }
 
 struct Splitter<R> {
     reader: R,
     opts: ReadOptions,
     carry: Vec<u8>,
-    /// Processed blocks, to be filled again.
-    spare: Option<Receiver<Vec<u8>>>,
     next_line: u64,
     next_offset: u64,
     eof: bool,
@@ -172,19 +184,14 @@ impl<R: Read> Splitter<R> {
             reader,
             opts,
             carry: Vec::new(),
-            spare: None,
             next_line: 1,
             next_offset: 0,
             eof: false,
         }
     }
 
-    fn next_chunk(&mut self) -> anyhow::Result<Option<Chunk>> {
-        let mut buf = self
-            .spare
-            .as_ref()
-            .and_then(|r| r.try_recv().ok())
-            .unwrap_or_default();
+    /// The next run of whole lines, read into `buf`.
+    fn next_chunk(&mut self, mut buf: Vec<u8>) -> anyhow::Result<Option<Chunk>> {
         buf.clear();
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
