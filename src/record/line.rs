@@ -369,65 +369,41 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// All digits, and no fewer than the field holds.
-fn all_digits(raw: &[u8], len: usize) -> bool {
-    raw.len() == len && !raw.is_empty() && raw.iter().all(|b| b.is_ascii_digit())
-}
-
 /// `check_line` for the common case, a valid record whose character
 /// positions are byte positions: `Some` with the record's index only when
 /// `check_line` would find nothing wrong. `None` tells nothing: ask
 /// `check_line`.
 ///
-/// Every record of a file comes through here, so it checks each field once
-/// without building its value or an error, and trims only text with codes.
+/// Every record of a file comes through here: one pass over the line's
+/// bytes, then only the probes its layout needs (see `probe`), without
+/// building a value or an error.
 pub fn check_line_fast(schema: &Schema, bytes: &[u8]) -> Option<usize> {
     let charset = schema.charset;
-    let printable = !outside_printable_ascii(bytes);
-    // Past printable ASCII, a UTF-8 line's positions are no longer bytes.
-    if !printable && (!charset.is_single_byte() || charset.first_bad_text_byte(bytes).is_some()) {
+    let bytes_allowed = if charset.is_single_byte() {
+        charset.first_bad_text_byte(bytes).is_none()
+    } else {
+        // Past printable ASCII, a UTF-8 line's positions are no longer bytes.
+        !outside_printable_ascii(bytes)
+    };
+    if !bytes_allowed {
         return None;
     }
-    let cut = |start: usize, len: usize| {
-        let end = start.saturating_add(len).min(bytes.len());
-        (start.min(end), end)
-    };
-    let (tag_from, tag_to) = cut(schema.tag_start, schema.tag_len);
-    let idx = schema.record_index(&bytes[tag_from..tag_to])?;
+    let tag_end = schema
+        .tag_start
+        .saturating_add(schema.tag_len)
+        .min(bytes.len());
+    let idx = schema.record_index(&bytes[schema.tag_start.min(tag_end)..tag_end])?;
     if bytes.len() > schema.record_length
         && bytes[schema.record_length..].iter().any(|&b| b != b' ')
     {
         return None;
     }
     let layout = &schema.records[idx];
-    for field in &layout.fields {
-        let (from, to) = cut(field.start, field.len);
-        let raw = &bytes[from..to];
-        let ok = match &field.kind {
-            // Only the check: no need to know where the text ends.
-            FieldKind::Text { codes: None } => !field.required || raw.iter().any(|&b| b != b' '),
-            FieldKind::Text { codes: Some(codes) } => {
-                let text = trim_spaces(raw);
-                if text.is_empty() {
-                    !field.required
-                } else {
-                    codes.iter().any(|c| short_eq(c.as_bytes(), text))
-                }
-            }
-            FieldKind::Integer => all_digits(raw, field.len),
-            FieldKind::Decimal {
-                trailing_sign: false,
-                ..
-            } => all_digits(raw, field.len),
-            FieldKind::Flag { yes, no } => raw.first().is_some_and(|b| b == yes || b == no),
-            _ => read_field(charset, field, raw).is_ok(),
-        };
-        debug_assert_eq!(ok, read_field(charset, field, raw).is_ok());
-        if !ok {
-            return None;
-        }
-    }
-    Some(idx)
+    layout
+        .probes
+        .iter()
+        .all(|p| p.passes(charset, &layout.fields, bytes))
+        .then_some(idx)
 }
 
 /// Whether `read_field` would accept the field, without building its value:

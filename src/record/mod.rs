@@ -3,6 +3,7 @@
 mod charset;
 mod error;
 pub mod line;
+pub mod probe;
 pub mod reader;
 pub mod scan;
 mod value;

@@ -181,6 +181,7 @@ pub fn parse_schema(source_name: &str, text: &str) -> Result<Schema, SchemaError
             tag: r.tag.clone(),
             tag_bytes: r.tag.as_bytes().to_vec(),
             description: r.description.clone(),
+            probes: crate::record::probe::probes(&fields),
             fields,
         });
     }

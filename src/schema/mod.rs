@@ -71,6 +71,8 @@ pub struct RecordLayout {
     pub tag_bytes: Vec<u8>,
     pub description: String,
     pub fields: Vec<Field>,
+    /// What `check_line_fast` checks of the fields.
+    pub probes: Vec<crate::record::probe::Probe>,
 }
 
 #[derive(Debug, Clone)]
