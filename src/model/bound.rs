@@ -184,10 +184,13 @@ impl BoundSpec {
 
     /// Names the layout this spec reads lines in: a line kept from an
     /// earlier file is decoded only by a spec with the same fingerprint.
+    /// Only what the file's bytes mean goes in, not how ponte checks them,
+    /// so that a new version of ponte still reads the lines it kept.
     pub fn fingerprint(&self) -> String {
+        let record = &self.schema.records[self.record];
         let layout = format!(
-            "{:?}|{:?}|{}",
-            self.schema.records[self.record], self.schema.charset, self.schema.record_length
+            "{}|{:?}|{:?}|{}",
+            record.tag, record.fields, self.schema.charset, self.schema.record_length
         );
         format!("{:016x}", xxh3_64(layout.as_bytes()))
     }
@@ -574,6 +577,21 @@ mod tests {
         let (key, hash) = bound.hashes(&repriced, &mut scratch);
         assert_eq!(key, tidy.0);
         assert_ne!(hash, tidy.1);
+    }
+
+    /// The fingerprint names what the bytes mean: how ponte checks them
+    /// may change between versions, a field may not.
+    #[test]
+    fn the_fingerprint_follows_the_fields_not_the_checks() {
+        let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+        let bound = BoundSpec::bind(&PRODUCTS, schema.clone()).unwrap();
+        let mut other = (*schema).clone();
+        other.records[bound.record].probes.clear();
+        let unchecked = BoundSpec::bind(&PRODUCTS, Arc::new(other.clone())).unwrap();
+        assert_eq!(unchecked.fingerprint(), bound.fingerprint());
+        other.records[bound.record].fields[3].len -= 1;
+        let narrower = BoundSpec::bind(&PRODUCTS, Arc::new(other)).unwrap();
+        assert_ne!(narrower.fingerprint(), bound.fingerprint());
     }
 
     #[test]
