@@ -300,7 +300,7 @@ impl<'b> Creates<'b> {
         Ok(Creates {
             bound,
             axes: variant_axes(&plan.variants, bound.spec.axes),
-            fetch: LineFetcher::open(path, bound.schema.record_length)?,
+            fetch: LineFetcher::open(path, &bound.schema)?,
         })
     }
 
@@ -313,13 +313,11 @@ impl<'b> Creates<'b> {
         if indices.is_empty() {
             return Ok(Vec::new());
         }
-        let applied = HashMap::new();
         let inputs = ChangeInputs {
             bound: self.bound,
             target,
             desired: entries,
             fetch: &self.fetch,
-            applied: &applied,
             axes: &self.axes,
         };
         decode_creates(&inputs, indices)

@@ -343,7 +343,8 @@ impl BoundSpec {
         let view = LineView::new(bytes, self.schema.charset);
         let mut key = Vec::new();
         self.key_into(&view, &mut key);
-        let mut fields = Map::new();
+        // Sized once: a map grown field by field moves its table three times.
+        let mut fields = Map::with_capacity(self.key.len() + self.owned.len());
         // The key's parts travel with the entity (a stock row needs its SKU
         // and warehouse); only owned fields are hashed.
         for &idx in &self.key {

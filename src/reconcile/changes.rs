@@ -83,8 +83,6 @@ pub struct ChangeInputs<'a> {
     pub target: &'a Target,
     pub desired: &'a [DesiredEntry],
     pub fetch: &'a LineFetcher,
-    /// Applied (key, fields) for the updated and removed key hashes.
-    pub applied: &'a HashMap<u64, (String, Map<String, Json>)>,
     pub axes: &'a VariantAxes,
 }
 
@@ -100,9 +98,12 @@ pub struct Built {
 
 /// Creates are decoded only up to `create_limit` (all of them for ingest or
 /// `--json`); updates and removals always, since their count depends on it.
+/// `applied` holds the target's (key, fields) for the updated and removed
+/// key hashes; each update takes its own out, as the change's `before`.
 pub fn build_changes(
     inputs: &ChangeInputs,
     classified: &Classified,
+    mut applied: HashMap<u64, (String, Map<String, Json>)>,
     create_limit: usize,
 ) -> anyhow::Result<Built> {
     // The first creates in file order, not in key-hash order.
@@ -110,23 +111,28 @@ pub fn build_changes(
     creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
     let pending = creates.split_off(create_limit.min(creates.len()));
     let mut changes = decode_creates(inputs, &creates)?;
-    let updates: Vec<Change> = classified
+    let befores: Vec<(usize, Map<String, Json>)> = classified
         .updates
-        .par_iter()
+        .iter()
         .map(|&i| {
             let before = inputs
-                .applied
-                .get(&inputs.desired[i].key_hash)
-                .map(|(_, fields)| fields.clone())
+                .desired
+                .get(i)
+                .and_then(|e| applied.remove(&e.key_hash))
+                .map(|(_, fields)| fields)
                 .unwrap_or_default();
-            decode(inputs, i, Action::Update, Some(before))
+            (i, before)
         })
+        .collect();
+    let updates: Vec<Change> = befores
+        .into_par_iter()
+        .map(|(i, before)| decode(inputs, i, Action::Update, Some(before)))
         .collect::<anyhow::Result<_>>()?;
     let (silent, sent): (Vec<Change>, Vec<Change>) =
         updates.into_iter().partition(|c| c.fields.is_empty());
     changes.extend(sent);
     for removal in &classified.removals {
-        if let Some(change) = removal_change(inputs, removal) {
+        if let Some(change) = removal_change(inputs.bound, &mut applied, removal) {
             changes.push(change);
         }
     }
@@ -180,19 +186,22 @@ fn decode(
     })
 }
 
-fn removal_change(inputs: &ChangeInputs, removal: &SnapEntry) -> Option<Change> {
-    let (key, before) = inputs.applied.get(&removal.key_hash)?;
-    let before = before.clone();
-    let after = inputs.bound.removed_form(&before)?;
+fn removal_change(
+    bound: &BoundSpec,
+    applied: &mut HashMap<u64, (String, Map<String, Json>)>,
+    removal: &SnapEntry,
+) -> Option<Change> {
+    let (key, before) = applied.remove(&removal.key_hash)?;
+    let after = bound.removed_form(&before)?;
     let fields: Map<String, Json> = after
         .iter()
         .filter(|(k, v)| before.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let hash = inputs.bound.hash_payload(&after)? | REMOVED;
+    let hash = bound.hash_payload(&after)? | REMOVED;
     Some(Change {
         action: Action::Remove,
-        key: key.clone(),
+        key,
         key_hash: removal.key_hash,
         hash,
         line: None,

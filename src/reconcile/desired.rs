@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::model::BoundSpec;
 use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
 use crate::record::RecordError;
+use crate::schema::Schema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DesiredEntry {
@@ -115,7 +116,7 @@ fn remove_duplicates(
     if !has_twins {
         return Ok(Vec::new());
     }
-    let fetch = LineFetcher::open(path, bound.schema.record_length)?;
+    let fetch = LineFetcher::open(path, &bound.schema)?;
     let mut errors = Vec::new();
     let mut kept: Vec<DesiredEntry> = Vec::with_capacity(entries.len());
     for e in entries.drain(..) {
@@ -153,14 +154,21 @@ pub struct LineFetcher {
 }
 
 impl LineFetcher {
-    pub fn open(path: &Path, record_length: usize) -> anyhow::Result<LineFetcher> {
+    pub fn open(path: &Path, schema: &Schema) -> anyhow::Result<LineFetcher> {
         use anyhow::Context;
         let file =
             File::open(path).with_context(|| format!("{}: cannot reopen", path.display()))?;
-        // Up to 4 bytes a character in UTF-8, and the line end.
+        // Up to 4 bytes a character in UTF-8, and the line end. Blanks a
+        // line may carry past its record length are not read: no field
+        // lies there.
+        let bytes_a_char = if schema.charset.is_single_byte() {
+            1
+        } else {
+            4
+        };
         Ok(LineFetcher {
             file,
-            max_len: record_length * 4 + 2,
+            max_len: schema.record_length * bytes_a_char + 2,
         })
     }
 

@@ -120,7 +120,7 @@ pub fn plan_file(
     }
     let complete = plan.mode == Some(Mode::Complete);
     let axes = variant_axes(&set.variants, spec.axes);
-    let fetch = LineFetcher::open(path, schema.record_length)?;
+    let fetch = LineFetcher::open(path, &schema)?;
     for target in targets {
         let applied = match store {
             Some(s) => s.applied_located(&target.name, &schema.flow)?,
@@ -145,10 +145,9 @@ pub fn plan_file(
             target,
             desired: &set.entries,
             fetch: &fetch,
-            applied: &applied_payloads,
             axes: &axes,
         };
-        let built = build_changes(&inputs, &classified, opts.create_limit)?;
+        let built = build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
         let removals = built
             .changes
             .iter()

@@ -23,7 +23,7 @@ pub fn decode_stored(
     for s in stored.values() {
         if let (Stored::Line { file, .. }, Some(bound)) = (s, bound) {
             fetchers.entry(file.path.clone()).or_insert_with(|| {
-                LineFetcher::open(&file.path, bound.schema.record_length)
+                LineFetcher::open(&file.path, &bound.schema)
                     .map_err(|e| tracing::warn!("{e:#}: its entities are sent whole"))
                     .ok()
             });
