@@ -94,8 +94,7 @@ pub fn scan_desired(
         set.variants.extend(out.variants);
         Ok(())
     })?;
-    set.entries
-        .par_sort_unstable_by_key(|e| (e.key_hash, e.line));
+    sort_by_key_hash(&mut set.entries);
     let duplicates = remove_duplicates(path, bound, &mut set.entries)?;
     if !duplicates.is_empty() {
         report.bad_records += duplicates.len() as u64;
@@ -105,6 +104,18 @@ pub fn scan_desired(
         report.errors.truncate(opts.max_errors.max(1));
     }
     Ok((report, set))
+}
+
+/// Sorts by key hash, and the entries of one key by line. Keys are nearly
+/// all distinct, so one u64 is compared rather than a pair, and the rare
+/// runs of one key are put in line order afterwards.
+fn sort_by_key_hash(entries: &mut [DesiredEntry]) {
+    entries.par_sort_unstable_by_key(|e| e.key_hash);
+    for run in entries.chunk_by_mut(|a, b| a.key_hash == b.key_hash) {
+        if run.len() > 1 {
+            run.sort_unstable_by_key(|e| e.line);
+        }
+    }
 }
 
 fn remove_duplicates(
