@@ -113,7 +113,21 @@ pub fn plan_file(
     let spec = spec_for_flow(&schema.flow)
         .ok_or_else(|| anyhow::anyhow!("no entity mapping for flow {}", schema.flow))?;
     let bound = BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?;
-    let (report, set) = scan_desired(path, &bound, &opts.scan)?;
+    let load = |target: &Target| match store {
+        Some(s) => s.applied_located(&target.name, &schema.flow),
+        None => Ok(Located::default()),
+    };
+    // The first target's applied state is read while the file is scanned:
+    // the scan leaves this thread idle, and the store stays on it.
+    let (scanned, mut first_applied) = std::thread::scope(|scope| {
+        let scan = scope.spawn(|| scan_desired(path, &bound, &opts.scan));
+        let applied = targets.first().map(|t| load(t));
+        let scanned = scan
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("{}: the scan failed", path.display())));
+        (scanned, applied)
+    });
+    let (report, set) = scanned?;
     let mut plan = FilePlan::new(path, &schema, report);
     if plan.verdict != Verdict::Ready {
         return Ok(plan);
@@ -122,9 +136,9 @@ pub fn plan_file(
     let axes = variant_axes(&set.variants, spec.axes);
     let fetch = LineFetcher::open(path, &schema)?;
     for target in targets {
-        let applied = match store {
-            Some(s) => s.applied_located(&target.name, &schema.flow)?,
-            None => Located::default(),
+        let applied = match first_applied.take() {
+            Some(applied) => applied?,
+            None => load(target)?,
         };
         let classified = classify(&set.entries, &applied.snapshot, complete);
         let wanted: Vec<u64> = classified
