@@ -28,6 +28,9 @@ pub struct BoundSpec {
     /// the layout, in their owned order: a line whose fields there are in
     /// their canonical form is hashed in place, without a copy.
     owned_run: Option<std::ops::Range<usize>>,
+    /// The owned fields whose bytes may not be their image although the
+    /// record is valid (see `needs_look`), by position in `owned`.
+    looked_at: Vec<usize>,
 }
 
 /// The most variant axes a spec may name.
@@ -70,6 +73,28 @@ fn side_by_side(
     Some(first.start..end)
 }
 
+/// Whether a valid record's bytes for this field can differ from its image:
+/// a number is digits from its first byte, a flag or one-letter code fills
+/// its field; text may start with blanks, a date may mean "none", and a
+/// clamped quantity may be negative.
+fn needs_look(f: &Field, clamped: bool) -> bool {
+    match &f.kind {
+        FieldKind::Text { .. } => f.len > 1,
+        FieldKind::Date { .. } => true,
+        FieldKind::Decimal {
+            trailing_sign: true,
+            ..
+        } => clamped,
+        FieldKind::Integer | FieldKind::Decimal { .. } | FieldKind::Flag { .. } => false,
+    }
+}
+
+/// All spaces; a fold, which the compiler vectorises, for fields short
+/// enough that looking at every byte beats branching on each.
+fn is_blank(raw: &[u8]) -> bool {
+    raw.iter().fold(true, |blank, &b| blank & (b == b' '))
+}
+
 /// One entity, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
@@ -108,7 +133,7 @@ impl BoundSpec {
             .iter()
             .map(|k| find(k))
             .collect::<Result<Vec<_>, _>>()?;
-        let clamp = spec
+        let clamp: Vec<bool> = spec
             .owned
             .iter()
             .map(|k| spec.clamp_negative.contains(k))
@@ -127,6 +152,12 @@ impl BoundSpec {
             _ => {}
         }
         let owned_run = side_by_side(layout, &owned);
+        let looked_at = owned
+            .iter()
+            .enumerate()
+            .filter(|&(pos, &idx)| needs_look(&layout.fields[idx], clamp[pos]))
+            .map(|(pos, _)| pos)
+            .collect();
         Ok(BoundSpec {
             spec,
             schema,
@@ -138,6 +169,7 @@ impl BoundSpec {
             axes,
             kind_field,
             owned_run,
+            looked_at,
         })
     }
 
@@ -264,8 +296,8 @@ impl BoundSpec {
         if !view.positions_are_bytes() || view.bytes.len() < run.end {
             return None;
         }
-        for (pos, &idx) in self.owned.iter().enumerate() {
-            let f = self.field(idx);
+        for &pos in &self.looked_at {
+            let f = self.field(self.owned[pos]);
             let raw = view.bytes.get(f.start..f.start + f.len)?;
             if !self.is_canonical(pos, f, raw) {
                 return None;
@@ -276,7 +308,7 @@ impl BoundSpec {
 
     /// Whether a whole field's bytes are its image already.
     fn is_canonical(&self, pos: usize, f: &Field, raw: &[u8]) -> bool {
-        let left_aligned = raw.first() != Some(&b' ') || trim_spaces(raw).is_empty();
+        let left_aligned = raw.first() != Some(&b' ') || is_blank(raw);
         match &f.kind {
             FieldKind::Date { none, .. } => {
                 let trimmed = trim_spaces(raw);
