@@ -535,3 +535,107 @@ fn plan_on_a_rejected_file_exits_1() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("REJECTED"));
 }
+
+/// `n` simple products, their prices by index.
+fn many(n: usize) -> Vec<Product> {
+    (0..n)
+        .map(|i| {
+            let sku: &'static str = Box::leak(format!("SKU-{i:04}").into_boxed_str());
+            product(sku, 1000 + i as i64)
+        })
+        .collect()
+}
+
+/// Replaces the bytes at `at` of line `line` (1-based) of `file`.
+fn overwrite(file: &Path, line: usize, at: usize, bytes: &[u8]) {
+    let text = std::fs::read(file).unwrap();
+    let mut lines: Vec<Vec<u8>> = text.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    let l = &mut lines[line - 1];
+    if l.len() < at + bytes.len() {
+        l.resize(at + bytes.len(), b' ');
+    }
+    l[at..at + bytes.len()].copy_from_slice(bytes);
+    std::fs::write(file, lines.join(&b'\n')).unwrap();
+}
+
+/// Lines vouched for by what a target holds are still checked outside the
+/// fields it holds, and the outcome is the whole validation's: the same
+/// entities and hashes, the same errors at the same lines.
+#[test]
+fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
+    use ponte::reconcile::{scan_desired, scan_unchecked};
+    use ponte::state::{SnapEntry, Snapshot};
+    let w = World::new();
+    let schema = schema("ARTICOLI");
+    let bound = BoundSpec::bind(spec_for_flow("ARTICOLI").unwrap(), schema.clone()).unwrap();
+    let opts = ScanOptions::default();
+    let first = write_articoli(
+        w.path(),
+        "ART20261128020000.txt",
+        2,
+        Mode::Complete,
+        &many(100),
+    );
+    let (_, applied) = scan_desired(&first, &bound, &opts).unwrap();
+    let known = Snapshot::from_unsorted(
+        applied
+            .entries
+            .iter()
+            .map(|e| SnapEntry {
+                key_hash: e.key_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    );
+    let mut products = many(100);
+    products[10].price = 1;
+    let next = write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &products,
+    );
+    let field = |key: &str| {
+        let layout = schema.record_by_tag("AR").unwrap();
+        layout.fields[layout.field_index(key).unwrap()].start
+    };
+    // Unchanged products, each broken outside the fields a target holds:
+    // a date that is none, a control character in the unit, a SKU gone
+    // blank, something past the record's end.
+    overwrite(&next, 21, field("changed_on"), b"20261340");
+    overwrite(&next, 31, field("unit"), b"P\x07");
+    overwrite(&next, 41, field("sku"), b"                    ");
+    overwrite(&next, 51, schema.record_length, b"   x");
+    // And a changed one whose new price is not a number.
+    overwrite(&next, 12, field("price"), b"0000000x990");
+
+    let (whole_report, whole) = scan_desired(&next, &bound, &opts).unwrap();
+    let (report, vouched) = scan_unchecked(&next, &bound, &opts)
+        .unwrap()
+        .check(&next, &bound, &known, &opts)
+        .unwrap();
+    assert_eq!(vouched.entries, whole.entries);
+    assert_eq!(vouched.variants, whole.variants);
+    assert_eq!(report.errors, whole_report.errors);
+    assert_eq!(report.bad_records, whole_report.bad_records);
+    assert_eq!(report.error_total, whole_report.error_total);
+    let bad_lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(bad_lines, [12, 21, 31, 41, 51], "{:?}", report.errors);
+    assert!(report.is_rejected());
+    // Nothing broken: the same entities and hashes as the whole scan's.
+    let clean = write_articoli(
+        w.path(),
+        "ART20261128040000.txt",
+        4,
+        Mode::Complete,
+        &products,
+    );
+    let (_, whole) = scan_desired(&clean, &bound, &opts).unwrap();
+    let (report, vouched) = scan_unchecked(&clean, &bound, &opts)
+        .unwrap()
+        .check(&clean, &bound, &known, &opts)
+        .unwrap();
+    assert!(report.is_clean(), "{:?}", report.errors);
+    assert_eq!(vouched.entries, whole.entries);
+}

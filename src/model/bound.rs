@@ -9,6 +9,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
 use crate::record::line::{read_field, trim_spaces, LineView, Parsed};
+use crate::record::probe::Probe;
 use crate::record::writer::format_field;
 use crate::record::Decimal;
 use crate::schema::{Field, FieldKind, Schema};
@@ -31,7 +32,13 @@ pub struct BoundSpec {
     /// The owned fields whose bytes may not be their image although the
     /// record is valid (see `needs_look`), by position in `owned`.
     looked_at: Vec<usize>,
+    /// The record's probes that look at bytes outside `owned_run`.
+    outside_probes: Vec<Probe>,
 }
+
+/// The hash `glance` gives a line it cannot vouch for: never a content hash
+/// (those have bit 63 clear).
+pub const UNVOUCHED: u64 = u64::MAX;
 
 /// The most variant axes a spec may name.
 pub const MAX_AXES: usize = 4;
@@ -158,6 +165,17 @@ impl BoundSpec {
             .filter(|&(pos, &idx)| needs_look(&layout.fields[idx], clamp[pos]))
             .map(|(pos, _)| pos)
             .collect();
+        let outside_probes = layout
+            .probes
+            .iter()
+            .filter(|p| {
+                let span = p.span(&layout.fields);
+                owned_run
+                    .as_ref()
+                    .is_none_or(|run| span.start < run.start || span.end > run.end)
+            })
+            .cloned()
+            .collect();
         Ok(BoundSpec {
             spec,
             schema,
@@ -170,6 +188,7 @@ impl BoundSpec {
             kind_field,
             owned_run,
             looked_at,
+            outside_probes,
         })
     }
 
@@ -254,19 +273,7 @@ impl BoundSpec {
     ) -> ((u64, u64), Option<(u64, Axes)>) {
         let view = LineView::new(bytes, self.schema.charset);
         let variant = self.variant_in(&view);
-        let key_hash = match self.key.as_slice() {
-            // One part in ASCII, the common key: hashed where it lies.
-            [only] => {
-                let f = self.field(*only);
-                let part = trim_spaces(view.slice(f.start, f.len));
-                if part.is_ascii() {
-                    xxh3_64(part)
-                } else {
-                    self.key_hash_copied(&view, scratch)
-                }
-            }
-            _ => self.key_hash_copied(&view, scratch),
-        };
+        let key_hash = self.key_hash_in(&view, scratch);
         let hash = match self.canonical_run(&view) {
             Some(run) => content_hash(run),
             None => {
@@ -279,6 +286,70 @@ impl BoundSpec {
             }
         };
         ((key_hash, hash), variant)
+    }
+
+    /// `observe` for a line not validated, without validating it: the key
+    /// hash, the variant, and as content hash the hash of the owned fields'
+    /// bytes as they lie. Those bytes are a valid record's, and the hash its
+    /// content hash, when the hash equals one that a valid record's content
+    /// had (an image, see `observe`, is valid by construction) and the rest
+    /// of the line passes its checks here. `UNVOUCHED` when the rest does
+    /// not, or the owned fields cannot be hashed in place: the line must
+    /// then be checked whole.
+    pub fn glance(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> ((u64, u64), Option<(u64, Axes)>) {
+        let view = LineView::new(bytes, self.schema.charset);
+        let variant = self.variant_in(&view);
+        let key_hash = self.key_hash_in(&view, scratch);
+        let hash = match &self.owned_run {
+            Some(run) if view.positions_are_bytes() && self.rest_passes(bytes, run) => {
+                bytes.get(run.clone()).map_or(UNVOUCHED, content_hash)
+            }
+            _ => UNVOUCHED,
+        };
+        ((key_hash, hash), variant)
+    }
+
+    /// Whether what lies outside the owned fields would pass validation:
+    /// its bytes, its fields' probes, and nothing but blanks past the
+    /// record's length.
+    fn rest_passes(&self, bytes: &[u8], run: &std::ops::Range<usize>) -> bool {
+        let schema = &self.schema;
+        let (Some(before), Some(after)) = (bytes.get(..run.start), bytes.get(run.end..)) else {
+            return false;
+        };
+        let allowed = |part: &[u8]| {
+            if schema.charset.is_single_byte() {
+                schema.charset.first_bad_text_byte(part).is_none()
+            } else {
+                part.iter().all(|b| (0x20..0x7F).contains(b))
+            }
+        };
+        let fields = &schema.records[self.record].fields;
+        allowed(before)
+            && allowed(after)
+            && bytes
+                .get(schema.record_length..)
+                .is_none_or(|tail| tail.iter().all(|&b| b == b' '))
+            && self
+                .outside_probes
+                .iter()
+                .all(|p| p.passes(schema.charset, fields, bytes))
+    }
+
+    fn key_hash_in(&self, view: &LineView, scratch: &mut Vec<u8>) -> u64 {
+        match self.key.as_slice() {
+            // One part in ASCII, the common key: hashed where it lies.
+            [only] => {
+                let f = self.field(*only);
+                let part = trim_spaces(view.slice(f.start, f.len));
+                if part.is_ascii() {
+                    xxh3_64(part)
+                } else {
+                    self.key_hash_copied(view, scratch)
+                }
+            }
+            _ => self.key_hash_copied(view, scratch),
+        }
     }
 
     fn key_hash_copied(&self, view: &LineView, scratch: &mut Vec<u8>) -> u64 {

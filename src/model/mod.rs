@@ -6,7 +6,7 @@ mod canon;
 pub mod fulfilment;
 mod spec;
 
-pub use bound::{content_hash, Axes, BoundSpec, Entity, MAX_AXES};
+pub use bound::{content_hash, Axes, BoundSpec, Entity, MAX_AXES, UNVOUCHED};
 pub use canon::{parse_iso_date, Canon};
 pub use spec::{
     product_attribute, spec_for_flow, EntityKind, EntitySpec, Removal, CUSTOMERS, PRODUCTS,

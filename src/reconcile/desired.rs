@@ -8,10 +8,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::model::BoundSpec;
+use crate::model::{BoundSpec, UNVOUCHED};
+use crate::record::line::{check_line, check_line_fast};
 use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
 use crate::record::RecordError;
 use crate::schema::Schema;
+use crate::state::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DesiredEntry {
@@ -39,6 +41,8 @@ pub struct DesiredSet {
 
 struct DesiredVisitor<'b> {
     bound: &'b BoundSpec,
+    /// Take the entities' lines unchecked (see `scan_unchecked`).
+    unchecked: bool,
 }
 
 #[derive(Default)]
@@ -54,7 +58,11 @@ impl RecordVisitor for DesiredVisitor<'_> {
         if seen.record != self.bound.record {
             return;
         }
-        let ((key_hash, hash), variant) = self.bound.observe(seen.bytes, &mut out.scratch);
+        let ((key_hash, hash), variant) = if self.unchecked {
+            self.bound.glance(seen.bytes, &mut out.scratch)
+        } else {
+            self.bound.observe(seen.bytes, &mut out.scratch)
+        };
         out.entries.push(DesiredEntry {
             key_hash,
             hash,
@@ -69,6 +77,10 @@ impl RecordVisitor for DesiredVisitor<'_> {
             });
         }
     }
+
+    fn claims(&self) -> Option<usize> {
+        self.unchecked.then_some(self.bound.record)
+    }
 }
 
 /// Validates the file and computes its desired set. Duplicate keys are
@@ -77,6 +89,148 @@ pub fn scan_desired(
     path: &Path,
     bound: &BoundSpec,
     opts: &ScanOptions,
+) -> anyhow::Result<(FileReport, DesiredSet)> {
+    let (mut report, mut set) = scan(path, bound, opts, false)?;
+    remove_duplicates(path, bound, &mut set.entries, &mut report, opts)?;
+    Ok((report, set))
+}
+
+/// A file scanned with its entities' lines taken unchecked: `check` ends
+/// the work.
+pub struct Unchecked {
+    report: FileReport,
+    set: DesiredSet,
+}
+
+/// The first half of `scan_desired` for a file most of whose entities a
+/// target already holds unchanged: their lines are not validated field by
+/// field, only glanced at (see `BoundSpec::glance`), so that `check` can
+/// vouch for those whose content is one the target acknowledged.
+pub fn scan_unchecked(
+    path: &Path,
+    bound: &BoundSpec,
+    opts: &ScanOptions,
+) -> anyhow::Result<Unchecked> {
+    let (report, set) = scan(path, bound, opts, true)?;
+    Ok(Unchecked { report, set })
+}
+
+/// Past this share of lines to check one by one, reading the file again
+/// whole is the quicker way.
+const CHECK_ONE_BY_ONE: usize = 8;
+
+impl Unchecked {
+    /// The second half: an entity whose content hash is the one `known`
+    /// holds for its key was a valid record's (and the rest of its line
+    /// passed `glance`'s checks); every other line is read again and
+    /// validated whole, and a bad one leaves the set as a bad record.
+    /// The outcome is `scan_desired`'s.
+    pub fn check(
+        self,
+        path: &Path,
+        bound: &BoundSpec,
+        known: &Snapshot,
+        opts: &ScanOptions,
+    ) -> anyhow::Result<(FileReport, DesiredSet)> {
+        let Unchecked {
+            mut report,
+            mut set,
+        } = self;
+        let doubtful = doubtful(&set.entries, known);
+        if doubtful.len() > set.entries.len() / CHECK_ONE_BY_ONE {
+            return scan_desired(path, bound, opts);
+        }
+        let fetch = LineFetcher::open(path, &bound.schema)?;
+        let checked: Vec<(usize, Result<u64, Vec<RecordError>>)> = doubtful
+            .into_par_iter()
+            .map(|i| {
+                let e = set.entries[i];
+                fetch
+                    .whole_line_at(e.offset)
+                    .map(|line| (i, check_entity(bound, e.line, &line)))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut bad = std::collections::HashSet::new();
+        let mut errors = Vec::new();
+        for (i, outcome) in checked {
+            match outcome {
+                Ok(hash) => set.entries[i].hash = hash,
+                Err(found) => {
+                    report.bad_records += 1;
+                    report.error_total += found.len() as u64;
+                    errors.extend(found);
+                    bad.insert(set.entries[i].line);
+                }
+            }
+        }
+        if !bad.is_empty() {
+            let bad_keys: std::collections::HashSet<u64> = set
+                .entries
+                .iter()
+                .filter(|e| bad.contains(&e.line))
+                .map(|e| e.key_hash)
+                .collect();
+            set.entries.retain(|e| !bad.contains(&e.line));
+            // A bad line's variant goes with it; a good twin's is the same.
+            let kept: std::collections::HashSet<u64> = set
+                .entries
+                .iter()
+                .filter(|e| bad_keys.contains(&e.key_hash))
+                .map(|e| e.key_hash)
+                .collect();
+            set.variants
+                .retain(|v| !bad_keys.contains(&v.key) || kept.contains(&v.key));
+            report.errors.extend(errors);
+            report.errors.sort_by_key(|e| e.line);
+            report.errors.truncate(opts.max_errors.max(1));
+        }
+        remove_duplicates(path, bound, &mut set.entries, &mut report, opts)?;
+        Ok((report, set))
+    }
+}
+
+/// Indices of the entries whose content `known` does not vouch for.
+fn doubtful(entries: &[DesiredEntry], known: &Snapshot) -> Vec<usize> {
+    let mut known = known.entries.iter().peekable();
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        while known.next_if(|k| k.key_hash < e.key_hash).is_some() {}
+        let vouched = e.hash != UNVOUCHED
+            && known
+                .peek()
+                .is_some_and(|k| k.key_hash == e.key_hash && k.content() == e.hash);
+        if !vouched {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// A line validated whole: its content hash, or what is wrong with it.
+fn check_entity(bound: &BoundSpec, line_no: u64, line: &[u8]) -> Result<u64, Vec<RecordError>> {
+    let schema = &bound.schema;
+    let mut errors = Vec::new();
+    let record = match check_line_fast(schema, line) {
+        Some(idx) => Some(idx),
+        None => check_line(schema, line_no, line, &mut errors),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if record != Some(bound.record) {
+        return Err(vec![RecordError::file_level(
+            line_no,
+            format!("not a {} record", bound.spec.record),
+        )]);
+    }
+    Ok(bound.observe(line, &mut Vec::new()).0 .1)
+}
+
+fn scan(
+    path: &Path,
+    bound: &BoundSpec,
+    opts: &ScanOptions,
+    unchecked: bool,
 ) -> anyhow::Result<(FileReport, DesiredSet)> {
     let mut set = DesiredSet::default();
     // One entry a record: reserved from the file's size, the entries are
@@ -88,21 +242,13 @@ pub fn scan_desired(
             .entries
             .try_reserve(usize::try_from(records).unwrap_or(0));
     }
-    let visitor = DesiredVisitor { bound };
-    let mut report = scan_file(path, &bound.schema, opts, &visitor, |out: DesiredOut| {
+    let visitor = DesiredVisitor { bound, unchecked };
+    let report = scan_file(path, &bound.schema, opts, &visitor, |out: DesiredOut| {
         set.entries.extend_from_slice(&out.entries);
         set.variants.extend(out.variants);
         Ok(())
     })?;
     sort_by_key_hash(&mut set.entries);
-    let duplicates = remove_duplicates(path, bound, &mut set.entries)?;
-    if !duplicates.is_empty() {
-        report.bad_records += duplicates.len() as u64;
-        report.error_total += duplicates.len() as u64;
-        report.errors.extend(duplicates);
-        report.errors.sort_by_key(|e| e.line);
-        report.errors.truncate(opts.max_errors.max(1));
-    }
     Ok((report, set))
 }
 
@@ -118,7 +264,26 @@ fn sort_by_key_hash(entries: &mut [DesiredEntry]) {
     }
 }
 
+/// Keeps the first entry of each key; the others are bad records.
 fn remove_duplicates(
+    path: &Path,
+    bound: &BoundSpec,
+    entries: &mut Vec<DesiredEntry>,
+    report: &mut FileReport,
+    opts: &ScanOptions,
+) -> anyhow::Result<()> {
+    let duplicates = duplicates(path, bound, entries)?;
+    if !duplicates.is_empty() {
+        report.bad_records += duplicates.len() as u64;
+        report.error_total += duplicates.len() as u64;
+        report.errors.extend(duplicates);
+        report.errors.sort_by_key(|e| e.line);
+        report.errors.truncate(opts.max_errors.max(1));
+    }
+    Ok(())
+}
+
+fn duplicates(
     path: &Path,
     bound: &BoundSpec,
     entries: &mut Vec<DesiredEntry>,
@@ -195,6 +360,37 @@ impl LineFetcher {
         }
         // The last line may be followed by the DOS end-of-file byte.
         while buf.last() == Some(&0x1A) {
+            buf.pop();
+        }
+        Ok(buf)
+    }
+}
+
+impl LineFetcher {
+    /// The whole line at `offset` as the reader split it, however long:
+    /// without its line end, and without a DOS end-of-file byte only at
+    /// the end of the file.
+    pub fn whole_line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        let mut at = offset;
+        loop {
+            let from = buf.len();
+            buf.resize(from + self.max_len, 0);
+            let n = read_at(&self.file, &mut buf[from..], at)?;
+            buf.truncate(from + n);
+            if let Some(end) = memchr::memchr(b'\n', &buf[from..]) {
+                buf.truncate(from + end);
+                break;
+            }
+            if n == 0 {
+                while buf.last() == Some(&0x1A) {
+                    buf.pop();
+                }
+                break;
+            }
+            at += n as u64;
+        }
+        if buf.last() == Some(&b'\r') {
             buf.pop();
         }
         Ok(buf)

@@ -19,7 +19,9 @@ pub use axes::{variant_axes, VariantAxes};
 pub use changes::{
     build_changes, changed_fields, decode_creates, target_receives, Action, Change, ChangeInputs,
 };
-pub use desired::{scan_desired, DesiredEntry, DesiredSet, LineFetcher, VariantSeen};
+pub use desired::{
+    scan_desired, scan_unchecked, DesiredEntry, DesiredSet, LineFetcher, Unchecked, VariantSeen,
+};
 pub use diff::{classify, Classified};
 pub use stored::decode_stored;
 
@@ -117,17 +119,42 @@ pub fn plan_file(
         Some(s) => s.applied_located(&target.name, &schema.flow),
         None => Ok(Located::default()),
     };
+    // Against a target that holds the flow already, most lines are its
+    // entities unchanged: they are vouched for by what it acknowledged
+    // rather than validated field by field (see `scan_unchecked`).
+    let unchecked = match (store, targets.first()) {
+        (Some(s), Some(t)) => s.applied_count(&t.name, &schema.flow)? > 0,
+        _ => false,
+    };
     // The first target's applied state is read while the file is scanned:
     // the scan leaves this thread idle, and the store stays on it.
-    let (scanned, mut first_applied) = std::thread::scope(|scope| {
-        let scan = scope.spawn(|| scan_desired(path, &bound, &opts.scan));
+    let (scanned, first_applied) = std::thread::scope(|scope| {
+        let scan = scope.spawn(|| {
+            if unchecked {
+                scan_unchecked(path, &bound, &opts.scan).map(Scanned::Unchecked)
+            } else {
+                scan_desired(path, &bound, &opts.scan).map(|(r, s)| Scanned::Checked(r, s))
+            }
+        });
         let applied = targets.first().map(|t| load(t));
         let scanned = scan
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("{}: the scan failed", path.display())));
         (scanned, applied)
     });
-    let (report, set) = scanned?;
+    let mut first_applied = first_applied.transpose()?;
+    let (report, set) = match scanned? {
+        Scanned::Checked(report, set) => (report, set),
+        Scanned::Unchecked(unchecked) => {
+            let known = first_applied.as_ref().map(|a| &a.snapshot);
+            unchecked.check(
+                path,
+                &bound,
+                known.unwrap_or(&Default::default()),
+                &opts.scan,
+            )?
+        }
+    };
     let mut plan = FilePlan::new(path, &schema, report);
     if plan.verdict != Verdict::Ready {
         return Ok(plan);
@@ -137,7 +164,7 @@ pub fn plan_file(
     let fetch = LineFetcher::open(path, &schema)?;
     for target in targets {
         let applied = match first_applied.take() {
-            Some(applied) => applied?,
+            Some(applied) => applied,
             None => load(target)?,
         };
         let classified = classify(&set.entries, &applied.snapshot, complete);
@@ -181,6 +208,12 @@ pub fn plan_file(
     plan.entries = set.entries;
     plan.variants = set.variants;
     Ok(plan)
+}
+
+/// A scan's outcome, whole or with lines left to check.
+enum Scanned {
+    Checked(FileReport, DesiredSet),
+    Unchecked(Unchecked),
 }
 
 impl FilePlan {

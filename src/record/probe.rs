@@ -82,6 +82,18 @@ fn all_digits(raw: &[u8]) -> bool {
 }
 
 impl Probe {
+    /// The bytes this probe looks at, as a range of the line.
+    pub fn span(&self, fields: &[Field]) -> std::ops::Range<usize> {
+        let of_field = |i: usize| fields.get(i).map_or(0..0, |f| f.start..f.start + f.len);
+        match *self {
+            Probe::NotBlank { start, len }
+            | Probe::Digits { start, len }
+            | Probe::Signed { start, len } => start..start + len,
+            Probe::Flag { at, .. } => at..at + 1,
+            Probe::Codes { field } | Probe::Read { field } => of_field(field),
+        }
+    }
+
     /// Whether the field (or fields) this probe stands for would be read
     /// without error from a line whose text bytes are all allowed.
     #[inline]

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::line::{check_line, check_line_fast, read_field, LineView, Parsed};
+use super::line::{check_line, check_line_fast, read_field, short_eq, LineView, Parsed};
 use super::reader::{process_reader, Chunk, ReadOptions};
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
@@ -48,6 +48,14 @@ pub struct Seen<'a> {
 pub trait RecordVisitor: Sync {
     type Out: Send + Default;
     fn visit(&self, out: &mut Self::Out, seen: Seen<'_>);
+
+    /// The record type (index in `Schema::records`) whose lines this
+    /// visitor takes unchecked: they are counted and go to `visit` without
+    /// validation, and the visitor answers for checking them (see
+    /// `reconcile::desired`, which checks only the lines it cannot vouch for).
+    fn claims(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A visitor that does nothing: validation only.
@@ -173,8 +181,21 @@ fn scan_chunk<V: RecordVisitor>(
         ..Default::default()
     };
     let mut errors = Vec::new();
+    let claimed = visitor.claims();
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
+        if let Some(idx) = claimed.filter(|&idx| is_of_record(schema, idx, bytes)) {
+            r.counts[idx] += 1;
+            let within = bytes.as_ptr() as usize - chunk.data.as_ptr() as usize;
+            let seen = Seen {
+                line: line_no,
+                offset: chunk.offset + within as u64,
+                record: idx,
+                bytes,
+            };
+            visitor.visit(&mut r.out, seen);
+            continue;
+        }
         errors.clear();
         let idx = match check_line_fast(schema, bytes) {
             Some(idx) => {
@@ -226,6 +247,20 @@ fn scan_chunk<V: RecordVisitor>(
         }
     }
     r
+}
+
+/// Whether the line's type literal is that of record `idx` (in a UTF-8
+/// line, only when what comes before it is ASCII: positions are bytes).
+fn is_of_record(schema: &Schema, idx: usize, bytes: &[u8]) -> bool {
+    let tag_end = schema.tag_start + schema.tag_len;
+    if !schema.charset.is_single_byte() && !bytes.get(..tag_end).is_some_and(<[u8]>::is_ascii) {
+        return false;
+    }
+    let tag = bytes.get(schema.tag_start..tag_end);
+    match (tag, schema.records.get(idx)) {
+        (Some(tag), Some(record)) => short_eq(tag, &record.tag_bytes),
+        _ => false,
+    }
 }
 
 fn trailer_count(schema: &Schema, view: &LineView) -> Option<u64> {

@@ -468,6 +468,21 @@ impl Store {
             .snapshot)
     }
 
+    /// How many entities `target` holds of `flow`, as its snapshot counts
+    /// them (none without a snapshot).
+    pub fn applied_count(&self, target: &str, flow: &str) -> Result<u64, StoreError> {
+        let count: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT entries FROM snapshots WHERE scope = ?1",
+                [scope("applied", Some(target), flow)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     /// `applied_snapshot` with where each payload is, for `applied_payloads`.
     pub fn applied_located(&self, target: &str, flow: &str) -> Result<Located, StoreError> {
         let scope = scope("applied", Some(target), flow);
