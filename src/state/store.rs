@@ -89,6 +89,31 @@ impl Located {
             .ok()
             .map(|i| self.locs.get(i).copied().unwrap_or(INLINE))
     }
+
+    /// `loc` of each of `key_hashes`, which are sorted: each search starts
+    /// where the last one ended and gallops, so that ten thousand of them
+    /// in a million entries stay within the part of the snapshot between.
+    pub fn locs_of_sorted(&self, key_hashes: &[u64]) -> Vec<Option<u64>> {
+        let entries = &self.snapshot.entries;
+        let mut from = 0;
+        key_hashes
+            .iter()
+            .map(|&kh| {
+                let mut step = 1;
+                let mut to = from;
+                while to < entries.len() && entries[to].key_hash < kh {
+                    from = to;
+                    to = (to + step).min(entries.len());
+                    step *= 2;
+                }
+                let at = from
+                    + entries[from..to.min(entries.len())].partition_point(|e| e.key_hash < kh);
+                from = at;
+                (entries.get(at).map(|e| e.key_hash) == Some(kh))
+                    .then(|| self.locs.get(at).copied().unwrap_or(INLINE))
+            })
+            .collect()
+    }
 }
 
 /// The SQL that differs between the desired and the applied tables.
@@ -645,8 +670,10 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut files: Option<HashMap<i64, RetainedFile>> = None;
         let mut out = HashMap::with_capacity(key_hashes.len());
-        for &kh in key_hashes {
-            let Some(loc) = located.loc(kh) else {
+        let mut sorted = key_hashes.to_vec();
+        sorted.sort_unstable();
+        for (&kh, loc) in sorted.iter().zip(located.locs_of_sorted(&sorted)) {
+            let Some(loc) = loc else {
                 continue;
             };
             if let Some((id, offset)) = retained::split(loc) {
@@ -1023,6 +1050,26 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn galloping_lookups_find_what_one_by_one_lookups_find() {
+        let entries: Vec<SnapEntry> = (0..5000u64)
+            .map(|i| SnapEntry {
+                key_hash: i * 3 + 1,
+                hash: i,
+            })
+            .collect();
+        let located = Located {
+            locs: (0..5000u64).map(|i| i * 7).collect(),
+            snapshot: Snapshot { entries },
+        };
+        let mut wanted: Vec<u64> = (0..20_000u64).map(|i| (i * 7919) % 16_000).collect();
+        wanted.push(u64::MAX);
+        wanted.sort_unstable();
+        let one_by_one: Vec<Option<u64>> = wanted.iter().map(|&k| located.loc(k)).collect();
+        assert_eq!(located.locs_of_sorted(&wanted), one_by_one);
+        assert!(one_by_one.iter().filter(|l| l.is_some()).count() > 1000);
+    }
 
     fn ack(key: &str, kh: u64, hash: u64) -> Ack {
         Ack {
