@@ -13,7 +13,7 @@ use super::desired::{DesiredEntry, LineFetcher};
 use super::diff::Classified;
 use crate::config::Target;
 use crate::model::{product_attribute, BoundSpec, EntityKind};
-use crate::state::{SnapEntry, REMOVED};
+use crate::state::REMOVED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,11 +131,21 @@ pub fn build_changes(
     let (silent, sent): (Vec<Change>, Vec<Change>) =
         updates.into_iter().partition(|c| c.fields.is_empty());
     changes.extend(sent);
-    for removal in &classified.removals {
-        if let Some(change) = removal_change(inputs.bound, &mut applied, removal) {
-            changes.push(change);
-        }
-    }
+    let removed: Vec<(u64, String, Map<String, Json>)> = classified
+        .removals
+        .iter()
+        .filter_map(|r| {
+            let (key, before) = applied.remove(&r.key_hash)?;
+            Some((r.key_hash, key, before))
+        })
+        .collect();
+    changes.par_extend(
+        removed
+            .into_par_iter()
+            .filter_map(|(key_hash, key, before)| {
+                removal_change(inputs.bound, key_hash, key, before)
+            }),
+    );
     // File order for people reading a plan; removals, which have no line, last.
     changes.sort_by(|a, b| {
         (a.line.is_none(), a.line, &a.key).cmp(&(b.line.is_none(), b.line, &b.key))
@@ -188,10 +198,10 @@ fn decode(
 
 fn removal_change(
     bound: &BoundSpec,
-    applied: &mut HashMap<u64, (String, Map<String, Json>)>,
-    removal: &SnapEntry,
+    key_hash: u64,
+    key: String,
+    before: Map<String, Json>,
 ) -> Option<Change> {
-    let (key, before) = applied.remove(&removal.key_hash)?;
     let after = bound.removed_form(&before)?;
     let fields: Map<String, Json> = after
         .iter()
@@ -202,7 +212,7 @@ fn removal_change(
     Some(Change {
         action: Action::Remove,
         key,
-        key_hash: removal.key_hash,
+        key_hash,
         hash,
         line: None,
         offset: None,

@@ -160,51 +160,62 @@ pub fn plan_file(
         return Ok(plan);
     }
     let complete = plan.mode == Some(Mode::Complete);
-    let axes = variant_axes(&set.variants, spec.axes);
     let fetch = LineFetcher::open(path, &schema)?;
-    for target in targets {
-        let applied = match first_applied.take() {
-            Some(applied) => applied,
-            None => load(target)?,
-        };
-        let classified = classify(&set.entries, &applied.snapshot, complete);
-        let wanted: Vec<u64> = classified
-            .updates
-            .iter()
-            .map(|&i| set.entries[i].key_hash)
-            .chain(classified.removals.iter().map(|r| r.key_hash))
-            .collect();
-        let applied_payloads = match store {
-            Some(s) => decode_stored(
-                Some(&bound),
-                s.applied_payloads(&target.name, &schema.flow, &applied, &wanted)?,
-            ),
-            None => HashMap::new(),
-        };
-        let inputs = ChangeInputs {
-            bound: &bound,
-            target,
-            desired: &set.entries,
-            fetch: &fetch,
-            axes: &axes,
-        };
-        let built = build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
-        let removals = built
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Remove)
-            .count() as u64;
-        plan.targets.push(TargetPlan {
-            target: target.name.clone(),
-            create: classified.creates.len() as u64,
-            update: (classified.updates.len() - built.silent.len()) as u64,
-            remove: removals,
-            unchanged: classified.unchanged + built.silent.len() as u64,
-            changes: built.changes,
-            silent: built.silent,
-            pending: built.pending,
-        });
-    }
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        // The variant axes are worked out beside the first target's diff,
+        // which needs them only to build its changes.
+        let mut axes_job = Some(scope.spawn(|| variant_axes(&set.variants, spec.axes)));
+        let mut axes = VariantAxes::default();
+        for target in targets {
+            let applied = match first_applied.take() {
+                Some(applied) => applied,
+                None => load(target)?,
+            };
+            let classified = classify(&set.entries, &applied.snapshot, complete);
+            let wanted: Vec<u64> = classified
+                .updates
+                .iter()
+                .map(|&i| set.entries[i].key_hash)
+                .chain(classified.removals.iter().map(|r| r.key_hash))
+                .collect();
+            let applied_payloads = match store {
+                Some(s) => decode_stored(
+                    Some(&bound),
+                    s.applied_payloads(&target.name, &schema.flow, &applied, &wanted)?,
+                ),
+                None => HashMap::new(),
+            };
+            if let Some(job) = axes_job.take() {
+                axes = job
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("{}: the variant axes failed", path.display()))?;
+            }
+            let inputs = ChangeInputs {
+                bound: &bound,
+                target,
+                desired: &set.entries,
+                fetch: &fetch,
+                axes: &axes,
+            };
+            let built = build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
+            let removals = built
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Remove)
+                .count() as u64;
+            plan.targets.push(TargetPlan {
+                target: target.name.clone(),
+                create: classified.creates.len() as u64,
+                update: (classified.updates.len() - built.silent.len()) as u64,
+                remove: removals,
+                unchanged: classified.unchanged + built.silent.len() as u64,
+                changes: built.changes,
+                silent: built.silent,
+                pending: built.pending,
+            });
+        }
+        Ok(())
+    })?;
     plan.entries = set.entries;
     plan.variants = set.variants;
     Ok(plan)
