@@ -69,13 +69,23 @@ pub fn changed_fields(
     payload: &Map<String, Json>,
     before: Option<&Map<String, Json>>,
 ) -> Map<String, Json> {
-    payload
-        .iter()
-        .filter(|(k, v)| {
-            before.is_none_or(|b| b.get(*k) != Some(*v)) && target_receives(kind, target, k)
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    // Two entities decoded alike hold their fields in the same order: the
+    // field at the same place is compared by key, which is cheaper than
+    // hashing the key to look it up.
+    let mut same_place = before.map(|b| b.iter());
+    let mut out = Map::new();
+    for (k, v) in payload {
+        let old = same_place.as_mut().and_then(Iterator::next);
+        let changed = match (before, old) {
+            (None, _) => true,
+            (Some(_), Some((old_key, old_value))) if old_key == k => old_value != v,
+            (Some(b), _) => b.get(k) != Some(v),
+        };
+        if changed && target_receives(kind, target, k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 pub struct ChangeInputs<'a> {
