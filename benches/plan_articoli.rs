@@ -218,6 +218,8 @@ fn plan(
     let opts = PlanOptions {
         scan: ScanOptions::default(),
         create_limit,
+        // As `ponte plan` does.
+        before: false,
     };
     let mut p = plan_file(path, Arc::clone(&schema), config, store, &opts)?;
     p.check_stale(store)?;

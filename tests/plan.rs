@@ -151,10 +151,17 @@ impl World {
     }
 
     fn plan(&self, file: &Path) -> FilePlan {
+        self.plan_keeping_before(file, true)
+    }
+
+    /// `plan`, updates carrying what the target held or not (as `ponte
+    /// plan` does).
+    fn plan_keeping_before(&self, file: &Path, before: bool) -> FilePlan {
         let store = Store::open_read_only(&self.config.paths.state_dir).unwrap();
         let opts = PlanOptions {
             scan: ScanOptions::default(),
             create_limit: usize::MAX,
+            before,
         };
         let schema = Registry::built_in().route(file).unwrap();
         let mut plan = plan_file(file, schema, &self.config, store.as_ref(), &opts).unwrap();
@@ -638,4 +645,53 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
         .unwrap();
     assert!(report.is_clean(), "{:?}", report.errors);
     assert_eq!(vouched.entries, whole.entries);
+}
+
+/// A plan that does not keep what the target held finds the same changes,
+/// field for field, comparing the retained lines instead of decoding them.
+#[test]
+fn updates_compared_line_by_line_carry_the_same_fields_as_decoded_ones() {
+    let w = World::new();
+    w.apply(&w.plan_articoli(2, Mode::Complete, &catalogue()));
+    let mut next = catalogue();
+    next[0].price = 1990;
+    next[1].name = "Tazzine da caffè".into();
+    next[5].parent = "FELPA";
+    next[6].active = false;
+    let file = write_articoli(
+        w.path(),
+        "ART20261128030000.txt",
+        3,
+        Mode::Complete,
+        &next[1..],
+    );
+    let decoded = w.plan_keeping_before(&file, true);
+    let compared = w.plan_keeping_before(&file, false);
+    assert_eq!(counts(&compared, "b2c"), counts(&decoded, "b2c"));
+    assert_eq!(counts(&compared, "b2b"), counts(&decoded, "b2b"));
+    assert_eq!(counts(&decoded, "b2c"), (0, 3, 1, 5));
+    for (a, b) in decoded.targets.iter().zip(&compared.targets) {
+        let sent = |t: &ponte::reconcile::TargetPlan| -> Vec<_> {
+            t.changes
+                .iter()
+                .chain(&t.silent)
+                .map(|c| {
+                    (
+                        c.action,
+                        c.key.clone(),
+                        c.fields.clone(),
+                        c.payload.clone(),
+                        c.hash,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(sent(a), sent(b), "{}", a.target);
+        assert_eq!(a.silent.len(), b.silent.len());
+        // Only removals carry what the target held when it is not kept.
+        assert!(b
+            .changes
+            .iter()
+            .all(|c| c.before.is_some() == (c.action == Action::Remove)));
+    }
 }

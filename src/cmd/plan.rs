@@ -40,6 +40,8 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
             ..ScanOptions::default()
         },
         create_limit: if args.json { usize::MAX } else { args.limit },
+        // Shown to people, not pushed.
+        before: false,
     };
     let mut worst = Exit::Ok;
     for path in &args.files {

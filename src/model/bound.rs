@@ -503,6 +503,20 @@ impl BoundSpec {
         Some((parent_hash, axes))
     }
 
+    /// The owned fields whose values differ between two records of this
+    /// layout, by name: what `changed_fields` finds between their decoded
+    /// entities (the key fields are equal, the key being).
+    pub fn differing_fields(&self, a: &[u8], b: &[u8]) -> Vec<&str> {
+        let (va, vb) = (
+            LineView::new(a, self.schema.charset),
+            LineView::new(b, self.schema.charset),
+        );
+        (0..self.owned.len())
+            .filter(|&pos| self.canon(&va, pos) != self.canon(&vb, pos))
+            .map(|pos| self.field(self.owned[pos]).key.as_str())
+            .collect()
+    }
+
     /// The payload an entity has once removed by policy; `None` when the
     /// policy keeps it as it is.
     pub fn removed_form(&self, fields: &Map<String, Json>) -> Option<Map<String, Json>> {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 use super::axes::VariantAxes;
 use super::desired::{DesiredEntry, LineFetcher};
 use super::diff::Classified;
+use super::stored::Before;
 use crate::config::Target;
 use crate::model::{product_attribute, BoundSpec, EntityKind};
 use crate::state::REMOVED;
@@ -108,12 +109,13 @@ pub struct Built {
 
 /// Creates are decoded only up to `create_limit` (all of them for ingest or
 /// `--json`); updates and removals always, since their count depends on it.
-/// `applied` holds the target's (key, fields) for the updated and removed
-/// key hashes; each update takes its own out, as the change's `before`.
+/// `applied` holds what the target held for the updated and removed key
+/// hashes; each update takes its own out, as the change's `before` when it
+/// was decoded (see `read_stored`).
 pub fn build_changes(
     inputs: &ChangeInputs,
     classified: &Classified,
-    mut applied: HashMap<u64, (String, Map<String, Json>)>,
+    mut applied: HashMap<u64, Before>,
     create_limit: usize,
 ) -> anyhow::Result<Built> {
     // The first creates in file order, not in key-hash order.
@@ -121,22 +123,25 @@ pub fn build_changes(
     creates.sort_unstable_by_key(|&i| inputs.desired[i].line);
     let pending = creates.split_off(create_limit.min(creates.len()));
     let mut changes = decode_creates(inputs, &creates)?;
-    let befores: Vec<(usize, Map<String, Json>)> = classified
+    let befores: Vec<(usize, Option<Before>)> = classified
         .updates
         .iter()
         .map(|&i| {
             let before = inputs
                 .desired
                 .get(i)
-                .and_then(|e| applied.remove(&e.key_hash))
-                .map(|(_, fields)| fields)
-                .unwrap_or_default();
+                .and_then(|e| applied.remove(&e.key_hash));
             (i, before)
         })
         .collect();
     let updates: Vec<Change> = befores
         .into_par_iter()
-        .map(|(i, before)| decode(inputs, i, Action::Update, Some(before)))
+        .map(|(i, before)| match before {
+            Some(Before::Decoded(_, fields)) => decode(inputs, i, Action::Update, Some(fields)),
+            Some(Before::Line(line)) => decode_against(inputs, i, &line),
+            // Nothing to compare with: every field is sent.
+            None => decode(inputs, i, Action::Update, Some(Map::new())),
+        })
         .collect::<anyhow::Result<_>>()?;
     let (silent, sent): (Vec<Change>, Vec<Change>) =
         updates.into_iter().partition(|c| c.fields.is_empty());
@@ -144,9 +149,9 @@ pub fn build_changes(
     let removed: Vec<(u64, String, Map<String, Json>)> = classified
         .removals
         .iter()
-        .filter_map(|r| {
-            let (key, before) = applied.remove(&r.key_hash)?;
-            Some((r.key_hash, key, before))
+        .filter_map(|r| match applied.remove(&r.key_hash)? {
+            Before::Decoded(key, before) => Some((r.key_hash, key, before)),
+            Before::Line(_) => None,
         })
         .collect();
     changes.par_extend(
@@ -203,6 +208,40 @@ fn decode(
         offset: Some(e.offset),
         payload: entity.fields,
         before,
+    })
+}
+
+/// An update whose entity the target holds as a retained line in the same
+/// layout: the changed fields are found by comparing the two lines field by
+/// field, and what the target held is not decoded (`before` stays empty).
+fn decode_against(inputs: &ChangeInputs, i: usize, applied_line: &[u8]) -> anyhow::Result<Change> {
+    let e = inputs
+        .desired
+        .get(i)
+        .ok_or_else(|| anyhow::anyhow!("no desired entry {i}"))?;
+    let line = inputs.fetch.line_at(e.offset)?;
+    let differing = inputs.bound.differing_fields(&line, applied_line);
+    let entity = inputs.bound.entity(&line);
+    let fields = entity
+        .fields
+        .iter()
+        .filter(|(k, _)| {
+            differing.contains(&k.as_str())
+                && target_receives(inputs.bound.spec.kind, inputs.target, k)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Change {
+        action: Action::Update,
+        variant_axes: inputs.axes.get(&e.key_hash).cloned(),
+        fields,
+        key: entity.key,
+        key_hash: e.key_hash,
+        hash: e.hash,
+        line: Some(e.line),
+        offset: Some(e.offset),
+        payload: entity.fields,
+        before: None,
     })
 }
 

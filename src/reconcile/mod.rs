@@ -9,7 +9,7 @@ mod desired;
 mod diff;
 mod stored;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ pub use desired::{
     scan_desired, scan_unchecked, DesiredEntry, DesiredSet, LineFetcher, Unchecked, VariantSeen,
 };
 pub use diff::{classify, Classified};
-pub use stored::decode_stored;
+pub use stored::{decode_stored, read_stored, Before};
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
@@ -84,6 +84,11 @@ pub struct PlanOptions {
     pub scan: ScanOptions,
     /// Creates decoded per target; the rest are only counted.
     pub create_limit: usize,
+    /// Whether updates carry what the target held (`Change::before`), which
+    /// a push needs and a plan shown to people does not: without it, an
+    /// update kept as a retained line is compared with it field by field
+    /// and never decoded.
+    pub before: bool,
 }
 
 /// Computes what a file would change on each target that receives its flow.
@@ -178,10 +183,13 @@ pub fn plan_file(
                 .map(|&i| set.entries[i].key_hash)
                 .chain(classified.removals.iter().map(|r| r.key_hash))
                 .collect();
+            // Removals always need what the target held: they are built from it.
+            let removed: HashSet<u64> = classified.removals.iter().map(|r| r.key_hash).collect();
             let applied_payloads = match store {
-                Some(s) => decode_stored(
+                Some(s) => read_stored(
                     Some(&bound),
                     s.applied_payloads(&target.name, &schema.flow, &applied, &wanted)?,
+                    |key_hash| opts.before || removed.contains(&key_hash),
                 ),
                 None => HashMap::new(),
             };

@@ -11,13 +11,40 @@ use super::desired::LineFetcher;
 use crate::model::BoundSpec;
 use crate::state::Stored;
 
-/// (key, fields) per key hash. A line kept in another layout than `bound`'s,
-/// or whose retained file cannot be read, is left out: its entity then
-/// counts as never acknowledged and is sent whole, which is safe.
+/// What a target held of an entity, as far as it was read back.
+#[derive(Debug)]
+pub enum Before {
+    /// Its key and fields.
+    Decoded(String, Map<String, Json>),
+    /// The retained line it was acknowledged as, in `bound`'s layout, not
+    /// decoded (see `decode_stored`'s `decode`).
+    Line(Vec<u8>),
+}
+
+/// (key, fields) per key hash: `read_stored` with every payload decoded.
 pub fn decode_stored(
     bound: Option<&BoundSpec>,
     stored: HashMap<u64, Stored>,
 ) -> HashMap<u64, (String, Map<String, Json>)> {
+    read_stored(bound, stored, |_| true)
+        .into_iter()
+        .filter_map(|(key_hash, before)| match before {
+            Before::Decoded(key, fields) => Some((key_hash, (key, fields))),
+            Before::Line(_) => None,
+        })
+        .collect()
+}
+
+/// What the target held per key hash, decoded for the key hashes `decode`
+/// names; a retained line of the others is only read. A line kept in
+/// another layout than `bound`'s, or whose retained file cannot be read,
+/// is left out: its entity then counts as never acknowledged and is sent
+/// whole, which is safe.
+pub fn read_stored(
+    bound: Option<&BoundSpec>,
+    stored: HashMap<u64, Stored>,
+    decode: impl Fn(u64) -> bool + Sync,
+) -> HashMap<u64, Before> {
     let fingerprint = bound.map(BoundSpec::fingerprint);
     let mut fetchers: HashMap<PathBuf, Option<LineFetcher>> = HashMap::new();
     for s in stored.values() {
@@ -35,13 +62,16 @@ pub fn decode_stored(
         .filter_map(|(key_hash, s)| match s {
             Stored::Json { key, payload } => serde_json::from_str::<Map<String, Json>>(&payload)
                 .ok()
-                .map(|fields| (key_hash, (key, fields))),
+                .map(|fields| (key_hash, Before::Decoded(key, fields))),
             Stored::Line { file, offset } => {
                 let bound = bound.filter(|_| fingerprint.as_ref() == Some(&file.fingerprint))?;
                 let fetcher = fetchers.get(&file.path)?.as_ref()?;
                 let line = fetcher.line_at(offset).ok()?;
+                if !decode(key_hash) {
+                    return Some((key_hash, Before::Line(line)));
+                }
                 let entity = bound.entity(&line);
-                Some((key_hash, (entity.key, entity.fields)))
+                Some((key_hash, Before::Decoded(entity.key, entity.fields)))
             }
         })
         .collect()
