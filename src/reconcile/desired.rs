@@ -43,6 +43,9 @@ struct DesiredVisitor<'b> {
     bound: &'b BoundSpec,
     /// Take the entities' lines unchecked (see `scan_unchecked`).
     unchecked: bool,
+    /// About as many records as a block holds: each block's lists are
+    /// sized once rather than grown a dozen times.
+    per_block: usize,
 }
 
 #[derive(Default)]
@@ -57,6 +60,10 @@ impl RecordVisitor for DesiredVisitor<'_> {
     fn visit(&self, out: &mut DesiredOut, seen: Seen<'_>) {
         if seen.record != self.bound.record {
             return;
+        }
+        if out.entries.capacity() == 0 {
+            out.entries.reserve(self.per_block);
+            out.variants.reserve(self.per_block);
         }
         let ((key_hash, hash), variant) = if self.unchecked {
             self.bound.glance(seen.bytes, &mut out.scratch)
@@ -242,7 +249,11 @@ fn scan(
             .entries
             .try_reserve(usize::try_from(records).unwrap_or(0));
     }
-    let visitor = DesiredVisitor { bound, unchecked };
+    let visitor = DesiredVisitor {
+        bound,
+        unchecked,
+        per_block: opts.read.block_size / (bound.schema.record_length + 1) + 1,
+    };
     let report = scan_file(path, &bound.schema, opts, &visitor, |out: DesiredOut| {
         set.entries.extend_from_slice(&out.entries);
         set.variants.extend(out.variants);
