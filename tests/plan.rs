@@ -645,6 +645,40 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
         .unwrap();
     assert!(report.is_clean(), "{:?}", report.errors);
     assert_eq!(vouched.entries, whole.entries);
+
+    // Variants, one of them twice, the second time with a bad date: its
+    // variant goes with its line, the first one's stays.
+    let mut products = catalogue();
+    products.extend(many(100));
+    products.push(variant("POLO-S-BLU", "POLO", "S", "Blu"));
+    let twins = write_articoli(
+        w.path(),
+        "ART20261128050000.txt",
+        5,
+        Mode::Complete,
+        &products,
+    );
+    let (_, applied) = scan_desired(&twins, &bound, &opts).unwrap();
+    let known = Snapshot::from_unsorted(
+        applied
+            .entries
+            .iter()
+            .map(|e| SnapEntry {
+                key_hash: e.key_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    );
+    overwrite(&twins, products.len() + 1, field("changed_on"), b"20269999");
+    let (whole_report, whole) = scan_desired(&twins, &bound, &opts).unwrap();
+    let (report, vouched) = scan_unchecked(&twins, &bound, &opts)
+        .unwrap()
+        .check(&twins, &bound, &known, &opts)
+        .unwrap();
+    assert_eq!(vouched.entries, whole.entries);
+    assert_eq!(vouched.variants, whole.variants);
+    assert_eq!(report.errors, whole_report.errors);
+    assert_eq!(whole.variants.len(), 5);
 }
 
 /// A plan that does not keep what the target held finds the same changes,

@@ -108,6 +108,7 @@ mod tests {
 
     fn variant(key: u64, parent: u64) -> VariantSeen {
         VariantSeen {
+            line: key,
             key,
             parent,
             axes: [0; 4],

@@ -86,6 +86,7 @@ mod tests {
     #[test]
     fn axes_are_the_attributes_variants_differ_in() {
         let v = |parent, size, color| VariantSeen {
+            line: 0,
             key: 0,
             parent,
             axes: [size, color, 0, 0],

@@ -187,39 +187,22 @@ fn decode(
     action: Action,
     before: Option<Map<String, Json>>,
 ) -> anyhow::Result<Change> {
-    let e = inputs
-        .desired
-        .get(i)
-        .ok_or_else(|| anyhow::anyhow!("no desired entry {i}"))?;
-    let entity = inputs.bound.entity(&inputs.fetch.line_at(e.offset)?);
-    Ok(Change {
-        action,
-        variant_axes: inputs.axes.get(&e.key_hash).cloned(),
-        fields: changed_fields(
-            inputs.bound.spec.kind,
-            inputs.target,
-            &entity.fields,
-            before.as_ref(),
-        ),
-        key: entity.key,
-        key_hash: e.key_hash,
-        hash: e.hash,
-        line: Some(e.line),
-        offset: Some(e.offset),
-        payload: entity.fields,
-        before,
-    })
+    let (e, line) = read_desired(inputs, i)?;
+    let entity = inputs.bound.entity(&line);
+    let fields = changed_fields(
+        inputs.bound.spec.kind,
+        inputs.target,
+        &entity.fields,
+        before.as_ref(),
+    );
+    Ok(change_of(inputs, e, action, entity, fields, before))
 }
 
 /// An update whose entity the target holds as a retained line in the same
 /// layout: the changed fields are found by comparing the two lines field by
 /// field, and what the target held is not decoded (`before` stays empty).
 fn decode_against(inputs: &ChangeInputs, i: usize, applied_line: &[u8]) -> anyhow::Result<Change> {
-    let e = inputs
-        .desired
-        .get(i)
-        .ok_or_else(|| anyhow::anyhow!("no desired entry {i}"))?;
-    let line = inputs.fetch.line_at(e.offset)?;
+    let (e, line) = read_desired(inputs, i)?;
     let differing = inputs.bound.differing_fields(&line, applied_line);
     let entity = inputs.bound.entity(&line);
     let fields = entity
@@ -231,8 +214,31 @@ fn decode_against(inputs: &ChangeInputs, i: usize, applied_line: &[u8]) -> anyho
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    Ok(Change {
-        action: Action::Update,
+    Ok(change_of(inputs, e, Action::Update, entity, fields, None))
+}
+
+/// Desired entry `i` and its line, read back from the file.
+fn read_desired<'i>(
+    inputs: &'i ChangeInputs,
+    i: usize,
+) -> anyhow::Result<(&'i DesiredEntry, Vec<u8>)> {
+    let e = inputs
+        .desired
+        .get(i)
+        .ok_or_else(|| anyhow::anyhow!("no desired entry {i}"))?;
+    Ok((e, inputs.fetch.line_at(e.offset)?))
+}
+
+fn change_of(
+    inputs: &ChangeInputs,
+    e: &DesiredEntry,
+    action: Action,
+    entity: crate::model::Entity,
+    fields: Map<String, Json>,
+    before: Option<Map<String, Json>>,
+) -> Change {
+    Change {
+        action,
         variant_axes: inputs.axes.get(&e.key_hash).cloned(),
         fields,
         key: entity.key,
@@ -241,8 +247,8 @@ fn decode_against(inputs: &ChangeInputs, i: usize, applied_line: &[u8]) -> anyho
         line: Some(e.line),
         offset: Some(e.offset),
         payload: entity.fields,
-        before: None,
-    })
+        before,
+    }
 }
 
 fn removal_change(

@@ -23,10 +23,11 @@ pub struct DesiredEntry {
     pub line: u64,
 }
 
-/// A variant seen in the file: its own and its parent's key hash and its
-/// axis values' hashes.
+/// A variant seen in the file: its line, its own and its parent's key hash
+/// and its axis values' hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantSeen {
+    pub line: u64,
     pub key: u64,
     pub parent: u64,
     pub axes: crate::model::Axes,
@@ -78,6 +79,7 @@ impl RecordVisitor for DesiredVisitor<'_> {
         });
         if let Some((parent, axes)) = variant {
             out.variants.push(VariantSeen {
+                line: seen.line,
                 key: key_hash,
                 parent,
                 axes,
@@ -171,22 +173,8 @@ impl Unchecked {
             }
         }
         if !bad.is_empty() {
-            let bad_keys: std::collections::HashSet<u64> = set
-                .entries
-                .iter()
-                .filter(|e| bad.contains(&e.line))
-                .map(|e| e.key_hash)
-                .collect();
             set.entries.retain(|e| !bad.contains(&e.line));
-            // A bad line's variant goes with it; a good twin's is the same.
-            let kept: std::collections::HashSet<u64> = set
-                .entries
-                .iter()
-                .filter(|e| bad_keys.contains(&e.key_hash))
-                .map(|e| e.key_hash)
-                .collect();
-            set.variants
-                .retain(|v| !bad_keys.contains(&v.key) || kept.contains(&v.key));
+            set.variants.retain(|v| !bad.contains(&v.line));
             report.errors.extend(errors);
             report.errors.sort_by_key(|e| e.line);
             report.errors.truncate(opts.max_errors.max(1));

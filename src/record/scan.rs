@@ -170,9 +170,9 @@ pub fn scan_reader<R: Read + Send, V: RecordVisitor>(
     Ok(state.finish(schema, lines))
 }
 
-fn scan_chunk<V: RecordVisitor>(
+fn scan_chunk<'c, V: RecordVisitor>(
     schema: &Schema,
-    chunk: &Chunk,
+    chunk: &'c Chunk,
     max_errors: usize,
     visitor: &V,
 ) -> ChunkResult<V::Out> {
@@ -182,18 +182,18 @@ fn scan_chunk<V: RecordVisitor>(
     };
     let mut errors = Vec::new();
     let claimed = visitor.claims();
+    let seen = |line: u64, bytes: &'c [u8], record: usize| Seen {
+        line,
+        // The line is a sub-slice of the chunk, so its offset is their distance.
+        offset: chunk.offset + (bytes.as_ptr() as usize - chunk.data.as_ptr() as usize) as u64,
+        record,
+        bytes,
+    };
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
         if let Some(idx) = claimed.filter(|&idx| is_of_record(schema, idx, bytes)) {
             r.counts[idx] += 1;
-            let within = bytes.as_ptr() as usize - chunk.data.as_ptr() as usize;
-            let seen = Seen {
-                line: line_no,
-                offset: chunk.offset + within as u64,
-                record: idx,
-                bytes,
-            };
-            visitor.visit(&mut r.out, seen);
+            visitor.visit(&mut r.out, seen(line_no, bytes, idx));
             continue;
         }
         errors.clear();
@@ -231,15 +231,7 @@ fn scan_chunk<V: RecordVisitor>(
             r.landmarks.push(landmark);
         }
         if !had_errors {
-            // The line is a sub-slice of the chunk, so its offset is their distance.
-            let within = bytes.as_ptr() as usize - chunk.data.as_ptr() as usize;
-            let seen = Seen {
-                line: line_no,
-                offset: chunk.offset + within as u64,
-                record: idx,
-                bytes,
-            };
-            visitor.visit(&mut r.out, seen);
+            visitor.visit(&mut r.out, seen(line_no, bytes, idx));
         } else if is_header || is_trailer {
             r.structural += 1;
         } else {
