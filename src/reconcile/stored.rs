@@ -47,14 +47,28 @@ pub fn read_stored(
 ) -> HashMap<u64, Before> {
     let fingerprint = bound.map(BoundSpec::fingerprint);
     let mut fetchers: HashMap<PathBuf, Option<LineFetcher>> = HashMap::new();
+    let mut other_layout = 0u64;
     for s in stored.values() {
         if let (Stored::Line { file, .. }, Some(bound)) = (s, bound) {
+            if fingerprint.as_ref() != Some(&file.fingerprint) {
+                other_layout += 1;
+                continue;
+            }
             fetchers.entry(file.path.clone()).or_insert_with(|| {
                 LineFetcher::open(&file.path, &bound.schema)
                     .map_err(|e| tracing::warn!("{e:#}: its entities are sent whole"))
                     .ok()
             });
         }
+    }
+    if other_layout > 0 {
+        // Updates of these go whole; their removals cannot be built.
+        tracing::warn!(
+            flow = bound.map_or("", |b| b.spec.flow),
+            entities = other_layout,
+            "acknowledged as lines of another layout of the record: read as never acknowledged \
+             (updates are sent whole, removals cannot be built)"
+        );
     }
     // Each line is a read and a decode of its own: both cores share them.
     stored
