@@ -132,7 +132,7 @@ fn run() -> anyhow::Result<bool> {
     let opts = PlanOptions {
         scan,
         create_limit: 5,
-        before: false,
+        for_push: false,
     };
     let plan = plan_file(&path, schema, &config, store.as_ref(), &opts)?;
     let plan_time = t.elapsed();

@@ -219,7 +219,7 @@ fn plan(
         scan: ScanOptions::default(),
         create_limit,
         // As `ponte plan` does.
-        before: false,
+        for_push: false,
     };
     let mut p = plan_file(path, Arc::clone(&schema), config, store, &opts)?;
     p.check_stale(store)?;

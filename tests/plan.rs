@@ -151,17 +151,17 @@ impl World {
     }
 
     fn plan(&self, file: &Path) -> FilePlan {
-        self.plan_keeping_before(file, true)
+        self.plan_for(file, true)
     }
 
-    /// `plan`, updates carrying what the target held or not (as `ponte
-    /// plan` does).
-    fn plan_keeping_before(&self, file: &Path, before: bool) -> FilePlan {
+    /// `plan`, the changes to be pushed (as ingest plans) or only shown
+    /// (as `ponte plan` does).
+    fn plan_for(&self, file: &Path, for_push: bool) -> FilePlan {
         let store = Store::open_read_only(&self.config.paths.state_dir).unwrap();
         let opts = PlanOptions {
             scan: ScanOptions::default(),
             create_limit: usize::MAX,
-            before,
+            for_push,
         };
         let schema = Registry::built_in().route(file).unwrap();
         let mut plan = plan_file(file, schema, &self.config, store.as_ref(), &opts).unwrap();
@@ -681,8 +681,8 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
     assert_eq!(whole.variants.len(), 5);
 }
 
-/// A plan that does not keep what the target held finds the same changes,
-/// field for field, comparing the retained lines instead of decoding them.
+/// A plan only shown finds the same changes, field for field, as one to be
+/// pushed, comparing the retained lines instead of decoding them.
 #[test]
 fn updates_compared_line_by_line_carry_the_same_fields_as_decoded_ones() {
     let w = World::new();
@@ -699,33 +699,39 @@ fn updates_compared_line_by_line_carry_the_same_fields_as_decoded_ones() {
         Mode::Complete,
         &next[1..],
     );
-    let decoded = w.plan_keeping_before(&file, true);
-    let compared = w.plan_keeping_before(&file, false);
-    assert_eq!(counts(&compared, "b2c"), counts(&decoded, "b2c"));
-    assert_eq!(counts(&compared, "b2b"), counts(&decoded, "b2b"));
-    assert_eq!(counts(&decoded, "b2c"), (0, 3, 1, 5));
-    for (a, b) in decoded.targets.iter().zip(&compared.targets) {
+    let pushed = w.plan_for(&file, true);
+    let shown = w.plan_for(&file, false);
+    assert_eq!(counts(&pushed, "b2c"), (0, 3, 1, 5));
+    assert_eq!(counts(&shown, "b2c"), counts(&pushed, "b2c"));
+    assert_eq!(counts(&shown, "b2b"), counts(&pushed, "b2b"));
+    for (a, b) in pushed.targets.iter().zip(&shown.targets) {
         let sent = |t: &ponte::reconcile::TargetPlan| -> Vec<_> {
             t.changes
                 .iter()
                 .chain(&t.silent)
                 .map(|c| {
+                    let payload = c.payload.clone();
                     (
                         c.action,
                         c.key.clone(),
                         c.fields.clone(),
-                        c.payload.clone(),
+                        payload,
                         c.hash,
+                        c.line,
                     )
                 })
                 .collect()
         };
         assert_eq!(sent(a), sent(b), "{}", a.target);
         assert_eq!(a.silent.len(), b.silent.len());
-        // Only removals carry what the target held when it is not kept.
-        assert!(b
-            .changes
-            .iter()
-            .all(|c| c.before.is_some() == (c.action == Action::Remove)));
+        for c in b.changes.iter().chain(&b.silent) {
+            // What only a push needs is not built for updates.
+            assert_eq!(c.before.is_none(), c.action == Action::Update, "{}", c.key);
+        }
     }
+    let tazzine = change(&shown, "b2c", "TAZ-6");
+    assert_eq!(
+        serde_json::Value::Object(tazzine.fields.clone()),
+        serde_json::json!({ "name": "Tazzine da caffè" })
+    );
 }

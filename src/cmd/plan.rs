@@ -41,7 +41,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         },
         create_limit: if args.json { usize::MAX } else { args.limit },
         // Shown to people, not pushed.
-        before: false,
+        for_push: false,
     };
     let mut worst = Exit::Ok;
     for path in &args.files {

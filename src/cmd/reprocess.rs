@@ -109,7 +109,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         let opts = PlanOptions {
             scan: ScanOptions::default(),
             create_limit: 0,
-            before: false,
+            for_push: false,
         };
         for f in &files {
             if let Some(b) = &bar {

@@ -112,7 +112,7 @@ pub fn ingest_file(
         },
         // Creates are decoded slice by slice as they are sent.
         create_limit: 0,
-        before: true,
+        for_push: true,
     };
     let bound = spec_for_flow(&schema.flow)
         .map(|spec| BoundSpec::bind(spec, Arc::clone(&schema)))

@@ -198,9 +198,10 @@ fn decode(
     Ok(change_of(inputs, e, action, entity, fields, before))
 }
 
-/// An update whose entity the target holds as a retained line in the same
-/// layout: the changed fields are found by comparing the two lines field by
-/// field, and what the target held is not decoded (`before` stays empty).
+/// An update shown, not pushed, whose entity the target holds as a
+/// retained line in the same layout: the changed fields are found by
+/// comparing the two lines field by field, and what the target held is not
+/// decoded (`before` stays empty; the request preview needs only `payload`).
 fn decode_against(inputs: &ChangeInputs, i: usize, applied_line: &[u8]) -> anyhow::Result<Change> {
     let (e, line) = read_desired(inputs, i)?;
     let differing = inputs.bound.differing_fields(&line, applied_line);

@@ -84,11 +84,12 @@ pub struct PlanOptions {
     pub scan: ScanOptions,
     /// Creates decoded per target; the rest are only counted.
     pub create_limit: usize,
-    /// Whether updates carry what the target held (`Change::before`), which
-    /// a push needs and a plan shown to people does not: without it, an
-    /// update kept as a retained line is compared with it field by field
-    /// and never decoded.
-    pub before: bool,
+    /// Whether the changes are to be pushed, and so carry what the target
+    /// held (`Change::before`), which a plan shown to people (and its
+    /// request previews) does not need: without it, an update the target
+    /// holds as a retained line is compared with that line field by field,
+    /// which is never decoded.
+    pub for_push: bool,
 }
 
 /// Computes what a file would change on each target that receives its flow.
@@ -189,7 +190,7 @@ pub fn plan_file(
                 Some(s) => read_stored(
                     Some(&bound),
                     s.applied_payloads(&target.name, &schema.flow, &applied, &wanted)?,
-                    |key_hash| opts.before || removed.contains(&key_hash),
+                    |key_hash| opts.for_push || removed.contains(&key_hash),
                 ),
                 None => HashMap::new(),
             };
