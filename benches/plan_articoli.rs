@@ -12,9 +12,11 @@
 //!    over the network, and the request bodies, which the push builds as it
 //!    sends (see push_standin), are not built;
 //! 3. then, side by side on day 2: the floor (read, split lines, xxh3 per
-//!    line), `plan` against the 1,000,000 applied products (the whole change
-//!    set, every create/update/remove decoded), and the csv-diff crate
-//!    diffing the CSV twins of the two days by SKU.
+//!    line), `plan` against the 1,000,000 applied products as `ponte plan
+//!    --json` computes it (the whole change set, every create, update and
+//!    removal decoded; what the target held for an update is compared with
+//!    it line by line, since only a push needs it decoded), and the
+//!    csv-diff crate diffing the CSV twins of the two days by SKU.
 //!
 //! Targets: plan at most 4x the floor and faster than csv-diff; plan's peak
 //! memory at most 300 MB; the first import at most 30x the floor. Missing a
