@@ -565,17 +565,46 @@ fn overwrite(file: &Path, line: usize, at: usize, bytes: &[u8]) {
     std::fs::write(file, lines.join(&b'\n')).unwrap();
 }
 
+/// What a target holds once it acknowledged every entity of `file`.
+fn known_from(file: &Path, bound: &BoundSpec) -> ponte::state::Snapshot {
+    let (_, applied) =
+        ponte::reconcile::scan_desired(file, bound, &ScanOptions::default()).unwrap();
+    ponte::state::Snapshot::from_unsorted(
+        applied
+            .entries
+            .iter()
+            .map(|e| ponte::state::SnapEntry {
+                key_hash: e.key_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    )
+}
+
+type Scanned = (
+    ponte::record::scan::FileReport,
+    ponte::reconcile::DesiredSet,
+);
+
+/// `file` scanned whole, and scanned vouching for what `known` holds.
+fn both_ways(file: &Path, bound: &BoundSpec, known: &ponte::state::Snapshot) -> (Scanned, Scanned) {
+    let opts = ScanOptions::default();
+    let whole = ponte::reconcile::scan_desired(file, bound, &opts).unwrap();
+    let vouched = ponte::reconcile::scan_unchecked(file, bound, &opts)
+        .unwrap()
+        .check(file, bound, known, &opts)
+        .unwrap();
+    (whole, vouched)
+}
+
 /// Lines vouched for by what a target holds are still checked outside the
 /// fields it holds, and the outcome is the whole validation's: the same
 /// entities and hashes, the same errors at the same lines.
 #[test]
 fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
-    use ponte::reconcile::{scan_desired, scan_unchecked};
-    use ponte::state::{SnapEntry, Snapshot};
     let w = World::new();
     let schema = schema("ARTICOLI");
     let bound = BoundSpec::bind(spec_for_flow("ARTICOLI").unwrap(), schema.clone()).unwrap();
-    let opts = ScanOptions::default();
     let first = write_articoli(
         w.path(),
         "ART20261128020000.txt",
@@ -583,17 +612,7 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
         Mode::Complete,
         &many(100),
     );
-    let (_, applied) = scan_desired(&first, &bound, &opts).unwrap();
-    let known = Snapshot::from_unsorted(
-        applied
-            .entries
-            .iter()
-            .map(|e| SnapEntry {
-                key_hash: e.key_hash,
-                hash: e.hash,
-            })
-            .collect(),
-    );
+    let known = known_from(&first, &bound);
     let mut products = many(100);
     products[10].price = 1;
     let next = write_articoli(
@@ -617,11 +636,7 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
     // And a changed one whose new price is not a number.
     overwrite(&next, 12, field("price"), b"0000000x990");
 
-    let (whole_report, whole) = scan_desired(&next, &bound, &opts).unwrap();
-    let (report, vouched) = scan_unchecked(&next, &bound, &opts)
-        .unwrap()
-        .check(&next, &bound, &known, &opts)
-        .unwrap();
+    let ((whole_report, whole), (report, vouched)) = both_ways(&next, &bound, &known);
     assert_eq!(vouched.entries, whole.entries);
     assert_eq!(vouched.variants, whole.variants);
     assert_eq!(report.errors, whole_report.errors);
@@ -638,11 +653,7 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
         Mode::Complete,
         &products,
     );
-    let (_, whole) = scan_desired(&clean, &bound, &opts).unwrap();
-    let (report, vouched) = scan_unchecked(&clean, &bound, &opts)
-        .unwrap()
-        .check(&clean, &bound, &known, &opts)
-        .unwrap();
+    let ((_, whole), (report, vouched)) = both_ways(&clean, &bound, &known);
     assert!(report.is_clean(), "{:?}", report.errors);
     assert_eq!(vouched.entries, whole.entries);
 
@@ -658,23 +669,9 @@ fn lines_vouched_for_by_the_applied_state_are_checked_as_a_whole_scan_would() {
         Mode::Complete,
         &products,
     );
-    let (_, applied) = scan_desired(&twins, &bound, &opts).unwrap();
-    let known = Snapshot::from_unsorted(
-        applied
-            .entries
-            .iter()
-            .map(|e| SnapEntry {
-                key_hash: e.key_hash,
-                hash: e.hash,
-            })
-            .collect(),
-    );
+    let known = known_from(&twins, &bound);
     overwrite(&twins, products.len() + 1, field("changed_on"), b"20269999");
-    let (whole_report, whole) = scan_desired(&twins, &bound, &opts).unwrap();
-    let (report, vouched) = scan_unchecked(&twins, &bound, &opts)
-        .unwrap()
-        .check(&twins, &bound, &known, &opts)
-        .unwrap();
+    let ((whole_report, whole), (report, vouched)) = both_ways(&twins, &bound, &known);
     assert_eq!(vouched.entries, whole.entries);
     assert_eq!(vouched.variants, whole.variants);
     assert_eq!(report.errors, whole_report.errors);
