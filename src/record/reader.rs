@@ -96,6 +96,11 @@ where
     S: FnMut(T) -> anyhow::Result<()>,
 {
     let in_flight = opts.batch.max(1);
+    if rayon::current_thread_index().is_some() {
+        // On one of rayon's own threads, waiting for the blocks' results
+        // could hold the very thread that has to compute them.
+        return process_in_turn(reader, opts, map, sink);
+    }
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = channel::<(u64, Done<T>)>();
         // A block comes back once its result was handed on; the reader
@@ -161,6 +166,30 @@ where
         }
         Ok(lines)
     })
+}
+
+/// `process_reader` without threads: each block read, processed and handed
+/// on in turn.
+fn process_in_turn<R, T, M, S>(
+    reader: R,
+    opts: &ReadOptions,
+    map: M,
+    mut sink: S,
+) -> anyhow::Result<u64>
+where
+    R: Read,
+    M: Fn(&Chunk) -> T,
+    S: FnMut(T) -> anyhow::Result<()>,
+{
+    let mut splitter = Splitter::new(reader, *opts);
+    let mut lines = 0;
+    let mut block = Vec::new();
+    while let Some(chunk) = splitter.next_chunk(block)? {
+        lines = chunk.first_line - 1 + chunk.line_count;
+        sink(map(&chunk))?;
+        block = chunk.data;
+    }
+    Ok(lines)
 }
 
 /// A block's outcome, as the reader thread hands it on.
@@ -294,6 +323,23 @@ mod tests {
         )
         .unwrap();
         out
+    }
+
+    /// Called from one of rayon's threads (a pool of one, here), the
+    /// blocks are processed in turn rather than waited for.
+    #[test]
+    fn inside_rayon_the_blocks_are_processed_in_turn() {
+        let input = b"aa\r\nbb\ncc\r\ndd";
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        for block in [1, 3, 64] {
+            assert_eq!(
+                pool.install(|| lines_of(input, block)),
+                lines_of(input, block)
+            );
+        }
     }
 
     #[test]
