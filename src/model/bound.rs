@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
@@ -34,6 +34,10 @@ pub struct BoundSpec {
     looked_at: Vec<usize>,
     /// The record's probes that look at bytes outside `owned_run`.
     outside_probes: Vec<Probe>,
+    /// Seeds the content hash with the owned fields' definitions (place,
+    /// type, rules) and the charset: a hash acknowledged under other rules
+    /// for these fields never vouches for a line under these (see `glance`).
+    hash_seed: u64,
 }
 
 /// The hash `glance` gives a line it cannot vouch for: never a content hash
@@ -60,6 +64,12 @@ fn rescaled(value: crate::record::Value, f: &Field) -> crate::record::Value {
 /// never collides with a hash of real content.
 pub fn content_hash(bytes: &[u8]) -> u64 {
     xxh3_64(bytes) >> 1
+}
+
+/// `content_hash` under a seed: an entity's content hash is seeded by the
+/// definition of the fields it owns (see `BoundSpec::bind`).
+fn seeded_content_hash(bytes: &[u8], seed: u64) -> u64 {
+    xxh3_64_with_seed(bytes, seed) >> 1
 }
 
 /// The byte range the `owned` fields cover when each starts where the one
@@ -176,6 +186,8 @@ impl BoundSpec {
             })
             .cloned()
             .collect();
+        let owned_fields: Vec<&Field> = owned.iter().map(|&i| &layout.fields[i]).collect();
+        let hash_seed = xxh3_64(format!("{owned_fields:?}|{:?}", schema.charset).as_bytes());
         Ok(BoundSpec {
             spec,
             schema,
@@ -189,6 +201,7 @@ impl BoundSpec {
             owned_run,
             looked_at,
             outside_probes,
+            hash_seed,
         })
     }
 
@@ -275,14 +288,14 @@ impl BoundSpec {
         let variant = self.variant_in(&view);
         let key_hash = self.key_hash_in(&view, scratch);
         let hash = match self.canonical_run(&view) {
-            Some(run) => content_hash(run),
+            Some(run) => seeded_content_hash(run, self.hash_seed),
             None => {
                 scratch.clear();
                 for pos in 0..self.owned.len() {
                     let f = self.field(self.owned[pos]);
                     self.push_image(pos, f, view.slice(f.start, f.len), scratch);
                 }
-                content_hash(scratch)
+                seeded_content_hash(scratch, self.hash_seed)
             }
         };
         ((key_hash, hash), variant)
@@ -292,17 +305,26 @@ impl BoundSpec {
     /// hash, the variant, and as content hash the hash of the owned fields'
     /// bytes as they lie. Those bytes are a valid record's, and the hash its
     /// content hash, when the hash equals one that a valid record's content
-    /// had (an image, see `observe`, is valid by construction) and the rest
-    /// of the line passes its checks here. `UNVOUCHED` when the rest does
-    /// not, or the owned fields cannot be hashed in place: the line must
-    /// then be checked whole.
+    /// had under the same rules for these fields (the hash is seeded with
+    /// them), the rest of the line passes its checks here, and the bytes
+    /// hold no "none" marker: an image (see `observe`) is the bytes of a
+    /// valid record but for that marker. `UNVOUCHED` when any of this does
+    /// not hold, or the owned fields cannot be hashed in place: the line
+    /// must then be checked whole.
     pub fn glance(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> ((u64, u64), Option<(u64, Axes)>) {
         let view = LineView::new(bytes, self.schema.charset);
         let variant = self.variant_in(&view);
         let key_hash = self.key_hash_in(&view, scratch);
         let hash = match &self.owned_run {
             Some(run) if view.positions_are_bytes() && self.rest_passes(bytes, run) => {
-                bytes.get(run.clone()).map_or(UNVOUCHED, content_hash)
+                match bytes.get(run.clone()) {
+                    // The one byte an image holds that no valid line does: an
+                    // entity acknowledged without a value hashes its marker.
+                    Some(owned) if memchr::memchr(NONE_MARK, owned).is_none() => {
+                        seeded_content_hash(owned, self.hash_seed)
+                    }
+                    _ => UNVOUCHED,
+                }
             }
             _ => UNVOUCHED,
         };
@@ -439,7 +461,7 @@ impl BoundSpec {
             let laid_out = format_field(&self.schema, layout, f, Some(&value)).ok()?;
             self.push_image(pos, f, &laid_out, &mut buf);
         }
-        Some(content_hash(&buf))
+        Some(seeded_content_hash(&buf, self.hash_seed))
     }
 
     pub fn entity(&self, bytes: &[u8]) -> Entity {
@@ -615,7 +637,7 @@ mod tests {
             let f = bound.field(idx);
             bound.push_image(pos, f, view.slice(f.start, f.len), &mut images);
         }
-        content_hash(&images)
+        seeded_content_hash(&images, bound.hash_seed)
     }
 
     /// A line hashed in place hashes as its fields' images laid side by side.
@@ -695,6 +717,53 @@ mod tests {
         let (key, hash) = bound.hashes(&repriced, &mut scratch);
         assert_eq!(key, tidy.0);
         assert_ne!(hash, tidy.1);
+    }
+
+    /// An entity acknowledged without a value hashes the "none" marker in
+    /// its place; a line holding that byte there is not a valid record and
+    /// is never vouched for by that hash.
+    #[test]
+    fn the_none_marker_in_a_line_is_never_vouched_for() {
+        let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+        let bound = BoundSpec::bind(&PRODUCTS, schema.clone()).unwrap();
+        let file = include_bytes!("../../samples/ART20261128020000.txt");
+        let line = file
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .find(|l| l.starts_with(b"AR"))
+            .unwrap();
+        let mut fields = bound.entity(line).fields;
+        fields.insert("active".into(), Json::Null);
+        let acknowledged = bound.hash_payload(&fields).unwrap();
+        let active = bound.layout_field("active").unwrap().start;
+        let mut marked = line.to_vec();
+        marked[active] = NONE_MARK;
+        let mut scratch = Vec::new();
+        let ((_, glanced), _) = bound.glance(&marked, &mut scratch);
+        assert_eq!(glanced, UNVOUCHED);
+        assert_ne!(bound.hashes(line, &mut scratch).1, acknowledged);
+    }
+
+    /// Other rules for an owned field, other hashes: what was acknowledged
+    /// under the old rules vouches for nothing under the new.
+    #[test]
+    fn the_content_hash_follows_the_owned_fields_rules() {
+        let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+        let bound = BoundSpec::bind(&PRODUCTS, schema.clone()).unwrap();
+        let mut stricter = (*schema).clone();
+        let ean = stricter.records[bound.record].field_index("ean").unwrap();
+        stricter.records[bound.record].fields[ean].required = true;
+        let strict = BoundSpec::bind(&PRODUCTS, Arc::new(stricter)).unwrap();
+        let file = include_bytes!("../../samples/ART20261128020000.txt");
+        let line = file
+            .split(|&b| b == b'\n')
+            .find(|l| l.starts_with(b"AR"))
+            .unwrap();
+        let mut scratch = Vec::new();
+        let (key, hash) = bound.hashes(line, &mut scratch);
+        let (strict_key, strict_hash) = strict.hashes(line, &mut scratch);
+        assert_eq!(key, strict_key);
+        assert_ne!(hash, strict_hash);
     }
 
     /// The fingerprint names what the bytes mean: how ponte checks them
