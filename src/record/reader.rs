@@ -131,8 +131,16 @@ where
                         Ok(Some(chunk)) => {
                             let done_tx = done_tx.clone();
                             tasks.spawn(move |_| {
-                                let result = map(&chunk);
-                                let _ = done_tx.send((seq, Done::Block(result, chunk)));
+                                // A block that panics is handed on as such:
+                                // otherwise the blocks after it would wait
+                                // for it forever.
+                                let done = match std::panic::catch_unwind(
+                                    std::panic::AssertUnwindSafe(|| map(&chunk)),
+                                ) {
+                                    Ok(result) => Done::Block(result, chunk),
+                                    Err(panic) => Done::Panicked(panic),
+                                };
+                                let _ = done_tx.send((seq, done));
                             });
                         }
                         Ok(None) => return,
@@ -161,6 +169,7 @@ where
                         sink(result)?;
                     }
                     Done::Failed(e) => return Err(e),
+                    Done::Panicked(panic) => std::panic::resume_unwind(panic),
                 }
             }
         }
@@ -196,6 +205,7 @@ where
 enum Done<T> {
     Block(T, Chunk),
     Failed(anyhow::Error),
+    Panicked(Box<dyn std::any::Any + Send>),
 }
 
 struct Splitter<R> {
@@ -323,6 +333,26 @@ mod tests {
         )
         .unwrap();
         out
+    }
+
+    /// A block whose processing panics makes the whole panic, rather than
+    /// leave the blocks after it waiting.
+    #[test]
+    fn a_panic_in_a_block_is_a_panic_of_the_whole() {
+        let opts = ReadOptions {
+            block_size: 3,
+            max_line: 1 << 20,
+            batch: 1,
+        };
+        let outcome = std::panic::catch_unwind(|| {
+            process_reader(
+                &b"aa\nbb\ncc\ndd\n"[..],
+                &opts,
+                |c: &Chunk| assert!(c.first_line != 2, "block of line 2"),
+                |()| Ok(()),
+            )
+        });
+        assert!(outcome.is_err());
     }
 
     /// Called from one of rayon's threads (a pool of one, here), the
