@@ -175,9 +175,13 @@ impl Unchecked {
         if !bad.is_empty() {
             set.entries.retain(|e| !bad.contains(&e.line));
             set.variants.retain(|v| !bad.contains(&v.line));
+            // As the whole scan lists them: by line, a record's errors
+            // before the file's own at the same line; no more than kept.
             report.errors.extend(errors);
-            report.errors.sort_by_key(|e| e.line);
-            report.errors.truncate(opts.max_errors.max(1));
+            report
+                .errors
+                .sort_by_key(|e| (e.line, e.record.is_none() && e.field.is_none()));
+            report.errors.truncate(opts.max_errors);
         }
         remove_duplicates(path, bound, &mut set.entries, &mut report, opts)?;
         Ok((report, set))
@@ -372,22 +376,36 @@ impl LineFetcher {
     pub fn whole_line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
         let mut buf = Vec::new();
         let mut at = offset;
-        loop {
+        // Whether the line ended with a line end, and whether it ends the file.
+        let (ended, last) = loop {
             let from = buf.len();
             buf.resize(from + self.max_len, 0);
             let n = read_at(&self.file, &mut buf[from..], at)?;
             buf.truncate(from + n);
             if let Some(end) = memchr::memchr(b'\n', &buf[from..]) {
                 buf.truncate(from + end);
-                break;
+                let mut next = [0u8; 1];
+                break (
+                    true,
+                    read_at(&self.file, &mut next, at + end as u64 + 1)? == 0,
+                );
             }
             if n == 0 {
-                while buf.last() == Some(&0x1A) {
-                    buf.pop();
-                }
-                break;
+                break (false, true);
             }
             at += n as u64;
+        };
+        if last {
+            // As the reader ends a file: DOS end-of-file bytes before the
+            // last line end go, and the line end with them.
+            let end = buf.len() - usize::from(ended && buf.last() == Some(&b'\r'));
+            let kept = buf[..end]
+                .iter()
+                .rposition(|&b| b != 0x1A)
+                .map_or(0, |i| i + 1);
+            if kept < end {
+                buf.truncate(kept);
+            }
         }
         if buf.last() == Some(&b'\r') {
             buf.pop();
@@ -409,4 +427,58 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::reader::{process_reader, Chunk, ReadOptions};
+    use crate::schema::Registry;
+
+    /// Each line read back from its offset is the line the reader split,
+    /// however the file ends.
+    #[test]
+    fn a_line_read_back_is_the_line_the_reader_split() {
+        let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+        let endings: [&[u8]; 8] = [
+            b"",
+            b"\n",
+            b"\r\n",
+            b"\x1a",
+            b"\x1a\n",
+            b"\x1a\r\n",
+            b"\r\r\n",
+            b"\r\x1a\r\n",
+        ];
+        for ending in endings {
+            let mut data = b"AR one\r\nAR two\nAR three".to_vec();
+            data.extend_from_slice(ending);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.txt");
+            std::fs::write(&path, &data).unwrap();
+            let mut split = Vec::new();
+            process_reader(
+                &data[..],
+                &ReadOptions::default(),
+                |c: &Chunk| {
+                    c.lines()
+                        .map(|(_, l)| {
+                            let at = l.as_ptr() as usize - c.data.as_ptr() as usize;
+                            (c.offset + at as u64, l.to_vec())
+                        })
+                        .collect::<Vec<_>>()
+                },
+                |lines| {
+                    split.extend(lines);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            let fetch = LineFetcher::open(&path, &schema).unwrap();
+            assert_eq!(split.len(), 3, "{ending:?}");
+            for (offset, line) in split {
+                assert_eq!(fetch.whole_line_at(offset).unwrap(), line, "{ending:?}");
+            }
+        }
+    }
 }
