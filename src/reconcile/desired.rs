@@ -330,6 +330,8 @@ fn duplicates(
 pub struct LineFetcher {
     file: File,
     max_len: usize,
+    /// The file's length when opened: where its last line ends.
+    len: u64,
 }
 
 impl LineFetcher {
@@ -345,9 +347,14 @@ impl LineFetcher {
         } else {
             4
         };
+        let len = file
+            .metadata()
+            .with_context(|| format!("{}: cannot reopen", path.display()))?
+            .len();
         Ok(LineFetcher {
             file,
             max_len: schema.record_length * bytes_a_char + 2,
+            len,
         })
     }
 
@@ -384,11 +391,7 @@ impl LineFetcher {
             buf.truncate(from + n);
             if let Some(end) = memchr::memchr(b'\n', &buf[from..]) {
                 buf.truncate(from + end);
-                let mut next = [0u8; 1];
-                break (
-                    true,
-                    read_at(&self.file, &mut next, at + end as u64 + 1)? == 0,
-                );
+                break (true, at + end as u64 + 1 >= self.len);
             }
             if n == 0 {
                 break (false, true);
