@@ -155,7 +155,7 @@ impl Unchecked {
             .map(|i| {
                 let e = set.entries[i];
                 fetch
-                    .whole_line_at(e.offset)
+                    .line_at(e.offset)
                     .map(|line| (i, check_entity(bound, e.line, &line)))
             })
             .collect::<anyhow::Result<_>>()?;
@@ -329,6 +329,7 @@ fn duplicates(
 /// Reads single lines back from a file by offset.
 pub struct LineFetcher {
     file: File,
+    /// What one read takes: a record's line, as most lines are.
     max_len: usize,
     /// The file's length when opened: where its last line ends.
     len: u64,
@@ -339,9 +340,7 @@ impl LineFetcher {
         use anyhow::Context;
         let file =
             File::open(path).with_context(|| format!("{}: cannot reopen", path.display()))?;
-        // Up to 4 bytes a character in UTF-8, and the line end. Blanks a
-        // line may carry past its record length are not read: no field
-        // lies there.
+        // Up to 4 bytes a character in UTF-8, and the line end.
         let bytes_a_char = if schema.charset.is_single_byte() {
             1
         } else {
@@ -358,29 +357,10 @@ impl LineFetcher {
         })
     }
 
-    pub fn line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
-        let mut buf = vec![0u8; self.max_len];
-        let n = read_at(&self.file, &mut buf, offset)?;
-        buf.truncate(n);
-        if let Some(end) = memchr::memchr(b'\n', &buf) {
-            buf.truncate(end);
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        // The last line may be followed by the DOS end-of-file byte.
-        while buf.last() == Some(&0x1A) {
-            buf.pop();
-        }
-        Ok(buf)
-    }
-}
-
-impl LineFetcher {
     /// The whole line at `offset` as the reader split it, however long:
     /// without its line end, and without a DOS end-of-file byte only at
     /// the end of the file.
-    pub fn whole_line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
+    pub fn line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
         let mut buf = Vec::new();
         let mut at = offset;
         // Whether the line ended with a line end, and whether it ends the file.
@@ -480,7 +460,7 @@ mod tests {
             let fetch = LineFetcher::open(&path, &schema).unwrap();
             assert_eq!(split.len(), 3, "{ending:?}");
             for (offset, line) in split {
-                assert_eq!(fetch.whole_line_at(offset).unwrap(), line, "{ending:?}");
+                assert_eq!(fetch.line_at(offset).unwrap(), line, "{ending:?}");
             }
         }
     }
