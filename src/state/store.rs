@@ -1142,10 +1142,6 @@ mod tests {
             .is_empty());
     }
 
-    fn line_ack(kh: u64, hash: u64, retained: i64, offset: u64) -> Ack {
-        Ack::line(kh, hash, retained, offset)
-    }
-
     #[test]
     fn lines_of_a_retained_file_are_payloads_until_nothing_points_into_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -1181,7 +1177,7 @@ mod tests {
             .record_applied(
                 "b2c",
                 "ARTICOLI",
-                &[line_ack(1, 11, id, 0), line_ack(2, 20, id, 9)],
+                &[Ack::line(1, 11, id, 0), Ack::line(2, 20, id, 9)],
             )
             .unwrap();
         store.release_retained(id).unwrap();
@@ -1229,7 +1225,7 @@ mod tests {
             .record_applied(
                 "b2c",
                 "ARTICOLI",
-                &[line_ack(1, 10, one, 0), line_ack(2, 20, one, 3)],
+                &[Ack::line(1, 10, one, 0), Ack::line(2, 20, one, 3)],
             )
             .unwrap();
         store.release_retained(one).unwrap();
@@ -1248,7 +1244,7 @@ mod tests {
         assert!(old.exists());
         // Once B is applied from day 2, nothing points into day 1.
         store
-            .record_applied("b2c", "ARTICOLI", &[line_ack(2, 21, two, 3)])
+            .record_applied("b2c", "ARTICOLI", &[Ack::line(2, 21, two, 3)])
             .unwrap();
         assert!(!old.exists());
     }
@@ -1261,7 +1257,7 @@ mod tests {
         let mut store = Store::open(&dir.path().join("state")).unwrap();
         let one = store.retain_file(&day1, "l").unwrap();
         store
-            .record_applied("b2c", "ARTICOLI", &[line_ack(1, 10, one, 0)])
+            .record_applied("b2c", "ARTICOLI", &[Ack::line(1, 10, one, 0)])
             .unwrap();
         store.release_retained(one).unwrap();
         // Day 2 holds A unchanged: the commits before the repoint point
@@ -1286,7 +1282,7 @@ mod tests {
         assert!(four > three);
         // Nothing may point into a file the store does not hold.
         let e = store
-            .record_applied("b2c", "ARTICOLI", &[line_ack(2, 20, three, 0)])
+            .record_applied("b2c", "ARTICOLI", &[Ack::line(2, 20, three, 0)])
             .unwrap_err()
             .to_string();
         assert!(e.contains("no retained file"), "{e}");
@@ -1323,7 +1319,7 @@ mod tests {
             .unwrap();
         let id = store.retain_file(&source, "layout-1").unwrap();
         store
-            .record_applied("b2c", "ARTICOLI", &[line_ack(1, 10, id, 0)])
+            .record_applied("b2c", "ARTICOLI", &[Ack::line(1, 10, id, 0)])
             .unwrap();
         assert!(store.failures(None).unwrap().is_empty());
     }
