@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
-use crate::record::line::{read_field, trim_spaces, LineView, Parsed};
+use crate::record::line::{bytes_allowed, read_field, trim_spaces, LineView, Parsed};
 use crate::record::probe::Probe;
 use crate::record::writer::format_field;
 use crate::record::Decimal;
@@ -341,16 +341,9 @@ impl BoundSpec {
         let (Some(before), Some(after)) = (bytes.get(..run.start), bytes.get(run.end..)) else {
             return false;
         };
-        let allowed = |part: &[u8]| {
-            if schema.charset.is_single_byte() {
-                schema.charset.first_bad_text_byte(part).is_none()
-            } else {
-                part.iter().all(|b| (0x20..0x7F).contains(b))
-            }
-        };
         let fields = &schema.records[self.record].fields;
-        allowed(before)
-            && allowed(after)
+        bytes_allowed(schema.charset, before)
+            && bytes_allowed(schema.charset, after)
             && bytes
                 .get(schema.record_length..)
                 .is_none_or(|tail| tail.iter().all(|&b| b == b' '))

@@ -369,6 +369,17 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// Whether every byte may stand in a record's text, for `check_line_fast`:
+/// any the charset defines but control characters; in UTF-8, printable
+/// ASCII only (past it, a line's positions are no longer bytes).
+pub fn bytes_allowed(charset: Charset, bytes: &[u8]) -> bool {
+    if charset.is_single_byte() {
+        charset.first_bad_text_byte(bytes).is_none()
+    } else {
+        !outside_printable_ascii(bytes)
+    }
+}
+
 /// `check_line` for the common case, a valid record whose character
 /// positions are byte positions: `Some` with the record's index only when
 /// `check_line` would find nothing wrong. `None` tells nothing: ask
@@ -379,13 +390,7 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
 /// building a value or an error.
 pub fn check_line_fast(schema: &Schema, bytes: &[u8]) -> Option<usize> {
     let charset = schema.charset;
-    let bytes_allowed = if charset.is_single_byte() {
-        charset.first_bad_text_byte(bytes).is_none()
-    } else {
-        // Past printable ASCII, a UTF-8 line's positions are no longer bytes.
-        !outside_printable_ascii(bytes)
-    };
-    if !bytes_allowed {
+    if !bytes_allowed(charset, bytes) {
         return None;
     }
     let tag_end = schema
