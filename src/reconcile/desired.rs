@@ -9,7 +9,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::model::{BoundSpec, UNVOUCHED};
-use crate::record::line::{check_line, check_line_fast};
+use crate::record::line::check_record;
 use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
 use crate::record::RecordError;
 use crate::schema::Schema;
@@ -209,10 +209,7 @@ fn doubtful(entries: &[DesiredEntry], known: &Snapshot) -> Vec<usize> {
 fn check_entity(bound: &BoundSpec, line_no: u64, line: &[u8]) -> Result<u64, Vec<RecordError>> {
     let schema = &bound.schema;
     let mut errors = Vec::new();
-    let record = match check_line_fast(schema, line) {
-        Some(idx) => Some(idx),
-        None => check_line(schema, line_no, line, &mut errors),
-    };
+    let record = check_record(schema, line_no, line, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }

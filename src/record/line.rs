@@ -369,6 +369,23 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// `check_line`, by way of `check_line_fast` for the common valid line.
+pub fn check_record(
+    schema: &Schema,
+    line_no: u64,
+    bytes: &[u8],
+    errors: &mut Vec<RecordError>,
+) -> Option<usize> {
+    match check_line_fast(schema, bytes) {
+        Some(idx) => {
+            debug_assert_eq!(check_line(schema, line_no, bytes, errors), Some(idx));
+            debug_assert!(errors.is_empty(), "{errors:?}");
+            Some(idx)
+        }
+        None => check_line(schema, line_no, bytes, errors),
+    }
+}
+
 /// Whether every byte may stand in a record's text, for `check_line_fast`:
 /// any the charset defines but control characters; in UTF-8, printable
 /// ASCII only (past it, a line's positions are no longer bytes).

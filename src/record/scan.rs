@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::line::{check_line, check_line_fast, read_field, short_eq, LineView, Parsed};
+use super::line::{check_record, read_field, short_eq, LineView, Parsed};
 use super::reader::{process_reader, Chunk, ReadOptions};
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
@@ -197,14 +197,7 @@ fn scan_chunk<'c, V: RecordVisitor>(
             continue;
         }
         errors.clear();
-        let idx = match check_line_fast(schema, bytes) {
-            Some(idx) => {
-                debug_assert_eq!(check_line(schema, line_no, bytes, &mut errors), Some(idx));
-                debug_assert!(errors.is_empty(), "{errors:?}");
-                Some(idx)
-            }
-            None => check_line(schema, line_no, bytes, &mut errors),
-        };
+        let idx = check_record(schema, line_no, bytes, &mut errors);
         let had_errors = !errors.is_empty();
         if had_errors {
             r.error_total += errors.len() as u64;
