@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ponte::magento::standin::state::Source;
-use ponte::magento::standin::{Fixture, StandIn};
+use ponte::magento::standin::Fixture;
 use ponte::record::writer::FileWriter;
 use ponte::record::{Decimal, Value};
 use ponte::schema::{Date, Mode, Registry};
@@ -312,7 +312,7 @@ fn of_target(changes: &[(String, String, String)], target: &str) -> Vec<(String,
         .collect()
 }
 
-fn shop() -> StandIn {
+fn shop() -> common::contract::Shop {
     let mut f = Fixture::default();
     f.sources.push(Source {
         source_code: "eu_north".into(),
@@ -321,12 +321,12 @@ fn shop() -> StandIn {
         country_id: "SE".into(),
         postcode: "11122".into(),
     });
-    StandIn::spawn(f).unwrap()
+    common::contract::shop(f)
 }
 
 /// The stand-in, seeded with the world's catalogue by `ponte ingest` from a
 /// throwaway state directory.
-fn seeded_shop() -> StandIn {
+fn seeded_shop() -> common::contract::Shop {
     let shop = shop();
     let seed = World::new(&shop.base_url);
     let mut args = vec!["ingest".to_string()];

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ponte::magento::standin::{Faults, Fixture, StandIn};
+use ponte::magento::standin::{Faults, Fixture};
 use serde_json::Value as Json;
 
 const SAMPLES: [&str; 4] = [
@@ -20,12 +20,12 @@ const SAMPLES: [&str; 4] = [
 
 struct World {
     dir: tempfile::TempDir,
-    standin: StandIn,
+    standin: common::contract::Shop,
 }
 
 impl World {
     fn new(fixture: Fixture, target_extra: &str, groups: &str) -> World {
-        let standin = StandIn::spawn(fixture).unwrap();
+        let standin = common::contract::shop(fixture);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("standin.token"), "standin-token").unwrap();
         std::fs::write(dir.path().join("admin.password"), "admin123").unwrap();

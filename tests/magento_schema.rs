@@ -16,12 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::Validator;
-use ponte::magento::standin::{Fixture, LoggedRequest, StandIn};
-use serde_json::{json, Value as Json};
-
-const SCHEMA: &str = "tests/fixtures/magento/admin-schema-2.4.8.json";
+use common::contract::{shop, swagger, tolerated, STOCK_ITEM};
+use ponte::magento::standin::{Fixture, LoggedRequest};
+use serde_json::json;
 
 const SAMPLES: [&str; 4] = [
     "ART20261128020000.txt",
@@ -30,144 +27,12 @@ const SAMPLES: [&str; 4] = [
     "EVA20261128100000.txt",
 ];
 
-/// The stock item endpoint of single-source (legacy CatalogInventory) shops.
-const STOCK_ITEM: (&str, &str) = ("PUT", "/V1/products/{productSku}/stockItems/{itemId}");
-
-/// Where the schema is stricter than Magento. The schema marks every
-/// property of `catalog-inventory-data-stock-item-interface` whose getter is
-/// not declared nullable as required, but
-/// `StockRegistry::updateStockItemBySku` loads the product's stock item and
-/// `addData`s the body over it, so whatever the body leaves out keeps the
-/// shop's value (and the `use_config_*` flags keep the configuration's).
-/// ponte writes only the quantity and the in-stock flag, which are
-/// therefore NOT in this list: a body without them is still an error.
-const STOCK_ITEM_FILLED_BY_MAGENTO: [&str; 21] = [
-    "is_qty_decimal",
-    "show_default_notification_message",
-    "use_config_min_qty",
-    "min_qty",
-    "use_config_min_sale_qty",
-    "min_sale_qty",
-    "use_config_max_sale_qty",
-    "max_sale_qty",
-    "use_config_backorders",
-    "backorders",
-    "use_config_notify_stock_qty",
-    "notify_stock_qty",
-    "use_config_qty_increments",
-    "qty_increments",
-    "use_config_enable_qty_inc",
-    "enable_qty_increments",
-    "use_config_manage_stock",
-    "manage_stock",
-    "low_stock_date",
-    "is_decimal_divided",
-    "stock_status_changed_auto",
-];
-
-/// The admin REST schema: path templates, operations, definitions.
-struct Swagger {
-    doc: Json,
-    validators: BTreeMap<(String, String), Validator>,
-}
-
-impl Swagger {
-    fn load() -> Swagger {
-        let text = std::fs::read_to_string(common::root().join(SCHEMA)).expect(SCHEMA);
-        let doc: Json = serde_json::from_str(&text).expect("the schema is JSON");
-        assert_eq!(doc["swagger"], "2.0");
-        assert_eq!(doc["info"]["version"], "2.4.8");
-        Swagger {
-            doc,
-            validators: BTreeMap::new(),
-        }
-    }
-
-    /// The template of `path` (below `/rest/<store>`) that has `method`:
-    /// among those matching, the one with the most literal segments, as
-    /// Magento prefers `/V1/customers/search` to `/V1/customers/{id}`.
-    fn template(&self, method: &str, path: &str) -> Option<String> {
-        let segments: Vec<&str> = path.split('/').collect();
-        let op = method.to_ascii_lowercase();
-        let paths = self.doc["paths"].as_object().expect("paths");
-        paths
-            .iter()
-            .filter(|(_, ops)| ops.get(&op).is_some())
-            .filter_map(|(template, _)| {
-                let parts: Vec<&str> = template.split('/').collect();
-                if parts.len() != segments.len() {
-                    return None;
-                }
-                let mut literal = 0;
-                for (t, s) in parts.iter().zip(&segments) {
-                    if t.starts_with('{') && t.ends_with('}') {
-                        if s.is_empty() {
-                            return None;
-                        }
-                    } else if t == s {
-                        literal += 1;
-                    } else {
-                        return None;
-                    }
-                }
-                Some((literal, template))
-            })
-            .max_by_key(|(literal, _)| *literal)
-            .map(|(_, template)| template.clone())
-    }
-
-    fn operation(&self, method: &str, template: &str) -> &Json {
-        &self.doc["paths"][template][method.to_ascii_lowercase()]
-    }
-
-    /// The operation's `in: body` parameter, if it has one.
-    fn body_parameter(&self, method: &str, template: &str) -> Option<&Json> {
-        self.operation(method, template)["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["in"] == "body")
-    }
-
-    /// A draft 4 validator for the operation's body: its schema with the
-    /// document's definitions beside it, so `#/definitions/...` resolves.
-    fn validator(&mut self, method: &str, template: &str) -> Option<&Validator> {
-        let key = (method.to_string(), template.to_string());
-        if !self.validators.contains_key(&key) {
-            let parameter = self.body_parameter(method, template)?;
-            let schema = json!({
-                "definitions": self.doc["definitions"].clone(),
-                "allOf": [parameter["schema"].clone()],
-            });
-            let validator = jsonschema::draft4::new(&schema)
-                .unwrap_or_else(|e| panic!("{method} {template}: the body schema: {e}"));
-            self.validators.insert(key.clone(), validator);
-        }
-        self.validators.get(&key)
-    }
-}
-
 /// `/rest/default/V1/products/X` and `/rest/V1/products/X` -> `/V1/products/X`.
 fn below_store(path: &str) -> &str {
     let rest = path.strip_prefix("/rest").expect("a REST path");
     match rest.find("/V1/") {
         Some(i) if i == 0 || !rest[1..i].contains('/') => &rest[i..],
         _ => panic!("not a /rest/<store>/V1 path: {path}"),
-    }
-}
-
-/// Whether a schema error is the documented stock item exception: a
-/// required property Magento fills itself, missing from `stockItem`, on the
-/// stock item endpoint only.
-fn tolerated(method: &str, template: &str, error: &jsonschema::ValidationError<'_>) -> bool {
-    if (method, template) != STOCK_ITEM || error.instance_path().as_str() != "/stockItem" {
-        return false;
-    }
-    match error.kind() {
-        ValidationErrorKind::Required { property } => property
-            .as_str()
-            .is_some_and(|p| STOCK_ITEM_FILLED_BY_MAGENTO.contains(&p)),
-        _ => false,
     }
 }
 
@@ -262,7 +127,7 @@ fn everything_ponte_sends() -> Vec<LoggedRequest> {
             }
         }
     }
-    let shop = StandIn::spawn(fixture).unwrap();
+    let shop = shop(fixture);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write_private(
@@ -325,29 +190,22 @@ const STOCK_ITEM_KIND: (&str, &str, &str) = (STOCK_ITEM.0, STOCK_ITEM.1, "stock 
 #[test]
 fn every_request_ponte_sends_fits_magento_2_4_8s_schema() {
     let requests = everything_ponte_sends();
-    let mut swagger = Swagger::load();
+    let swagger = swagger();
     let mut problems = Vec::new();
     let mut tolerated_errors = BTreeSet::new();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut shipment_tracks = 0;
     for r in &requests {
         let path = below_store(&r.path);
+        for p in swagger.request_problems(&r.method, path, &r.body) {
+            problems.push(format!("{} {} {p}\n    body: {}", r.method, r.path, r.body));
+        }
         let Some(template) = swagger.template(&r.method, path) else {
-            problems.push(format!("{} {}: no such route in 2.4.8", r.method, r.path));
             continue;
         };
         *seen
             .entry((r.method.clone(), template.clone()))
             .or_default() += 1;
-        if r.body.is_null() {
-            let required = swagger
-                .body_parameter(&r.method, &template)
-                .is_some_and(|p| p["required"] == true);
-            if required {
-                problems.push(format!("{} {}: the body is missing", r.method, r.path));
-            }
-            continue;
-        }
         // The samples' provinces are all regions of Italy in the stand-in:
         // each address goes with its region id, resolved in the directory.
         if matches!(
@@ -371,25 +229,12 @@ fn every_request_ponte_sends_fits_magento_2_4_8s_schema() {
         if template == "/V1/order/{orderId}/ship" {
             shipment_tracks += r.body["tracks"].as_array().map_or(0, Vec::len);
         }
-        let method = r.method.as_str();
-        let Some(validator) = swagger.validator(method, &template) else {
-            problems.push(format!(
-                "{method} {}: a body where 2.4.8 takes none: {}",
-                r.path, r.body
-            ));
-            continue;
-        };
-        for error in validator.iter_errors(&r.body) {
-            if tolerated(method, &template, &error) {
-                tolerated_errors.insert(format!("{method} {template}: {error}"));
-                continue;
+        if let Some(validator) = swagger.body_validator(&r.method, &template) {
+            for error in validator.iter_errors(&r.body) {
+                if tolerated(&r.method, &template, &error) {
+                    tolerated_errors.insert(format!("{} {template}: {error}", r.method));
+                }
             }
-            problems.push(format!(
-                "{method} {} at {:?}: {error}\n    body: {}",
-                r.path,
-                error.instance_path().as_str(),
-                r.body
-            ));
         }
     }
     assert!(
@@ -414,35 +259,32 @@ fn every_request_ponte_sends_fits_magento_2_4_8s_schema() {
 
 #[test]
 fn the_stock_item_exception_is_narrow() {
-    let mut swagger = Swagger::load();
+    let swagger = swagger();
     let (method, template) = STOCK_ITEM;
-    let errors = |swagger: &mut Swagger, body: Json| -> Vec<String> {
-        let validator = swagger.validator(method, template).unwrap();
-        validator
-            .iter_errors(&body)
-            .filter(|e| !tolerated(method, template, e))
-            .map(|e| e.to_string())
-            .collect()
-    };
+    let path = "/V1/products/CAF-1KG/stockItems/1";
     // What ponte sends passes...
     let ours = json!({ "stockItem": { "qty": 3.0, "is_in_stock": true } });
-    assert_eq!(errors(&mut swagger, ours), Vec::<String>::new());
+    assert_eq!(
+        swagger.request_problems(method, path, &ours),
+        Vec::<String>::new()
+    );
     // ...but not without the quantity or the flag, nor with a wrong type.
     let no_qty = json!({ "stockItem": { "is_in_stock": true } });
-    assert_eq!(errors(&mut swagger, no_qty).len(), 1);
+    assert_eq!(swagger.request_problems(method, path, &no_qty).len(), 1);
     let bad_type = json!({ "stockItem": { "qty": "3", "is_in_stock": true } });
-    assert_eq!(errors(&mut swagger, bad_type).len(), 1);
+    assert_eq!(swagger.request_problems(method, path, &bad_type).len(), 1);
     // The same missing fields elsewhere are not tolerated.
-    let v = swagger.validator("PUT", "/V1/products/{sku}").unwrap();
+    let v = swagger.body_validator("PUT", "/V1/products/{sku}").unwrap();
     let empty = json!({ "product": {} });
     let e: Vec<_> = v.iter_errors(&empty).collect();
     assert_eq!(e.len(), 1);
     assert!(!tolerated("PUT", "/V1/products/{sku}", &e[0]));
+    assert_eq!(swagger.template(method, path).as_deref(), Some(template));
 }
 
 #[test]
 fn paths_match_the_most_literal_template() {
-    let swagger = Swagger::load();
+    let swagger = swagger();
     assert_eq!(
         swagger.template("GET", "/V1/customers/search").as_deref(),
         Some("/V1/customers/search")

@@ -195,7 +195,7 @@ fn order_requests(shop: &StandIn) -> usize {
 
 #[test]
 fn two_hundred_fifty_orders_over_several_pages_then_overlap_without_duplicates() {
-    let shop = StandIn::spawn(Fixture::orders(250)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(250));
     let w = World::new(&shop, "");
     let r = w.poll();
     assert!(r.ok(), "{r:?}");
@@ -226,7 +226,7 @@ fn two_hundred_fifty_orders_over_several_pages_then_overlap_without_duplicates()
 
 #[test]
 fn an_order_updated_while_paging_is_written_once_in_its_latest_state() {
-    let shop = StandIn::spawn(Fixture::orders(250)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(250));
     let w = World::new(&shop, "");
     shop.set_faults(Faults {
         latency: Duration::from_millis(150),
@@ -270,7 +270,7 @@ fn an_order_updated_while_paging_is_written_once_in_its_latest_state() {
 
 #[test]
 fn an_outage_mid_poll_writes_what_came_and_the_watermark_stops_there() {
-    let shop = StandIn::spawn(Fixture::orders(250)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(250));
     let w = World::new(&shop, "");
     shop.set_faults(Faults {
         latency: Duration::from_millis(100),
@@ -317,7 +317,7 @@ fn an_outage_mid_poll_writes_what_came_and_the_watermark_stops_there() {
 
 #[test]
 fn the_file_gives_back_the_orders_values() {
-    let shop = StandIn::spawn(Fixture::demo()).unwrap();
+    let shop = common::contract::shop(Fixture::demo());
     shop.with_state(|s| {
         let i = s.order_index(3).unwrap();
         s.orders[i]["billing_address"]["firstname"] = json!("Lucía 😀");
@@ -485,7 +485,7 @@ fn the_file_gives_back_the_orders_values() {
 
 #[test]
 fn a_comment_that_fails_never_undoes_the_export_and_is_sent_later() {
-    let shop = StandIn::spawn(Fixture::demo()).unwrap();
+    let shop = common::contract::shop(Fixture::demo());
     let w = World::new(&shop, "order_comment = true");
     let r = w.poll_with(Hooks {
         fail_at: Some(FailPoint::AfterRecord),
@@ -518,7 +518,7 @@ fn a_comment_that_fails_never_undoes_the_export_and_is_sent_later() {
 /// no temporary file left. With `erp_takes_it`, the ERP moves the files
 /// away between the crash and the next poll.
 fn crash_then_recover(point: FailPoint, erp_takes_it: bool) {
-    let shop = StandIn::spawn(Fixture::orders(30)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(30));
     let w = World::new(&shop, "");
     let r = w.poll_with(Hooks {
         fail_at: Some(point),
@@ -569,7 +569,7 @@ fn a_file_the_erp_took_before_recovery_is_not_written_again() {
 
 #[test]
 fn recovery_after_a_crash_before_the_rename_finishes_the_rename() {
-    let shop = StandIn::spawn(Fixture::orders(5)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(5));
     let w = World::new(&shop, "");
     let r = w.poll_with(Hooks {
         fail_at: Some(FailPoint::AfterWritten),
@@ -594,7 +594,7 @@ fn recovery_after_a_crash_before_the_rename_finishes_the_rename() {
 /// `ponte orders pull` paused at `point` and killed with SIGKILL, then run
 /// again to the end.
 fn kill_9_at(point: FailPoint) {
-    let shop = StandIn::spawn(Fixture::orders(40)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(40));
     let w = World::new(&shop, "");
     let pull = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ponte"));
@@ -657,7 +657,7 @@ fn kill_9_of_orders_pull_mid_export_writes_each_order_once() {
 
 #[test]
 fn orders_pull_exit_status_and_usage() {
-    let shop = StandIn::spawn(Fixture::orders(3)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(3));
     let w = World::new(&shop, "");
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_ponte"))
@@ -687,7 +687,7 @@ fn orders_pull_exit_status_and_usage() {
 
 #[test]
 fn the_service_polls_orders() {
-    let shop = StandIn::spawn(Fixture::orders(7)).unwrap();
+    let shop = common::contract::shop(Fixture::orders(7));
     let w = World::new(&shop, "");
     std::fs::create_dir_all(&w.config.paths.inbound).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_ponte"))

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use ponte::magento::standin::{Faults, Fixture, LoggedRequest, StandIn};
+use ponte::magento::standin::{Faults, Fixture, LoggedRequest};
 use ponte::record::writer::FileWriter;
 use ponte::record::{Decimal, Value};
 use ponte::schema::{Date, Mode, Registry};
@@ -67,12 +67,12 @@ BRT = {{ code = "custom", title = "BRT Bartolini" }}
 /// A share, a state directory and a stand-in shop (the demo fixture).
 struct World {
     dir: tempfile::TempDir,
-    shop: StandIn,
+    shop: common::contract::Shop,
 }
 
 impl World {
     fn new(settle_checks: u32) -> World {
-        let shop = StandIn::spawn(Fixture::demo()).unwrap();
+        let shop = common::contract::shop(Fixture::demo());
         let dir = tempfile::tempdir().unwrap();
         let token = dir.path().join("standin.token");
         std::fs::write(&token, "standin-token").unwrap();

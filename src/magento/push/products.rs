@@ -67,7 +67,14 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
 async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
     let mut request = product_request(&ctx.target, change)
         .map_err(|message| ApiError::Rejected { status: 0, message })?;
-    if let Some(custom) = request.body["product"]["custom_attributes"].as_array_mut() {
+    // `get_mut`, not indexing: indexing a JSON object inserts the key as
+    // null, and Magento refuses a null where it takes a list.
+    let custom = request
+        .body
+        .get_mut("product")
+        .and_then(|p| p.get_mut("custom_attributes"))
+        .and_then(Json::as_array_mut);
+    if let Some(custom) = custom {
         for attr in custom.iter_mut() {
             let code = attr["attribute_code"]
                 .as_str()

@@ -22,6 +22,7 @@
 pub mod attributes;
 pub mod auth;
 pub mod configurable;
+pub mod contract;
 pub mod customers;
 pub mod directory;
 pub mod documents;
@@ -43,6 +44,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use contract::Contract;
 pub use errors::ApiError;
 pub use faults::Faults;
 pub use fixture::Fixture;
@@ -84,6 +86,8 @@ async fn bind(
         faults: Mutex::new((Faults::default(), Dice::new(0))),
         log: Mutex::new(Vec::new()),
         timer: faults::Timer::start()?,
+        contract: Mutex::new(None),
+        violations: Mutex::new(Vec::new()),
     });
     Ok((listener, shared, format!("http://{local}")))
 }
@@ -156,6 +160,17 @@ impl StandIn {
     /// `server::LOG_LIMIT` at most).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         lock(&self.shared.log).clone()
+    }
+
+    /// Holds every request body and every answer to `contract` from now on.
+    pub fn set_contract(&self, contract: Arc<dyn Contract>) {
+        *lock(&self.shared.contract) = Some(contract);
+    }
+
+    /// What the contract refused so far: request bodies (answered 400) and
+    /// the stand-in's own answers.
+    pub fn violations(&self) -> Vec<String> {
+        lock(&self.shared.violations).clone()
     }
 
     pub fn clear_requests(&self) {

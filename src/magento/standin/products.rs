@@ -358,7 +358,7 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
         }
     }
     let mut custom = Vec::new();
-    if let Some(list) = product.get("custom_attributes").filter(|v| !v.is_null()) {
+    if let Some(list) = product.get("custom_attributes") {
         for entry in input::array(list, "Magento\\Framework\\Api\\AttributeInterface[]")? {
             if let Some(c) = custom_attribute(state, entry)? {
                 custom.push(c);

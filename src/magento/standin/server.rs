@@ -24,6 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 use super::auth;
+use super::contract::{below_store, Contract};
 use super::errors::ApiError;
 use super::faults::{fault_body, Decision, Dice, Faults, Timer};
 use super::router::{self, Request};
@@ -36,6 +37,8 @@ pub struct Shared {
     pub faults: Mutex<(Faults, Dice)>,
     pub log: Mutex<Vec<LoggedRequest>>,
     pub timer: Timer,
+    pub contract: Mutex<Option<Arc<dyn Contract>>>,
+    pub violations: Mutex<Vec<String>>,
 }
 
 /// The most requests the log keeps; past it the oldest half is dropped
@@ -185,6 +188,15 @@ fn error_response(e: &ApiError) -> Response {
     json_response(e.status, &e.body())
 }
 
+/// The start of a body, for a violation's report.
+fn excerpt(body: &Json) -> String {
+    let text = body.to_string();
+    match text.char_indices().nth(400) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text,
+    }
+}
+
 /// Serves until `stop` fires (or is dropped).
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
     let app = Router::new()
@@ -239,6 +251,31 @@ async fn handle(
         serde_json::from_slice(&body)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&body).into_owned()))
     };
+    let contract = lock(&shared.contract).clone();
+    let api_path = below_store(&path).to_string();
+    if let Some(c) = &contract {
+        let problems = c.request(method.as_str(), &api_path, &logged_body);
+        if !problems.is_empty() {
+            let e = ApiError::bad_request("%1").with_args([problems.join("; ")]);
+            lock(&shared.violations).extend(problems.iter().map(|p| {
+                format!(
+                    "request {method} {path}: {p}\n    body: {}",
+                    excerpt(&logged_body)
+                )
+            }));
+            log(
+                &shared,
+                LoggedRequest {
+                    method: method.to_string(),
+                    path,
+                    query,
+                    body: logged_body,
+                    status: 400,
+                },
+            );
+            return error_response(&e);
+        }
+    }
     let mut entry = LoggedRequest {
         method: method.to_string(),
         path: path.clone(),
@@ -279,16 +316,20 @@ async fn handle(
                 let mut state = lock(&shared.state);
                 (route.handler)(&mut state, &req)
             };
-            match result {
-                Ok(v) => {
-                    entry.status = 200;
-                    json_response(200, &v)
-                }
-                Err(e) => {
-                    entry.status = e.status;
-                    error_response(&e)
-                }
+            let (status, answer) = match result {
+                Ok(v) => (200, v),
+                Err(e) => (e.status, e.body()),
+            };
+            if let Some(c) = &contract {
+                let problems = c.response(method.as_str(), &api_path, status, &answer);
+                lock(&shared.violations).extend(
+                    problems
+                        .iter()
+                        .map(|p| format!("answer {status} to {method} {api_path}: {p}")),
+                );
             }
+            entry.status = status;
+            json_response(status, &answer)
         }
     };
     tracing::debug!(method = %entry.method, path = %entry.path, status = entry.status, "stand-in");
