@@ -391,8 +391,13 @@ fn a_simple_product_becoming_configurable_changes_its_type() {
     );
     assert_eq!(c.variant_axes.as_deref(), Some(&["color".to_string()][..]));
     let target = w.config.target("b2c").unwrap();
-    let request = ponte::magento::payload::product_request(target, c).unwrap();
-    assert_eq!(request.body["product"]["type_id"], "configurable");
+    let requests = ponte::magento::payload::product_requests(target, c).unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].store, "all");
+    assert_eq!(
+        requests[0].request.body["product"]["type_id"],
+        "configurable"
+    );
 }
 
 #[test]
@@ -518,10 +523,13 @@ fn the_plan_command_sends_nothing_and_leaves_the_store_byte_identical() {
         .iter()
         .find(|c| c["action"] == "update")
         .unwrap();
-    assert_eq!(update["request"]["method"], "PUT");
-    assert_eq!(update["request"]["path"], "/V1/products/CAF-1KG");
-    assert_eq!(update["request"]["body"]["product"]["price"], 9.99);
-    assert!(update["request"]["body"]["product"].get("name").is_none());
+    assert_eq!(update["requests"][0]["method"], "PUT");
+    assert_eq!(update["requests"][0]["store"], "all");
+    assert_eq!(update["requests"][0]["path"], "/V1/products/CAF-1KG");
+    assert_eq!(update["requests"][0]["body"]["product"]["price"], 9.99);
+    assert!(update["requests"][0]["body"]["product"]
+        .get("name")
+        .is_none());
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn json_plan(config: &Config, plan: &FilePlan) -> serde_json::Value {
             };
             if let Some(changes) = tv.get_mut("changes").and_then(|c| c.as_array_mut()) {
                 for (cv, change) in changes.iter_mut().zip(&tp.changes) {
-                    cv["request"] = match preview(target, &plan.flow, change) {
+                    cv["requests"] = match preview(target, &plan.flow, change) {
                         Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                         Err(e) => serde_json::json!({ "error": e }),
                     };
@@ -134,10 +134,14 @@ fn print_plan(config: &Config, plan: &FilePlan, limit: usize) {
         for change in tp.changes.iter().take(limit) {
             let action = format!("{:?}", change.action).to_lowercase();
             match preview(target, &plan.flow, change) {
-                Ok(r) => println!(
-                    "    {action} {}: {} {} {}",
-                    change.key, r.method, r.path, r.body
-                ),
+                Ok(requests) => {
+                    for r in requests {
+                        println!(
+                            "    {action} {}: {} /rest/{}{} {}",
+                            change.key, r.request.method, r.store, r.request.path, r.request.body
+                        );
+                    }
+                }
                 Err(e) => println!("    {action} {}: cannot be sent: {e}", change.key),
             }
             if let Some(axes) = change.variant_axes.as_ref().filter(|a| !a.is_empty()) {

@@ -38,6 +38,10 @@ pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "visibility",
 ];
 
+/// The attributes a target may write for its own store view (a translated
+/// name and description); every other one is global in Magento.
+pub const STORE_VIEW_ATTRIBUTES: &[&str] = &["name", "description"];
+
 /// What a target receives when it lists no `attributes`: all but these.
 pub const NOT_BY_DEFAULT: &[&str] = &["visibility"];
 
@@ -172,6 +176,9 @@ pub struct Target {
     pub website_ids: Vec<i64>,
     pub flows: Vec<Flow>,
     pub attributes: Vec<String>,
+    /// Of `attributes`, those written through `store_code` as the store
+    /// view's own values; the rest go through `all` as the defaults.
+    pub store_view_attributes: Vec<String>,
     /// ERP VAT code -> Magento tax class id.
     pub tax_classes: BTreeMap<String, i64>,
     /// ERP warehouse -> Magento inventory source code.

@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     default_attributes, Api, Auth, Carrier, Config, ConfigError, Flow, Intake, Orders, Paths,
-    Secret, StockMode, Target, PRODUCT_ATTRIBUTES,
+    Secret, StockMode, Target, PRODUCT_ATTRIBUTES, STORE_VIEW_ATTRIBUTES,
 };
 
 /// The whole file: see [`Config::from_str_at`].
@@ -675,6 +675,36 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
             names
         }
     };
+    let store_view_attributes = s.string_list("store_view_attributes")?.unwrap_or_default();
+    for n in &store_view_attributes {
+        if !STORE_VIEW_ATTRIBUTES.contains(&n.as_str()) {
+            return Err(s.err(
+                "store_view_attributes",
+                format!(
+                    "\"{n}\" cannot be written per store view: use {} (everything else is global in Magento and goes through the \"all\" scope)",
+                    STORE_VIEW_ATTRIBUTES.join(", ")
+                ),
+            ));
+        }
+        if !attributes.contains(n) {
+            return Err(s.err(
+                "store_view_attributes",
+                format!("\"{n}\" is not among this target's attributes"),
+            ));
+        }
+    }
+    if let Some(dup) = first_duplicate(&store_view_attributes) {
+        return Err(s.err(
+            "store_view_attributes",
+            format!("\"{dup}\" is listed twice"),
+        ));
+    }
+    if !store_view_attributes.is_empty() && store_code == "all" {
+        return Err(s.err(
+            "store_view_attributes",
+            "needs the store view's code in store_code, not \"all\"",
+        ));
+    }
     let order_comment = s.boolean("order_comment", false)?;
     let order_status_after_export = match s.string("order_status_after_export")? {
         Some(st) if st.trim().is_empty() => {
@@ -764,6 +794,7 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         website_ids,
         flows,
         attributes,
+        store_view_attributes,
         tax_classes,
         sources,
         customer_groups,

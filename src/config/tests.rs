@@ -208,6 +208,24 @@ fn unknown_keys_name_themselves_at_every_level() {
 fn bad_values_name_their_key() {
     let cases: &[(String, &str)] = &[
         (
+            with("target", "store_view_attributes = [\"price\"]"),
+            "target \"b2c\": store_view_attributes: \"price\" cannot be written per store view: use name, description",
+        ),
+        (
+            with(
+                "target",
+                "attributes = [\"price\"]\nstore_view_attributes = [\"name\"]",
+            ),
+            "target \"b2c\": store_view_attributes: \"name\" is not among this target's attributes",
+        ),
+        (
+            with(
+                "target",
+                "store_code = \"all\"\nstore_view_attributes = [\"name\"]",
+            ),
+            "target \"b2c\": store_view_attributes: needs the store view's code in store_code, not \"all\"",
+        ),
+        (
             with("target", "concurrency = 0"),
             "ponte.toml: target \"b2c\": concurrency: must be 1..=256",
         ),

@@ -20,6 +20,8 @@ pub struct RestClient {
     http: reqwest::Client,
     /// `https://shop/rest/<store>`
     root: String,
+    /// `https://shop/rest`, for calls in another scope (`all`).
+    rest: String,
     target: String,
     auth: Auth,
     token: Mutex<Option<SecretString>>,
@@ -50,6 +52,7 @@ impl RestClient {
         Ok(RestClient {
             http,
             root: format!("{}/rest/{}", target.base_url, target.store_code),
+            rest: format!("{}/rest", target.base_url),
             target: target.name.clone(),
             auth: target.auth.clone(),
             token: Mutex::new(token),
@@ -112,19 +115,44 @@ impl RestClient {
         body: Option<&Json>,
         query: &[(String, String)],
     ) -> Result<Json, ApiError> {
+        let url = format!("{}{}", self.root, path);
+        self.call_url(method, &url, path, body, query).await
+    }
+
+    /// One API call with retries in the scope of store `store` (`all` for
+    /// global values) rather than the target's own.
+    pub async fn call_in(
+        &self,
+        store: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Json>,
+        query: &[(String, String)],
+    ) -> Result<Json, ApiError> {
+        let url = format!("{}/{store}{path}", self.rest);
+        self.call_url(method, &url, path, body, query).await
+    }
+
+    async fn call_url(
+        &self,
+        method: Method,
+        url: &str,
+        path: &str,
+        body: Option<&Json>,
+        query: &[(String, String)],
+    ) -> Result<Json, ApiError> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| ApiError::Protocol("client closed".into()))?;
-        let url = format!("{}{}", self.root, path);
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let token = self.bearer(false).await?;
             match self
-                .send_once(method.clone(), &url, body, query, Some(&token))
+                .send_once(method.clone(), url, body, query, Some(&token))
                 .await
             {
                 Ok(json) => return Ok(json),

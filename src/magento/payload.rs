@@ -53,15 +53,96 @@ fn number(fields: &Map<String, Json>, key: &str) -> Option<f64> {
         .and_then(|s| s.parse().ok())
 }
 
-/// The product request for a change (`PUT /V1/products/{sku}`).
-pub fn product_request(target: &Target, change: &Change) -> Result<Request, String> {
-    let f = &change.fields;
-    let whole = &change.payload;
+/// A request in the scope of one store: `all` for global values (the
+/// defaults every store view sees), or a store view's code for its own.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScopedRequest {
+    pub store: String,
+    #[serde(flatten)]
+    pub request: Request,
+}
+
+/// The scope of Magento's global values and defaults.
+pub const ALL_STORES: &str = "all";
+
+/// The product requests for a change (`PUT /V1/products/{sku}`): the
+/// product's values through `all`, which writes the defaults (a write
+/// through a store view's code would leave every value it carries behind
+/// as that store view's own, hiding later default changes there); then,
+/// when the target declares `store_view_attributes` and the change carries
+/// one, those through the target's store code. A create writes them in
+/// both: Magento needs a name for the default too.
+pub fn product_requests(target: &Target, change: &Change) -> Result<Vec<ScopedRequest>, String> {
+    let is_create = change.action == Action::Create;
+    let store_view = |key: &str| target.store_view_attributes.iter().any(|a| a == key);
+    let mut requests = vec![ScopedRequest {
+        store: ALL_STORES.into(),
+        request: product_request(target, change, |key| is_create || !store_view(key))?,
+    }];
+    let own: Map<String, Json> = change
+        .fields
+        .iter()
+        .filter(|(k, _)| store_view(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !own.is_empty() {
+        let mut request = fields_request(target, &change.key, change.action, &own, &own)?;
+        if let Some(product) = request
+            .body
+            .get_mut("product")
+            .and_then(Json::as_object_mut)
+        {
+            // Shape and websites are the product's, set through `all`.
+            for k in [
+                "attribute_set_id",
+                "visibility",
+                "type_id",
+                "extension_attributes",
+            ] {
+                product.remove(k);
+            }
+        }
+        if request.body["product"]
+            .as_object()
+            .is_some_and(|p| p.len() > 1)
+        {
+            requests.push(ScopedRequest {
+                store: target.store_code.clone(),
+                request,
+            });
+        }
+    }
+    Ok(requests)
+}
+
+/// The product request (`PUT /V1/products/{sku}`) with the changed fields
+/// that `include` admits.
+fn product_request(
+    target: &Target,
+    change: &Change,
+    include: impl Fn(&str) -> bool,
+) -> Result<Request, String> {
+    let fields: Map<String, Json> = change
+        .fields
+        .iter()
+        .filter(|(k, _)| include(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fields_request(target, &change.key, change.action, &fields, &change.payload)
+}
+
+fn fields_request(
+    target: &Target,
+    sku: &str,
+    action: Action,
+    f: &Map<String, Json>,
+    whole: &Map<String, Json>,
+) -> Result<Request, String> {
     let mut product = Map::new();
-    product.insert("sku".into(), json!(change.key));
+    product.insert("sku".into(), json!(sku));
     let mut custom = Vec::new();
     let is_variant = text(whole, "kind") == Some("V");
-    if change.action == Action::Create {
+    if action == Action::Create {
         product.insert("attribute_set_id".into(), json!(target.attribute_set_id));
         let visibility = if is_variant {
             NOT_VISIBLE_INDIVIDUALLY
@@ -69,19 +150,21 @@ pub fn product_request(target: &Target, change: &Change) -> Result<Request, Stri
             CATALOG_AND_SEARCH
         };
         product.insert("visibility".into(), json!(visibility));
+        // The push adds the websites the product already has, if Magento
+        // holds it: see `push::products`.
         product.insert(
             "extension_attributes".into(),
             json!({ "website_ids": target.website_ids }),
         );
     }
-    if change.action == Action::Create || f.contains_key("kind") {
+    if action == Action::Create || f.contains_key("kind") {
         let type_id = if text(whole, "kind") == Some("C") {
             "configurable"
         } else {
             "simple"
         };
         product.insert("type_id".into(), json!(type_id));
-        if change.action != Action::Create {
+        if action != Action::Create {
             let visibility = if is_variant {
                 NOT_VISIBLE_INDIVIDUALLY
             } else {
@@ -123,7 +206,7 @@ pub fn product_request(target: &Target, change: &Change) -> Result<Request, Stri
             attr if attr == "description" || attr == "ean" || SELECT_ATTRIBUTES.contains(&attr) => {
                 let text = value.as_str().unwrap_or_default();
                 // On a create a blank is no value; on an update it clears one.
-                if !(text.is_empty() && change.action == Action::Create) {
+                if !(text.is_empty() && action == Action::Create) {
                     custom.push(json!({ "attribute_code": attr, "value": text }));
                 }
             }
@@ -131,12 +214,13 @@ pub fn product_request(target: &Target, change: &Change) -> Result<Request, Stri
             _ => {}
         }
     }
+    // Sent only when it holds something: Magento refuses a null list.
     if !custom.is_empty() {
         product.insert("custom_attributes".into(), Json::Array(custom));
     }
     Ok(Request {
         method: "PUT",
-        path: format!("/V1/products/{}", path_segment(&change.key)),
+        path: format!("/V1/products/{}", path_segment(sku)),
         body: json!({ "product": product, "saveOptions": true }),
     })
 }
@@ -340,10 +424,21 @@ pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
     }))
 }
 
-/// What `plan` shows for a change.
-pub fn preview(target: &Target, flow: &str, change: &Change) -> Result<Request, String> {
+/// What `plan` shows for a change: the requests it becomes, each in its
+/// store's scope.
+pub fn preview(target: &Target, flow: &str, change: &Change) -> Result<Vec<ScopedRequest>, String> {
+    if flow == "ARTICOLI" {
+        return product_requests(target, change);
+    }
+    Ok(vec![ScopedRequest {
+        store: target.store_code.clone(),
+        request: own_store_preview(target, flow, change)?,
+    }])
+}
+
+/// The request of a change that goes through the target's own store code.
+fn own_store_preview(target: &Target, flow: &str, change: &Change) -> Result<Request, String> {
     match flow {
-        "ARTICOLI" => product_request(target, change),
         "GIACENZE" => {
             let (mut requests, problems) = stock_requests(target, &[change]);
             if let Some((_, e)) = problems.into_iter().next() {
@@ -470,7 +565,7 @@ mod tests {
     #[test]
     fn the_preview_shows_a_province_as_placeholders() {
         let (target, change) = customer("TO");
-        let r = preview(&target, "CLIENTI", &change).unwrap();
+        let r = &preview(&target, "CLIENTI", &change).unwrap()[0].request;
         let a = &r.body["customer"]["addresses"][0];
         assert_eq!(
             a["region"],

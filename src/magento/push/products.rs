@@ -10,7 +10,7 @@ use serde_json::{json, Value as Json};
 
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::error::ApiError;
-use crate::magento::payload::{path_segment, product_request, SELECT_ATTRIBUTES};
+use crate::magento::payload::{path_segment, product_requests, ALL_STORES, SELECT_ATTRIBUTES};
 use crate::reconcile::{Action, Change};
 
 fn text<'a>(c: &'a Change, key: &str) -> &'a str {
@@ -65,12 +65,32 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
 }
 
 async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let mut request = product_request(&ctx.target, change)
+    let requests = product_requests(&ctx.target, change)
         .map_err(|message| ApiError::Rejected { status: 0, message })?;
+    for (i, mut scoped) in requests.into_iter().enumerate() {
+        let body = &mut scoped.request.body;
+        resolve_options(ctx, body).await?;
+        if i == 0 && change.action == Action::Create {
+            keep_websites(ctx, &change.key, body).await?;
+        }
+        ctx.client
+            .call_in(
+                &scoped.store,
+                Method::PUT,
+                &scoped.request.path,
+                Some(body),
+                &[],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Select attributes take option ids: labels become ids (created when missing).
+async fn resolve_options(ctx: &TargetContext, body: &mut Json) -> Result<(), ApiError> {
     // `get_mut`, not indexing: indexing a JSON object inserts the key as
     // null, and Magento refuses a null where it takes a list.
-    let custom = request
-        .body
+    let custom = body
         .get_mut("product")
         .and_then(|p| p.get_mut("custom_attributes"))
         .and_then(Json::as_array_mut);
@@ -86,9 +106,42 @@ async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
             }
         }
     }
-    ctx.client
-        .call(Method::PUT, &request.path, Some(&request.body), &[])
-        .await?;
+    Ok(())
+}
+
+/// A product new to this target may be in the shop already, put there by
+/// another target on another website. Magento replaces a product's whole
+/// website list with the one a save sends, so a create sends the websites
+/// the product has plus this target's: read, then merge. (The additive
+/// `POST /V1/products/{sku}/websites` would need one more request per
+/// website, and a save without `website_ids` puts a new product in every
+/// website when made through `all`.) ponte pushes one target at a time, so
+/// no other target of this instance writes the list in between.
+async fn keep_websites(ctx: &TargetContext, sku: &str, body: &mut Json) -> Result<(), ApiError> {
+    let path = format!("/V1/products/{}", path_segment(sku));
+    let held = match ctx
+        .client
+        .call_in(ALL_STORES, Method::GET, &path, None, &[])
+        .await
+    {
+        Ok(product) => product,
+        Err(ApiError::NotFound { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut ids: BTreeSet<i64> = held
+        .pointer("/extension_attributes/website_ids")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+        .collect();
+    ids.extend(ctx.target.website_ids.iter().copied());
+    if let Some(ext) = body
+        .pointer_mut("/product/extension_attributes")
+        .and_then(Json::as_object_mut)
+    {
+        ext.insert("website_ids".into(), json!(ids));
+    }
     Ok(())
 }
 

@@ -100,7 +100,7 @@ impl Default for Fixture {
             customers: Vec::new(),
             orders: Vec::new(),
             comment_sets_status: false,
-            store_view_values: false,
+            store_view_values: true,
         }
     }
 }

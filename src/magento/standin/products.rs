@@ -7,9 +7,11 @@
 //! required attributes missing on a create are "Invalid product data: %1";
 //! a select attribute's value must be one of its option ids. Custom
 //! attributes the shop does not have are dropped without a word, as Magento
-//! drops them. On a create the product joins the websites sent plus the
-//! store's website (every website from the `all` scope). With
-//! `store_view_values` on (as in Magento; off by default), a save through a
+//! drops them. A save that sends `website_ids` replaces the product's
+//! websites with them, create or update (Magento's website save handler);
+//! a create without them joins the store's website (every website from the
+//! `all` scope). With `store_view_values` on (as in Magento, and the
+//! default), a save through a
 //! store view code writes an existing product's store-view attributes
 //! (name, status, visibility, description...) for that store view only,
 //! and `GET` through that code shows them; through `all` they are the
@@ -490,17 +492,26 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
     merge_custom(&mut stored, custom);
     normalize(&mut stored, id);
     if let Some(Json::Object(ext)) = stored.get_mut("extension_attributes") {
-        if is_create {
-            let mut ids = website_ids.unwrap_or_default();
-            if req.store.code == "all" {
-                ids.extend(STORES.iter().map(|s| s.website_id).filter(|w| *w > 0));
+        if is_create && website_ids.is_none() {
+            // `ProductRepository::assignProductToWebsites`: the store's
+            // website, or every website when saved through `all`.
+            let mut ids: Vec<i64> = if req.store.code == "all" {
+                STORES
+                    .iter()
+                    .map(|s| s.website_id)
+                    .filter(|w| *w > 0)
+                    .collect()
             } else {
-                ids.push(req.store.website_id);
-            }
+                vec![req.store.website_id]
+            };
             ids.sort_unstable();
             ids.dedup();
             ext.insert("website_ids".into(), json!(ids));
-        } else if let Some(ids) = website_ids {
+        } else if let Some(mut ids) = website_ids {
+            // The website save handler replaces the whole list with the
+            // one sent, on a create as on an update.
+            ids.sort_unstable();
+            ids.dedup();
             ext.insert("website_ids".into(), json!(ids));
         }
         for (k, v) in ext_rest {

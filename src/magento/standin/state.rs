@@ -188,9 +188,7 @@ pub struct ShopState {
     /// of the order's current state is accepted; see `orders`.
     pub comment_sets_status: bool,
     /// Whether saves through a store view code keep store-view values apart
-    /// (`products::STORE_SCOPED`), as Magento does. Off by default: tests
-    /// that edit `products` directly and read through a store view expect
-    /// one value per attribute.
+    /// (`products::STORE_SCOPED`), as Magento does (the default).
     pub store_view_values: bool,
     pub ids: Counters,
     /// The last timestamp handed out, in Unix seconds.
