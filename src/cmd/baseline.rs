@@ -253,7 +253,7 @@ fn from_magento(
         );
         return Ok(Exit::Usage);
     }
-    let reader = ShopReader::new(target)?;
+    let reader = ShopReader::new(target, &config.paths.state_dir)?;
     let mut worst = Exit::Ok;
     for flow in flows {
         let schema = registry

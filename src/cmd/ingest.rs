@@ -125,8 +125,16 @@ fn print_result(file: &str, disposition: &Disposition, result: Option<&FileResul
                     t.unchanged,
                     t.failed.len()
                 );
+                let mut held = 0;
                 for (key, reason) in &t.failed {
-                    println!("    {key}: {reason}");
+                    if t.refused.as_ref() == Some(reason) {
+                        held += 1;
+                    } else {
+                        println!("    {key}: {reason}");
+                    }
+                }
+                if let Some(r) = &t.refused {
+                    println!("    {held} not sent: {r}");
                 }
             }
         }

@@ -38,6 +38,9 @@ pub struct TargetResult {
     pub sent: u64,
     pub unchanged: u64,
     pub failed: Vec<(String, String)>,
+    /// Magento refused this target's credentials: the entities in `failed`
+    /// with this reason were not sent, and are sent again after the wait.
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,9 +75,18 @@ impl Pusher {
             .build()?;
         let mut contexts = HashMap::new();
         for t in &config.targets {
-            contexts.insert(t.name.clone(), TargetContext::new(t)?);
+            contexts.insert(
+                t.name.clone(),
+                TargetContext::new(t, Some(&config.paths.state_dir))?,
+            );
         }
         Ok(Pusher { runtime, contexts })
+    }
+
+    /// Magento's refusal of `target`'s credentials, while it holds: the
+    /// reason every change held back by it failed with.
+    pub fn refusal(&self, target: &str) -> Option<String> {
+        self.contexts.get(target)?.client.refusal()
     }
 
     pub fn push(&self, target: &str, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
@@ -226,6 +238,7 @@ fn send(
             sent: 0,
             unchanged: tp.unchanged,
             failed: Vec::new(),
+            refused: None,
         };
         // Updates the target does not receive need no request, only the record.
         store.record_applied(
@@ -258,6 +271,12 @@ fn send(
             }
             let changes = &changes[..];
             let outcomes = pusher.push(&tp.target, flow, changes);
+            // Said once for the target, not once per entity it holds back.
+            let refused = pusher.refusal(&tp.target);
+            if let (Some(r), None) = (&refused, &outcome.refused) {
+                tracing::error!(target = %tp.target, flow = %plan.flow, "target {}: {r}; its changes stay pending", tp.target);
+                outcome.refused = Some(r.clone());
+            }
             let mut acks = Vec::new();
             for (change, o) in changes.iter().zip(outcomes) {
                 match o {
@@ -266,7 +285,9 @@ fn send(
                         acks.push(ack_for(change, retained));
                     }
                     Outcome::Failed(reason) => {
-                        tracing::warn!(target = %tp.target, flow = %plan.flow, key = %change.key, "not applied: {reason}");
+                        if refused.as_ref() != Some(&reason) {
+                            tracing::warn!(target = %tp.target, flow = %plan.flow, key = %change.key, "not applied: {reason}");
+                        }
                         store.record_failure(
                             &tp.target,
                             &plan.flow,

@@ -101,7 +101,7 @@ impl OrdersPoller {
         let mut shops = Vec::new();
         for t in config.targets.iter().filter(|t| t.receives(Flow::Orders)) {
             let client = match t.api {
-                Api::Rest => Some(RestClient::new(t)?),
+                Api::Rest => Some(RestClient::new(t, Some(&config.paths.state_dir))?),
                 Api::XmlRpc => None,
             };
             shops.push(Shop {

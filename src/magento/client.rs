@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::error::{magento_message, ApiError};
+use super::signin::{Hold, SignIn};
 use crate::config::{Auth, SecretString, Target};
 
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -25,12 +26,16 @@ pub struct RestClient {
     target: String,
     auth: Auth,
     token: Mutex<Option<SecretString>>,
+    sign_in: SignIn,
     retries: u32,
     permits: Arc<Semaphore>,
 }
 
 impl RestClient {
-    pub fn new(target: &Target) -> anyhow::Result<RestClient> {
+    /// `state_dir` keeps an admin token and a refusal of the credentials
+    /// from one command to the next (see `signin`); without it, they live
+    /// as long as the client.
+    pub fn new(target: &Target, state_dir: Option<&std::path::Path>) -> anyhow::Result<RestClient> {
         if !target.verify_tls {
             tracing::warn!(
                 target = %target.name,
@@ -45,9 +50,22 @@ impl RestClient {
             .tcp_nodelay(true)
             .user_agent(concat!("ponte/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let token = match &target.auth {
-            Auth::Token(secret) => Some(secret.resolve()?),
-            Auth::Admin { .. } => None,
+        let (token, sign_in) = match &target.auth {
+            Auth::Token(secret) => {
+                let token = secret.resolve()?;
+                let sign_in =
+                    SignIn::open(state_dir, &target.name, &[&target.base_url, token.expose()]);
+                (Some(token), sign_in)
+            }
+            Auth::Admin { username, password } => {
+                let password = password.resolve()?;
+                let sign_in = SignIn::open(
+                    state_dir,
+                    &target.name,
+                    &[&target.base_url, username, password.expose()],
+                );
+                (sign_in.token(), sign_in)
+            }
         };
         Ok(RestClient {
             http,
@@ -56,6 +74,7 @@ impl RestClient {
             target: target.name.clone(),
             auth: target.auth.clone(),
             token: Mutex::new(token),
+            sign_in,
             retries: target.retries,
             permits: Arc::new(Semaphore::new(target.concurrency.max(1))),
         })
@@ -65,17 +84,38 @@ impl RestClient {
         &self.target
     }
 
-    /// A bearer token: the integration token, or one fetched for the admin user.
-    async fn bearer(&self, refresh: bool) -> Result<SecretString, ApiError> {
+    /// Magento's refusal of the credentials, as the error every call gets
+    /// while it holds.
+    pub fn refusal(&self) -> Option<String> {
+        self.sign_in.hold().map(|h| refused(h).to_string())
+    }
+
+    /// A bearer token: the integration token, or one fetched for the admin
+    /// user. `stale` is a token Magento just refused: a new one is fetched
+    /// unless another task already did. Nothing is sent while Magento's
+    /// refusal of the credentials holds.
+    async fn bearer(&self, stale: Option<&SecretString>) -> Result<SecretString, ApiError> {
         let mut slot = self.token.lock().await;
-        if let (Some(t), false) = (slot.as_ref(), refresh) {
+        if let Some(hold) = self.sign_in.hold() {
+            return Err(refused(hold));
+        }
+        let fresh = slot
+            .as_ref()
+            .filter(|t| stale.is_none_or(|s| s.expose() != t.expose()));
+        if let Some(t) = fresh {
             return Ok(t.clone());
         }
         let Auth::Admin { username, password } = &self.auth else {
-            return slot.clone().ok_or_else(|| ApiError::Unauthorized {
-                message: "no token".into(),
-            });
+            // An integration token cannot be renewed: Magento refuses it.
+            let message = match slot.as_ref() {
+                Some(_) => "the integration token was refused".to_string(),
+                None => "no token".to_string(),
+            };
+            return Err(refused(self.sign_in.refused(&message)));
         };
+        if let Some(s) = stale {
+            self.sign_in.forget_token(s);
+        }
         let password = password.resolve().map_err(|e| ApiError::Unauthorized {
             message: e.to_string(),
         })?;
@@ -91,6 +131,10 @@ impl RestClient {
                     "the token endpoint did not answer a string".into(),
                 ))
             }
+            Err(Attempt::Final(ApiError::Unauthorized { message })) => {
+                *slot = None;
+                return Err(refused(self.sign_in.refused(&message)));
+            }
             Err(Attempt::Final(e)) => return Err(e),
             Err(Attempt::Retry(e)) => {
                 return Err(ApiError::Unavailable {
@@ -99,6 +143,7 @@ impl RestClient {
                 })
             }
         };
+        self.sign_in.accepted(Some(&token));
         *slot = Some(token.clone());
         Ok(token)
     }
@@ -146,23 +191,24 @@ impl RestClient {
             .acquire()
             .await
             .map_err(|_| ApiError::Protocol("client closed".into()))?;
-        let mut refreshed = false;
+        let mut stale: Option<SecretString> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let token = self.bearer(false).await?;
+            let token = self.bearer(stale.as_ref()).await?;
             match self
                 .send_once(method.clone(), url, body, query, Some(&token))
                 .await
             {
                 Ok(json) => return Ok(json),
                 Err(Attempt::Final(ApiError::Unauthorized { message })) => {
-                    if refreshed || !matches!(self.auth, Auth::Admin { .. }) {
-                        return Err(ApiError::Unauthorized { message });
+                    if stale.is_some() || !matches!(self.auth, Auth::Admin { .. }) {
+                        // A fresh token refused, or an integration token:
+                        // the credentials themselves.
+                        return Err(refused(self.sign_in.refused(&message)));
                     }
                     // Admin tokens expire: fetch a new one, once.
-                    refreshed = true;
-                    self.bearer(true).await?;
+                    stale = Some(token);
                     attempt -= 1;
                 }
                 Err(Attempt::Final(e)) => return Err(e),
@@ -235,6 +281,13 @@ impl RestClient {
                 message,
             })),
         }
+    }
+}
+
+fn refused(hold: Hold) -> ApiError {
+    ApiError::CredentialsRefused {
+        message: hold.message,
+        until: hold.until,
     }
 }
 

@@ -14,12 +14,27 @@ pub enum ApiError {
     /// Credentials refused, even after fetching a new token.
     #[error("401 {message}")]
     Unauthorized { message: String },
+    /// Magento refused the target's credentials themselves: nothing is
+    /// sent to it before `until` (Unix seconds; see `signin`).
+    #[error("Magento refuses the credentials: {message}{hint}; ponte signs in again after {at} UTC", hint = two_factor_hint(message), at = crate::orders::time::format(*until as i64))]
+    CredentialsRefused { message: String, until: u64 },
     /// 429, 5xx, timeouts and connection errors that outlasted the retries.
     #[error("gave up after {attempts} attempts: {last}")]
     Unavailable { attempts: u32, last: String },
     /// A response ponte cannot read.
     #[error("unexpected response: {0}")]
     Protocol(String),
+}
+
+/// Magento 2.4's two-factor authentication (on by default) refuses admin
+/// users a token through the plain endpoint, whatever their password.
+fn two_factor_hint(message: &str) -> &'static str {
+    if message.to_ascii_lowercase().contains("2fa") {
+        " (two-factor authentication is on in this Magento, so an admin user gets no token here: \
+         give the target an integration token instead, see the README's \"Credentials\")"
+    } else {
+        ""
+    }
 }
 
 impl ApiError {

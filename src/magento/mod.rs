@@ -4,4 +4,5 @@ pub mod client;
 pub mod error;
 pub mod payload;
 pub mod push;
+pub mod signin;
 pub mod standin;

@@ -57,14 +57,14 @@ pub struct ShopReader {
 }
 
 impl ShopReader {
-    pub fn new(target: &Target) -> anyhow::Result<ShopReader> {
+    pub fn new(target: &Target, state_dir: &std::path::Path) -> anyhow::Result<ShopReader> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         Ok(ShopReader {
             runtime,
-            client: Arc::new(RestClient::new(target)?),
+            client: Arc::new(RestClient::new(target, Some(state_dir))?),
             target: target.clone(),
             page_size: PAGE_SIZE,
         })

@@ -46,9 +46,13 @@ pub struct TargetContext {
 }
 
 impl TargetContext {
-    pub fn new(target: &Target) -> anyhow::Result<Arc<TargetContext>> {
+    /// `state_dir`: see [`RestClient::new`].
+    pub fn new(
+        target: &Target,
+        state_dir: Option<&std::path::Path>,
+    ) -> anyhow::Result<Arc<TargetContext>> {
         Ok(Arc::new(TargetContext {
-            client: RestClient::new(target)?,
+            client: RestClient::new(target, state_dir)?,
             target: target.clone(),
             options: OptionCache::default(),
             regions: RegionCache::default(),

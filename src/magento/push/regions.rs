@@ -154,7 +154,7 @@ mod tests {
             shop.base_url
         );
         let config = Config::from_str_at(&text, dir.path(), "ponte.toml").unwrap();
-        let client = RestClient::new(config.target("b2c").unwrap()).unwrap();
+        let client = RestClient::new(config.target("b2c").unwrap(), None).unwrap();
         let cache = RegionCache::default();
 
         let bg = cache.region(&client, "IT", "BG").await.unwrap().unwrap();

@@ -82,6 +82,13 @@ fn admin_token(state: &mut ShopState, req: &Request) -> Reply {
         return Err(refused());
     }
     state.sign_in_failures.remove(&username);
+    if state.two_factor_auth {
+        // Magento_TwoFactorAuth's plugin on the admin token service.
+        return Err(ApiError::new(
+            401,
+            "Please use the 2fa provider-specific endpoints to obtain a token.",
+        ));
+    }
     Ok(json!(state.issue_token()))
 }
 

@@ -30,6 +30,8 @@ pub struct Fixture {
     pub orders: Vec<Json>,
     /// See `ShopState::comment_sets_status`.
     pub comment_sets_status: bool,
+    /// See `ShopState::two_factor_auth`.
+    pub two_factor_auth: bool,
     /// See `ShopState::store_view_values`.
     pub store_view_values: bool,
 }
@@ -100,6 +102,7 @@ impl Default for Fixture {
             customers: Vec::new(),
             orders: Vec::new(),
             comment_sets_status: false,
+            two_factor_auth: false,
             store_view_values: true,
         }
     }

@@ -187,6 +187,10 @@ pub struct ShopState {
     /// 2.4.7 (magento/magento2#38723, the default here, false) only a status
     /// of the order's current state is accepted; see `orders`.
     pub comment_sets_status: bool,
+    /// Magento_TwoFactorAuth on (the default of a real 2.4 install): the
+    /// admin token endpoint gives admin users no token. Off here by default
+    /// so that the demo can sign in as an admin user.
+    pub two_factor_auth: bool,
     /// Whether saves through a store view code keep store-view values apart
     /// (`products::STORE_SCOPED`), as Magento does (the default).
     pub store_view_values: bool,
@@ -221,6 +225,7 @@ impl ShopState {
             shipments: Vec::new(),
             invoices: Vec::new(),
             comment_sets_status: f.comment_sets_status,
+            two_factor_auth: f.two_factor_auth,
             store_view_values: f.store_view_values,
             ids: Counters::default(),
             clock: 0,

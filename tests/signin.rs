@@ -1,0 +1,198 @@
+//! Signing in without tripping Magento's lockout: an admin token is reused
+//! from one command to the next; refused credentials cost one request and
+//! one message per target, and nothing more is sent to that target until
+//! the wait has passed, unless the credentials change; two-factor
+//! authentication is named with what to do.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ponte::magento::standin::Fixture;
+use ponte::record::writer::FileWriter;
+use ponte::record::{Decimal, Value};
+use ponte::schema::{Mode, Registry};
+
+const TOKEN_PATH: &str = "/rest/default/V1/integration/admin/token";
+
+fn config(base_url: &str, auth: &str) -> String {
+    format!(
+        r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[[target]]
+name = "b2b"
+base_url = "{base_url}"
+auth = {auth}
+flows = ["products"]
+retries = 0
+[target.tax_classes]
+"22" = 2
+"#
+    )
+}
+
+const ADMIN: &str = r#"{ admin = { username = "admin", password = { file = "password" } } }"#;
+const TOKEN: &str = r#"{ token = { file = "token" } }"#;
+
+fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// A changes-only ARTICOLI file of `n` simple products, at `hour`.
+fn products(dir: &Path, hour: u8, n: usize) -> PathBuf {
+    let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
+    let path = dir.join(format!("ART202611280{hour}0000.txt"));
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = FileWriter::new(
+        &schema,
+        file,
+        common::at_hour(hour),
+        Mode::Changes,
+        "000001",
+    )
+    .unwrap();
+    for i in 0..n {
+        w.record(
+            "AR",
+            &[
+                ("sku", Value::Text(format!("SKU-{i:03}"))),
+                ("kind", Value::Text("S".into())),
+                ("name", Value::Text(format!("Prodotto {i} ({hour})"))),
+                ("price", Value::Decimal(Decimal::new(1000 + i as i64, 2))),
+                ("vat_code", Value::Text("22".into())),
+                ("active", Value::Flag(true)),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+fn ingest(dir: &Path, file: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(dir.join("ponte.toml"))
+        .arg("ingest")
+        .arg(file)
+        .env("PONTE_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}\n{}", common::stdout(o), common::stderr(o))
+}
+
+fn count(shop: &ponte::magento::standin::StandIn, path: &str) -> usize {
+    shop.requests().iter().filter(|r| r.path == path).count()
+}
+
+#[test]
+fn a_wrong_password_costs_one_sign_in_and_holds_the_target_until_it_changes() {
+    let shop = common::contract::shop(Fixture::default());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("password"), "wrong");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
+
+    let out = ingest(root, &products(root, 2, 20));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 1, "{}", text(&out));
+    let said = text(&out);
+    assert_eq!(
+        said.matches("Magento refuses the credentials").count(),
+        2,
+        "one summary line and one log line:\n{said}"
+    );
+    assert!(said.contains("20 not sent"), "{said}");
+    assert_eq!(shop.snapshot()["products"].as_array().unwrap().len(), 0);
+
+    // The next command does not try again while the wait holds.
+    let out = ingest(root, &products(root, 3, 20));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("ponte signs in again after"),
+        "{}",
+        text(&out)
+    );
+
+    // The password is mended: tried at once, and Magento never locked the user.
+    write_private(&root.join("password"), "admin123");
+    let out = ingest(root, &products(root, 4, 20));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 2, "{}", text(&out));
+    assert_eq!(shop.snapshot()["products"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn an_admin_token_is_reused_from_one_command_to_the_next() {
+    let shop = common::contract::shop(Fixture::default());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("password"), "admin123");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
+    for hour in [2, 3] {
+        let out = ingest(root, &products(root, hour, 5));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_eq!(count(&shop, TOKEN_PATH), 1);
+    let kept = root.join("state/sign-in/b2b.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Once Magento forgets it, a new one is fetched, once.
+    shop.with_state(|s| s.expire_tokens());
+    let out = ingest(root, &products(root, 4, 5));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 2);
+}
+
+#[test]
+fn a_refused_integration_token_is_said_once_not_once_per_entity() {
+    let shop = common::contract::shop(Fixture::default());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("token"), "not-the-token");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, TOKEN)).unwrap();
+    let out = ingest(root, &products(root, 2, 20));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert_eq!(said.matches("isn't authorized").count(), 2, "{said}");
+    // Only what was already in flight when the first refusal came back.
+    let sent = shop.requests().iter().filter(|r| r.status == 401).count();
+    assert!(sent <= 8, "{sent} requests refused");
+}
+
+#[test]
+fn two_factor_authentication_is_named_with_what_to_do() {
+    let shop = common::contract::shop(Fixture {
+        two_factor_auth: true,
+        ..Fixture::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("password"), "admin123");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
+    let out = ingest(root, &products(root, 2, 3));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("integration token"), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 1);
+}
