@@ -11,14 +11,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::config::{Config, Flow, Target};
+use crate::magento::payload::{stock_sibling_keys, Siblings};
 use crate::magento::push::{push, Outcome, TargetContext};
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{
     ack_for, decode_creates, plan_file, variant_axes, Change, ChangeInputs, DesiredEntry, FilePlan,
-    LineFetcher, PlanOptions, VariantAxes, Verdict,
+    FileRows, LineFetcher, PlanOptions, SiblingReader, VariantAxes, Verdict,
 };
 use crate::record::scan::ScanOptions;
-use crate::schema::Schema;
+use crate::schema::{Mode, Schema};
 use crate::state::{Ack, Store, REMOVED};
 
 use super::slices::{slices, Unit};
@@ -77,9 +78,16 @@ impl Pusher {
         Ok(Pusher { runtime, contexts })
     }
 
-    pub fn push(&self, target: &str, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
+    /// `siblings`: see `push::push`.
+    pub fn push(
+        &self,
+        target: &str,
+        flow: Flow,
+        changes: &[Change],
+        siblings: &Siblings,
+    ) -> Vec<Outcome> {
         match self.contexts.get(target) {
-            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes)),
+            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes, siblings)),
             None => changes
                 .iter()
                 .map(|_| Outcome::Failed(format!("no target {target}")))
@@ -195,6 +203,21 @@ fn send(
             }
         }
     }
+    let plan: &FilePlan = plan;
+    // The other warehouses' rows that stock writes add up are read from
+    // this file, else from the desired state committed below.
+    let mut siblings = match (flow, bound) {
+        (Flow::Stock, Some(b)) => Some(SiblingReader::new(
+            b,
+            Some(FileRows::open(
+                &source,
+                b,
+                &plan.entries,
+                plan.mode == Some(Mode::Complete),
+            )?),
+        )),
+        _ => None,
+    };
     // The unchanged entities are read from this file from now on, so that
     // older retained files are let go (see `Store::repoint`).
     let lines: Vec<(u64, u64, u64)> = match retained {
@@ -257,7 +280,14 @@ fn send(
                 changes.extend(c.decode(target, &plan.entries, &pending)?);
             }
             let changes = &changes[..];
-            let outcomes = pusher.push(&tp.target, flow, changes);
+            let others = match siblings.as_mut() {
+                Some(reader) => {
+                    let refs: Vec<&Change> = changes.iter().collect();
+                    reader.read(Some(store), &stock_sibling_keys(target, &refs))?
+                }
+                None => Siblings::new(),
+            };
+            let outcomes = pusher.push(&tp.target, flow, changes, &others);
             let mut acks = Vec::new();
             for (change, o) in changes.iter().zip(outcomes) {
                 match o {
