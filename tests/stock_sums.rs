@@ -1,7 +1,8 @@
 //! Several ERP warehouses feeding one place in Magento: what Magento
 //! receives for a SKU at a source (or at the one stock of a single-source
 //! shop) is the sum over the warehouses the target maps there, sent as one
-//! write, whether a file, a retry, a removal or `plan` produced it.
+//! write, whether a file, a retry, a removal or `plan` produced it; and
+//! `baseline --from-magento` reads such sums back without a flood.
 //! Real files, the real binary and client, the stand-in over loopback.
 
 mod common;
@@ -385,4 +386,43 @@ fn plan_shows_the_sum_the_push_sends() {
         planned_quantities(&w, &next),
         [("CAF-ESP-1KG/MAG02".to_string(), 140.0)]
     );
+}
+
+#[test]
+fn baseline_from_the_shop_reads_sums_back() {
+    let w = World::new("multi-source", BOTH_TO_DEFAULT);
+    let rows = [("CAF-ESP-1KG", "MAG01", 120), ("CAF-ESP-1KG", "MAG02", 15)];
+    let out = w.ingest(8, 'V', &rows);
+    assert_eq!(common::code(&out), 0, "{}", all_text(&out));
+    assert_eq!(w.source_qty("CAF-ESP-1KG", "default"), Some(135.0));
+    let baseline = || {
+        let out = w.ponte(&[
+            "baseline",
+            "--target",
+            "b2c",
+            "--from-magento",
+            "--flow",
+            "stock",
+            "--restart",
+        ]);
+        assert_eq!(common::code(&out), 0, "{}", all_text(&out));
+    };
+    // Magento's 135 is what the ERP's 120 + 15 add up to: each row is
+    // adopted as the ERP has it, and the same rows again change nothing.
+    baseline();
+    let same = w.gia(9, 'V', &rows);
+    assert_eq!(planned_quantities(&w, &same), []);
+    // Someone changed the shop: the rows no longer add up, so the next
+    // file sends the sum again.
+    w.standin.with_state(|s| {
+        for i in s.source_items.iter_mut() {
+            if i.sku == "CAF-ESP-1KG" && i.source_code == "default" {
+                i.quantity = 100.0;
+            }
+        }
+    });
+    baseline();
+    let planned = planned_quantities(&w, &same);
+    assert!(!planned.is_empty(), "the shop's 100 is not the ERP's 135");
+    assert!(planned.iter().all(|(_, q)| *q == 135.0), "{planned:?}");
 }
