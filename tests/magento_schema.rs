@@ -92,6 +92,9 @@ auth = {{ admin = {{ username = "ponte", password = {{ file = "admin.password" }
 retries = 1
 stock = "single-source"
 flows = ["stock"]
+[target.sources]
+MAG01 = "default"
+MAG02 = "default"
 "#
     )
 }

@@ -7,14 +7,18 @@
 //! Exit 0 when every file could be applied, 1 when one is rejected or stale,
 //! 2 on usage or configuration errors.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{schema_for, Exit};
 use crate::config::Config;
-use crate::magento::payload::preview;
-use crate::reconcile::{plan_file, FilePlan, PlanOptions, Verdict};
+use crate::magento::payload::{preview, stock_previews, stock_sibling_keys, ScopedRequest};
+use crate::model::{spec_for_flow, BoundSpec};
+use crate::reconcile::{
+    plan_file, Change, FilePlan, FileRows, PlanOptions, SiblingReader, Verdict,
+};
 use crate::record::scan::ScanOptions;
-use crate::schema::Registry;
+use crate::schema::{Mode, Registry, Schema};
 use crate::state::Store;
 
 #[derive(clap::Args)]
@@ -54,7 +58,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
                 continue;
             }
         };
-        let mut plan = plan_file(path, schema, config, store.as_ref(), &opts)?;
+        let mut plan = plan_file(path, Arc::clone(&schema), config, store.as_ref(), &opts)?;
         plan.check_stale(store.as_ref())?;
         for e in &plan.report.errors {
             eprintln!("{}", e.display_in(&shown));
@@ -62,26 +66,90 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         if plan.verdict != Verdict::Ready && worst == Exit::Ok {
             worst = Exit::Failed;
         }
+        let requests = requests(config, &schema, store.as_ref(), path, &plan)?;
         if args.json {
-            println!("{}", serde_json::to_string(&json_plan(config, &plan))?);
+            println!("{}", serde_json::to_string(&json_plan(&plan, &requests))?);
         } else {
-            print_plan(config, &plan, args.limit);
+            print_plan(&plan, &requests, args.limit);
         }
     }
     Ok(worst)
 }
 
-fn json_plan(config: &Config, plan: &FilePlan) -> serde_json::Value {
+/// The requests one change would become, or why none.
+type Shown = Result<Vec<ScopedRequest>, String>;
+
+/// Per target, the request each change would become (or why none), in the
+/// order of its changes. Stock changes are shown as the push sends them:
+/// one write per SKU and place, with the other warehouses' quantities added.
+fn requests(
+    config: &Config,
+    schema: &Arc<Schema>,
+    store: Option<&Store>,
+    path: &Path,
+    plan: &FilePlan,
+) -> anyhow::Result<Vec<Vec<Shown>>> {
+    let stock = match spec_for_flow(&plan.flow) {
+        Some(spec)
+            if plan.flow.eq_ignore_ascii_case("GIACENZE") && plan.verdict == Verdict::Ready =>
+        {
+            Some(BoundSpec::bind(spec, Arc::clone(schema)).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    let mut siblings = match &stock {
+        Some(bound) => Some(SiblingReader::new(
+            bound,
+            Some(FileRows::open(
+                path,
+                bound,
+                &plan.entries,
+                plan.mode == Some(Mode::Complete),
+            )?),
+        )),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for tp in &plan.targets {
+        let Some(target) = config.target(&tp.target) else {
+            out.push(Vec::new());
+            continue;
+        };
+        let shown = match siblings.as_mut() {
+            Some(reader) => {
+                let refs: Vec<&Change> = tp.changes.iter().collect();
+                let others = reader.read(store, &stock_sibling_keys(target, &refs))?;
+                stock_previews(target, &refs, &others)
+                    .into_iter()
+                    .map(|r| {
+                        r.map(|request| {
+                            vec![ScopedRequest {
+                                store: target.store_code.clone(),
+                                request,
+                            }]
+                        })
+                    })
+                    .collect()
+            }
+            None => tp
+                .changes
+                .iter()
+                .map(|c| preview(target, &plan.flow, c))
+                .collect(),
+        };
+        out.push(shown);
+    }
+    Ok(out)
+}
+
+fn json_plan(plan: &FilePlan, requests: &[Vec<Shown>]) -> serde_json::Value {
     let mut value = serde_json::to_value(plan).unwrap_or_default();
     // Each change also carries the request it would become.
     if let Some(targets) = value.get_mut("targets").and_then(|t| t.as_array_mut()) {
-        for (tv, tp) in targets.iter_mut().zip(&plan.targets) {
-            let Some(target) = config.target(&tp.target) else {
-                continue;
-            };
+        for (tv, shown) in targets.iter_mut().zip(requests) {
             if let Some(changes) = tv.get_mut("changes").and_then(|c| c.as_array_mut()) {
-                for (cv, change) in changes.iter_mut().zip(&tp.changes) {
-                    cv["requests"] = match preview(target, &plan.flow, change) {
+                for (cv, request) in changes.iter_mut().zip(shown) {
+                    cv["requests"] = match request {
                         Ok(r) => serde_json::to_value(r).unwrap_or_default(),
                         Err(e) => serde_json::json!({ "error": e }),
                     };
@@ -92,7 +160,7 @@ fn json_plan(config: &Config, plan: &FilePlan) -> serde_json::Value {
     value
 }
 
-fn print_plan(config: &Config, plan: &FilePlan, limit: usize) {
+fn print_plan(plan: &FilePlan, requests: &[Vec<Shown>], limit: usize) {
     let mode = match plan.mode {
         Some(crate::schema::Mode::Complete) => "complete",
         Some(crate::schema::Mode::Changes) => "changes",
@@ -123,17 +191,14 @@ fn print_plan(config: &Config, plan: &FilePlan, limit: usize) {
     if plan.targets.is_empty() {
         println!("  no target receives {}", plan.flow);
     }
-    for tp in &plan.targets {
+    for (tp, shown) in plan.targets.iter().zip(requests) {
         println!(
             "  {}: {} create, {} update, {} remove, {} unchanged",
             tp.target, tp.create, tp.update, tp.remove, tp.unchanged
         );
-        let Some(target) = config.target(&tp.target) else {
-            continue;
-        };
-        for change in tp.changes.iter().take(limit) {
+        for (change, request) in tp.changes.iter().zip(shown).take(limit) {
             let action = format!("{:?}", change.action).to_lowercase();
-            match preview(target, &plan.flow, change) {
+            match request {
                 Ok(requests) => {
                     for r in requests {
                         println!(

@@ -11,14 +11,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::config::{Config, Flow, Target};
+use crate::magento::payload::{stock_sibling_keys, Siblings};
 use crate::magento::push::{push, Outcome, TargetContext};
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{
     ack_for, decode_creates, plan_file, variant_axes, Change, ChangeInputs, DesiredEntry, FilePlan,
-    LineFetcher, PlanOptions, VariantAxes, Verdict,
+    FileRows, LineFetcher, PlanOptions, SiblingReader, VariantAxes, Verdict,
 };
 use crate::record::scan::ScanOptions;
-use crate::schema::Schema;
+use crate::schema::{Mode, Schema};
 use crate::state::{Ack, Store, REMOVED};
 
 use super::slices::{slices, Unit};
@@ -89,9 +90,16 @@ impl Pusher {
         self.contexts.get(target)?.client.refusal()
     }
 
-    pub fn push(&self, target: &str, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
+    /// `siblings`: see `push::push`.
+    pub fn push(
+        &self,
+        target: &str,
+        flow: Flow,
+        changes: &[Change],
+        siblings: &Siblings,
+    ) -> Vec<Outcome> {
         match self.contexts.get(target) {
-            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes)),
+            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes, siblings)),
             None => changes
                 .iter()
                 .map(|_| Outcome::Failed(format!("no target {target}")))
@@ -207,6 +215,21 @@ fn send(
             }
         }
     }
+    let plan: &FilePlan = plan;
+    // The other warehouses' rows that stock writes add up are read from
+    // this file, else from the desired state committed below.
+    let mut siblings = match (flow, bound) {
+        (Flow::Stock, Some(b)) => Some(SiblingReader::new(
+            b,
+            Some(FileRows::open(
+                &source,
+                b,
+                &plan.entries,
+                plan.mode == Some(Mode::Complete),
+            )?),
+        )),
+        _ => None,
+    };
     // The unchanged entities are read from this file from now on, so that
     // older retained files are let go (see `Store::repoint`).
     let lines: Vec<(u64, u64, u64)> = match retained {
@@ -270,7 +293,14 @@ fn send(
                 changes.extend(c.decode(target, &plan.entries, &pending)?);
             }
             let changes = &changes[..];
-            let outcomes = pusher.push(&tp.target, flow, changes);
+            let others = match siblings.as_mut() {
+                Some(reader) => {
+                    let refs: Vec<&Change> = changes.iter().collect();
+                    reader.read(Some(store), &stock_sibling_keys(target, &refs))?
+                }
+                None => Siblings::new(),
+            };
+            let outcomes = pusher.push(&tp.target, flow, changes, &others);
             // Said once for the target, not once per entity it holds back.
             let refused = pusher.refusal(&tp.target);
             if let (Some(r), None) = (&refused, &outcome.refused) {

@@ -12,10 +12,11 @@ use serde_json::{Map, Value as Json};
 use super::inbound::Pusher;
 use super::service::Periodic;
 use crate::config::{Config, Flow, Target};
+use crate::magento::payload::{stock_sibling_keys, Siblings};
 use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
-use crate::reconcile::{ack_for, changed_fields, decode_stored, Action, Change};
+use crate::reconcile::{ack_for, changed_fields, decode_stored, Action, Change, SiblingReader};
 use crate::schema::Registry;
 use crate::state::{now_text, Store};
 
@@ -62,7 +63,11 @@ pub fn retry_due(
                 continue;
             };
             let changes = rebuild(registry, store, target, &flow_name, &keys)?;
-            let outcomes = pusher.push(&target.name, flow, &changes);
+            let siblings = match flow {
+                Flow::Stock => stock_siblings(registry, store, target, &flow_name, &changes)?,
+                _ => Siblings::new(),
+            };
+            let outcomes = pusher.push(&target.name, flow, &changes, &siblings);
             let mut acks = Vec::new();
             for (change, outcome) in changes.iter().zip(outcomes) {
                 let attempts = keys
@@ -92,6 +97,23 @@ pub fn retry_due(
         }
     }
     Ok(summary)
+}
+
+/// The desired rows of the warehouses summed with the failed ones: a retry
+/// sends the same sum a file would.
+fn stock_siblings(
+    registry: &Registry,
+    store: &Store,
+    target: &Target,
+    flow: &str,
+    changes: &[Change],
+) -> anyhow::Result<Siblings> {
+    let (Some(spec), Some(schema)) = (spec_for_flow(flow), registry.by_flow(flow)) else {
+        return Ok(Siblings::new());
+    };
+    let bound = BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?;
+    let refs: Vec<&Change> = changes.iter().collect();
+    SiblingReader::new(&bound, None).read(Some(store), &stock_sibling_keys(target, &refs))
 }
 
 /// The changes that bring `target` from what it acknowledged to what the

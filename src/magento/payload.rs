@@ -6,6 +6,8 @@
 //! attributes, an order's id, its items' ids, a province's region) are left
 //! as labels, SKUs and `{...}` placeholders for the client to resolve.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
@@ -249,61 +251,239 @@ pub fn child_link_request(parent_sku: &str, child_sku: &str) -> Request {
     }
 }
 
-/// The source item a stock change becomes (multi-source shops).
-pub fn source_item(target: &Target, change: &Change) -> Result<Json, String> {
-    let p = &change.payload;
-    let sku = text(p, "sku").unwrap_or_default();
-    let warehouse = text(p, "warehouse").unwrap_or_default();
-    let source = target.sources.get(warehouse).ok_or_else(|| {
-        format!(
-            "warehouse {warehouse:?} has no inventory source in target {} (sources)",
-            target.name
-        )
-    })?;
-    let quantity = number(p, "quantity").unwrap_or(0.0).max(0.0);
-    Ok(
-        json!({ "sku": sku, "source_code": source, "quantity": quantity, "status": i64::from(quantity > 0.0) }),
-    )
+/// Desired stock payloads of warehouses that share a Magento place with a
+/// change but are not among the changes, by entity key (`SKU/WAREHOUSE`):
+/// their quantities are part of the sum. A warehouse missing here counts 0.
+pub type Siblings = HashMap<String, Map<String, Json>>;
+
+/// What Magento receives for one SKU at one place: the sum of the desired
+/// quantities of every ERP warehouse the target maps there. Magento keeps
+/// one quantity per (SKU, source), so per-warehouse writes would overwrite
+/// each other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockWrite {
+    pub sku: String,
+    /// The inventory source; `None` on single-source shops, whose one stock
+    /// sums every mapped warehouse.
+    pub source: Option<String>,
+    pub quantity: f64,
+    /// The changes this write carries (indices into those given): applied
+    /// or failed together.
+    pub members: Vec<usize>,
 }
 
-/// The stock requests for a set of changes: batched source items, or one
-/// stock item update per SKU on single-source shops.
-pub fn stock_requests(
-    target: &Target,
-    changes: &[&Change],
-) -> (Vec<Request>, Vec<(String, String)>) {
-    let mut requests = Vec::new();
-    let mut problems = Vec::new();
-    match target.stock {
-        StockMode::MultiSource => {
-            let mut items = Vec::new();
-            for c in changes {
-                match source_item(target, c) {
-                    Ok(item) => items.push(item),
-                    Err(e) => problems.push((c.key.clone(), e)),
+/// The stock writes for a set of changes, and the changes at a warehouse
+/// the target does not map (nothing is sent for those).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StockWrites {
+    pub writes: Vec<StockWrite>,
+    /// The map leaves their warehouse out: not this shop's stock.
+    pub unmapped: Vec<usize>,
+    /// The target has no map at all, so no row has a place: each fails with
+    /// this reason rather than the shop silently getting no stock.
+    pub refused: Vec<(usize, String)>,
+}
+
+/// Where a stock row lands: its SKU, warehouse and place (the source, or
+/// `None` on single-source shops); `None` for a warehouse not in `sources`.
+fn stock_place<'p, 't>(
+    target: &'t Target,
+    payload: &'p Map<String, Json>,
+) -> Option<(&'p str, &'p str, Option<&'t str>)> {
+    let sku = text(payload, "sku").unwrap_or_default();
+    let warehouse = text(payload, "warehouse").unwrap_or_default();
+    let source = target.sources.get(warehouse)?;
+    let place = match target.stock {
+        StockMode::MultiSource => Some(source.as_str()),
+        StockMode::SingleSource => None,
+    };
+    Some((sku, warehouse, place))
+}
+
+/// The warehouses whose quantities add up at `place`, in map order.
+fn warehouses_at<'a>(
+    target: &'a Target,
+    place: Option<&'a str>,
+) -> impl Iterator<Item = &'a str> + 'a {
+    target
+        .sources
+        .iter()
+        .filter(move |(_, s)| place.is_none_or(|p| s.as_str() == p))
+        .map(|(w, _)| w.as_str())
+}
+
+/// A stock quantity in millionths, so that sums are exact; below zero (an
+/// oversold warehouse) it counts as nothing, as it is published alone.
+fn quantity_micros(payload: &Map<String, Json>) -> i64 {
+    text(payload, "quantity")
+        .and_then(|q| crate::record::Decimal::parse(q, 6))
+        .map_or(0, |d| d.units.max(0))
+}
+
+fn stock_key(sku: &str, warehouse: &str) -> String {
+    format!("{sku}/{warehouse}")
+}
+
+/// The keys of the rows whose desired quantities the writes of `changes`
+/// need besides the changes' own: the other mapped warehouses at each
+/// change's place.
+pub fn stock_sibling_keys(target: &Target, changes: &[&Change]) -> Vec<String> {
+    let given: HashSet<String> = changes
+        .iter()
+        .filter_map(|c| stock_place(target, &c.payload))
+        .map(|(sku, w, _)| stock_key(sku, w))
+        .collect();
+    let mut keys = BTreeSet::new();
+    for c in changes {
+        if let Some((sku, _, place)) = stock_place(target, &c.payload) {
+            for w in warehouses_at(target, place) {
+                let key = stock_key(sku, w);
+                if !given.contains(&key) {
+                    keys.insert(key);
                 }
-            }
-            for batch in items.chunks(target.stock_batch.max(1)) {
-                requests.push(Request {
-                    method: "POST",
-                    path: "/V1/inventory/source-items".into(),
-                    body: json!({ "sourceItems": batch }),
-                });
-            }
-        }
-        StockMode::SingleSource => {
-            for c in changes {
-                let sku = text(&c.payload, "sku").unwrap_or_default();
-                let quantity = number(&c.payload, "quantity").unwrap_or(0.0).max(0.0);
-                requests.push(Request {
-                    method: "PUT",
-                    path: format!("/V1/products/{}/stockItems/1", path_segment(sku)),
-                    body: json!({ "stockItem": { "qty": quantity, "is_in_stock": quantity > 0.0 } }),
-                });
             }
         }
     }
-    (requests, problems)
+    keys.into_iter().collect()
+}
+
+/// A SKU at a source (`None`: the one stock of a single-source shop).
+type Place = (String, Option<String>);
+
+/// Groups stock changes by the place they land at, one write per SKU and
+/// place, in the order of each place's first change.
+pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -> StockWrites {
+    let mut out = StockWrites::default();
+    // Per place: the write's index and each warehouse's latest quantity
+    // among the changes.
+    let mut at: HashMap<Place, (usize, BTreeMap<String, i64>)> = HashMap::new();
+    for (i, c) in changes.iter().enumerate() {
+        let Some((sku, warehouse, place)) = stock_place(target, &c.payload) else {
+            if target.sources.is_empty() {
+                out.refused.push((i, unplaced_reason(target)));
+            } else {
+                out.unmapped.push(i);
+            }
+            continue;
+        };
+        let slot = (sku.to_string(), place.map(str::to_string));
+        let (w, given) = at.entry(slot).or_insert_with(|| {
+            out.writes.push(StockWrite {
+                sku: sku.to_string(),
+                source: place.map(str::to_string),
+                quantity: 0.0,
+                members: Vec::new(),
+            });
+            (out.writes.len() - 1, BTreeMap::new())
+        });
+        given.insert(warehouse.to_string(), quantity_micros(&c.payload));
+        if let Some(write) = out.writes.get_mut(*w) {
+            write.members.push(i);
+        }
+    }
+    for ((sku, place), (w, given)) in at {
+        let total = warehouses_at(target, place.as_deref())
+            .map(|wh| match given.get(wh) {
+                Some(q) => *q,
+                None => siblings
+                    .get(&stock_key(&sku, wh))
+                    .map_or(0, quantity_micros),
+            })
+            .fold(0i64, i64::saturating_add);
+        if let Some(write) = out.writes.get_mut(w) {
+            write.quantity = total as f64 / 1e6;
+        }
+    }
+    out
+}
+
+/// The source item of a write (multi-source shops).
+pub fn source_item(write: &StockWrite) -> Json {
+    json!({
+        "sku": write.sku,
+        "source_code": write.source.as_deref().unwrap_or_default(),
+        "quantity": write.quantity,
+        "status": i64::from(write.quantity > 0.0),
+    })
+}
+
+/// The request of one write on a single-source shop.
+pub fn stock_item_request(write: &StockWrite) -> Request {
+    Request {
+        method: "PUT",
+        path: format!("/V1/products/{}/stockItems/1", path_segment(&write.sku)),
+        body: json!({ "stockItem": { "qty": write.quantity, "is_in_stock": write.quantity > 0.0 } }),
+    }
+}
+
+/// The requests for a set of writes: batched source items, or one stock
+/// item update per SKU on single-source shops.
+pub fn stock_requests(target: &Target, writes: &[StockWrite]) -> Vec<Request> {
+    match target.stock {
+        StockMode::MultiSource => writes
+            .chunks(target.stock_batch.max(1))
+            .map(|batch| Request {
+                method: "POST",
+                path: "/V1/inventory/source-items".into(),
+                body: json!({ "sourceItems": batch.iter().map(source_item).collect::<Vec<_>>() }),
+            })
+            .collect(),
+        StockMode::SingleSource => writes.iter().map(stock_item_request).collect(),
+    }
+}
+
+fn unplaced_reason(target: &Target) -> String {
+    format!(
+        "target {} has no [target.sources]: map each ERP warehouse that feeds the shop \
+         (sources)",
+        target.name
+    )
+}
+
+/// Why a stock change at an unmapped warehouse sends nothing.
+pub fn unmapped_reason(target: &Target, change: &Change) -> String {
+    let warehouse = text(&change.payload, "warehouse").unwrap_or_default();
+    format!(
+        "warehouse {warehouse:?} is not in target {}'s sources (not this shop's stock: \
+         acknowledged, nothing sent)",
+        target.name
+    )
+}
+
+/// What `plan` shows for each stock change: the request of the write that
+/// carries it (the same one for changes summed together), or why nothing
+/// is sent.
+pub fn stock_previews(
+    target: &Target,
+    changes: &[&Change],
+    siblings: &Siblings,
+) -> Vec<Result<Request, String>> {
+    let grouped = stock_writes(target, changes, siblings);
+    let mut out: Vec<Result<Request, String>> = changes
+        .iter()
+        .map(|c| Err(unmapped_reason(target, c)))
+        .collect();
+    for (i, reason) in grouped.refused {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = Err(reason);
+        }
+    }
+    for write in &grouped.writes {
+        let request = match target.stock {
+            StockMode::MultiSource => Request {
+                method: "POST",
+                path: "/V1/inventory/source-items".into(),
+                body: json!({ "sourceItems": [source_item(write)] }),
+            },
+            StockMode::SingleSource => stock_item_request(write),
+        };
+        for &i in &write.members {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Ok(request.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Splits a name into Magento's required first and last names: a person's
@@ -439,12 +619,10 @@ pub fn preview(target: &Target, flow: &str, change: &Change) -> Result<Vec<Scope
 /// The request of a change that goes through the target's own store code.
 fn own_store_preview(target: &Target, flow: &str, change: &Change) -> Result<Request, String> {
     match flow {
+        // A stock row alone would show its own quantity, not the sum
+        // Magento receives.
         "GIACENZE" => {
-            let (mut requests, problems) = stock_requests(target, &[change]);
-            if let Some((_, e)) = problems.into_iter().next() {
-                return Err(e);
-            }
-            requests.pop().ok_or_else(|| "no stock request".to_string())
+            Err("stock is shown by stock_previews, with the other warehouses' quantities".into())
         }
         "CLIENTI" => Ok(Request {
             method: if change.action == Action::Create {
@@ -600,6 +778,94 @@ mod tests {
         let a = &body["customer"]["addresses"][0];
         assert!(a.get("region").is_none() && a.get("region_id").is_none());
         assert_eq!(a["city"], "Torino");
+    }
+
+    fn stock_target(stock: &str, sources: &str) -> Target {
+        let text = format!(
+            "[paths]\nstate_dir = \"s\"\ninbound = \"i\"\nin_progress = \"p\"\n\
+            archive = \"a\"\nrejected = \"r\"\noutbound = \"o\"\n\
+            [[target]]\nname = \"b2c\"\nbase_url = \"http://127.0.0.1:9\"\n\
+            auth = {{ token = {{ env = \"PONTE_TEST_TOKEN\" }} }}\nstock = \"{stock}\"\n\
+            [target.sources]\n{sources}\n"
+        );
+        let config =
+            crate::config::Config::from_str_at(&text, std::path::Path::new("/"), "t").unwrap();
+        config.target("b2c").unwrap().clone()
+    }
+
+    fn stock_row(sku: &str, warehouse: &str, quantity: &str) -> Change {
+        let payload = json!({ "sku": sku, "warehouse": warehouse, "quantity": quantity });
+        Change {
+            action: Action::Update,
+            key: format!("{sku}/{warehouse}"),
+            key_hash: 0,
+            hash: 0,
+            line: None,
+            offset: None,
+            fields: Map::new(),
+            payload: payload.as_object().unwrap().clone(),
+            variant_axes: None,
+            before: None,
+        }
+    }
+
+    #[test]
+    fn stock_sums_are_exact_and_count_an_oversold_warehouse_as_nothing() {
+        let t = stock_target(
+            "single-source",
+            "A = \"default\"\nB = \"default\"\nC = \"x\"",
+        );
+        let rows = [
+            stock_row("S", "A", "0.100"),
+            stock_row("S", "B", "0.200"),
+            stock_row("T", "A", "-3.000"),
+            stock_row("S", "Z", "9.000"),
+        ];
+        let refs: Vec<&Change> = rows.iter().collect();
+        let mut siblings = Siblings::new();
+        siblings.insert("T/C".into(), stock_row("T", "C", "5.000").payload);
+        assert_eq!(stock_sibling_keys(&t, &refs), ["S/C", "T/B", "T/C"]);
+        let w = stock_writes(&t, &refs, &siblings);
+        assert_eq!(w.unmapped, [3]);
+        assert_eq!(w.writes.len(), 2);
+        assert_eq!(
+            (w.writes[0].quantity, &w.writes[0].members[..]),
+            (0.3, &[0, 1][..])
+        );
+        assert_eq!(
+            (w.writes[1].quantity, &w.writes[1].members[..]),
+            (5.0, &[2][..])
+        );
+        assert_eq!(w.writes[0].source, None);
+        let requests = stock_requests(&t, &w.writes);
+        assert_eq!(requests[0].body["stockItem"]["qty"], json!(0.3));
+    }
+
+    #[test]
+    fn multi_source_sums_per_source() {
+        let t = stock_target(
+            "multi-source",
+            "A = \"default\"\nB = \"default\"\nC = \"north\"",
+        );
+        let rows = [stock_row("S", "A", "1.000"), stock_row("S", "C", "2.000")];
+        let refs: Vec<&Change> = rows.iter().collect();
+        assert_eq!(stock_sibling_keys(&t, &refs), ["S/B"]);
+        let mut siblings = Siblings::new();
+        siblings.insert("S/B".into(), stock_row("S", "B", "4.000").payload);
+        let w = stock_writes(&t, &refs, &siblings);
+        let items: Vec<Json> = w.writes.iter().map(source_item).collect();
+        assert_eq!(
+            items,
+            [
+                json!({"sku": "S", "source_code": "default", "quantity": 5.0, "status": 1}),
+                json!({"sku": "S", "source_code": "north", "quantity": 2.0, "status": 1}),
+            ]
+        );
+        let previews = stock_previews(&t, &refs, &siblings);
+        assert_eq!(
+            previews[0].as_ref().unwrap().body["sourceItems"][0]["quantity"],
+            json!(5.0)
+        );
     }
 
     #[test]

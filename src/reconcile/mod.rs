@@ -8,6 +8,7 @@ mod changes;
 mod desired;
 mod diff;
 mod stored;
+mod sums;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -24,6 +25,7 @@ pub use desired::{
 };
 pub use diff::{classify, Classified};
 pub use stored::{decode_stored, read_stored, Before};
+pub use sums::{FileRows, SiblingReader};
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};

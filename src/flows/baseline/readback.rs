@@ -22,6 +22,11 @@
 //!   wins, else the first in order; a Magento value no code maps to reads
 //!   as `""` (a tax class or group) or as the raw option id (an option
 //!   missing from the attribute), so that the next plan shows it.
+//! - Stock: Magento holds per SKU and source (single-source: per SKU) the
+//!   sum over the warehouses mapped there. It is split back into rows by
+//!   the ERP's own quantities when they add up to it, else given whole to
+//!   the first warehouse so that the next file sends the sum again (see
+//!   `stock_split`).
 //! - Fields the target does not receive (a product attribute missing from
 //!   its `attributes`): Magento's value there is not ponte's doing, so the
 //!   ERP's desired value is taken when the store has one (the hash then
@@ -251,28 +256,64 @@ fn not_received(
 }
 
 /// The warehouses whose stock lands at `source` (`None`: the one stock of
-/// a single-source shop). Several ERP warehouses may feed one source: then
-/// those the desired state knows for the SKU, else the first in order.
-pub fn warehouses_for<'t>(
-    target: &'t Target,
-    source: Option<&str>,
-    in_desired: impl Fn(&str) -> bool,
-) -> Vec<&'t str> {
-    let all: Vec<&str> = target
+/// a single-source shop), in map order.
+pub fn warehouses_at<'t>(target: &'t Target, source: Option<&str>) -> Vec<&'t str> {
+    target
         .sources
         .iter()
         .filter(|(_, s)| source.is_none_or(|src| s.as_str() == src))
         .map(|(w, _)| w.as_str())
+        .collect()
+}
+
+/// The stock rows that a quantity Magento holds for `sku` at one place
+/// stands for. Magento holds the sum over `warehouses` (those mapped
+/// there), which cannot be split back by itself: when the quantities the
+/// ERP's desired state gives the warehouses it knows there add up to it,
+/// each is adopted as the ERP has it (nothing to send); otherwise the whole
+/// quantity goes to the first known warehouse and 0 to the others, so that
+/// the rows differ from the ERP's and the next file sends the sum again.
+/// With no warehouse known, the first mapped one takes it all.
+pub fn stock_split(
+    bound: &BoundSpec,
+    sku: &str,
+    warehouses: &[&str],
+    quantity: Option<&Json>,
+    desired: impl Fn(&str) -> Option<Map<String, Json>>,
+) -> Vec<ReadBack> {
+    let scale = scale_of(bound, "quantity");
+    let units = |q: Option<&Json>| {
+        decimal_text(q, scale, true)
+            .and_then(|t| Decimal::parse(&t, scale))
+            .map_or(0, |d| d.units)
+    };
+    let known: Vec<(&str, Map<String, Json>)> = warehouses
+        .iter()
+        .filter_map(|w| desired(w).map(|d| (*w, d)))
         .collect();
-    if all.len() <= 1 {
-        return all;
-    }
-    let known: Vec<&str> = all.iter().copied().filter(|w| in_desired(w)).collect();
     if known.is_empty() {
-        all.into_iter().take(1).collect()
-    } else {
-        known
+        return warehouses
+            .first()
+            .map(|w| stock(bound, sku, w, quantity))
+            .into_iter()
+            .collect();
     }
+    let erp_sum = known
+        .iter()
+        .map(|(_, d)| units(d.get("quantity")))
+        .fold(0i64, i64::saturating_add);
+    if erp_sum == units(quantity) {
+        return known
+            .iter()
+            .map(|(w, d)| stock(bound, sku, w, d.get("quantity")))
+            .collect();
+    }
+    let zero = Json::from(0);
+    known
+        .iter()
+        .enumerate()
+        .map(|(i, (w, _))| stock(bound, sku, w, if i == 0 { quantity } else { Some(&zero) }))
+        .collect()
 }
 
 /// A stock row in canonical form.
@@ -428,6 +469,50 @@ mod tests {
         );
         assert_eq!(decimal_text(Some(&json!("x")), 2, false), None);
         assert_eq!(decimal_text(None, 2, false), None);
+    }
+
+    #[test]
+    fn a_sum_is_split_by_the_erp_only_when_it_adds_up() {
+        let registry = crate::schema::Registry::built_in();
+        let schema = registry.by_flow("GIACENZE").unwrap();
+        let bound =
+            BoundSpec::bind(crate::model::spec_for_flow("GIACENZE").unwrap(), schema).unwrap();
+        let erp = |w: &str| {
+            let q = match w {
+                "A" => "120.000",
+                "B" => "15.000",
+                _ => return None,
+            };
+            Some(
+                json!({"sku": "S", "warehouse": w, "quantity": q})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+        };
+        let split = |shop: f64| {
+            stock_split(&bound, "S", &["A", "B", "C"], Some(&json!(shop)), erp)
+                .into_iter()
+                .map(|r| (r.key, r.fields["quantity"].as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            split(135.0),
+            [
+                ("S/A".to_string(), "120.000".to_string()),
+                ("S/B".into(), "15.000".into())
+            ]
+        );
+        assert_eq!(
+            split(100.0),
+            [
+                ("S/A".to_string(), "100.000".to_string()),
+                ("S/B".into(), "0.000".into())
+            ]
+        );
+        let none = stock_split(&bound, "S", &["C", "D"], Some(&json!(7)), |_| None);
+        assert_eq!(none.len(), 1);
+        assert_eq!(none[0].key, "S/C");
     }
 
     #[test]

@@ -421,13 +421,13 @@ fn stock_page(
     items: &[Json],
 ) -> anyhow::Result<PageOut> {
     let mut out = PageOut::default();
-    let mut read = Vec::new();
+    // (SKU, the warehouses summed at its place, the quantity Magento holds)
+    let mut places: Vec<(&str, Vec<&str>, Option<Json>)> = Vec::new();
     for item in items {
         let Some(sku) = item.get("sku").and_then(Json::as_str) else {
             out.skipped.push("a stock row without a SKU");
             continue;
         };
-        let in_desired = |w: &str| erp.knows(BoundSpec::key_hash_of(&format!("{sku}/{w}")));
         let (warehouses, quantity) = match target.stock {
             StockMode::MultiSource => {
                 let source = item
@@ -435,7 +435,7 @@ fn stock_page(
                     .and_then(Json::as_str)
                     .unwrap_or_default();
                 (
-                    readback::warehouses_for(target, Some(source), in_desired),
+                    readback::warehouses_at(target, Some(source)),
                     item.get("quantity").cloned(),
                 )
             }
@@ -458,10 +458,7 @@ fn stock_page(
                     out.skipped.push("a product without a stock item");
                     continue;
                 };
-                (
-                    readback::warehouses_for(target, None, in_desired),
-                    Some(qty),
-                )
+                (readback::warehouses_at(target, None), Some(qty))
             }
         };
         if warehouses.is_empty() {
@@ -469,9 +466,24 @@ fn stock_page(
                 .push("stock at a source no warehouse maps to (target sources)");
             continue;
         }
-        for w in warehouses {
-            read.push(readback::stock(bound, sku, w, quantity.as_ref()));
-        }
+        places.push((sku, warehouses, quantity));
+    }
+    // Magento holds sums: what the ERP says of every warehouse summed is
+    // needed to tell whether they add up (see `readback::stock_split`).
+    let keys: Vec<String> = places
+        .iter()
+        .flat_map(|(sku, warehouses, _)| warehouses.iter().map(move |w| format!("{sku}/{w}")))
+        .collect();
+    let desired = erp.payloads(&keys)?;
+    let mut read = Vec::new();
+    for (sku, warehouses, quantity) in places {
+        read.extend(readback::stock_split(
+            bound,
+            sku,
+            &warehouses,
+            quantity.as_ref(),
+            |w| desired.get(&format!("{sku}/{w}")).cloned(),
+        ));
     }
     acks_of(bound, erp, read, &mut out)?;
     Ok(out)

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::config::{Flow, Target};
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
+use crate::magento::payload::Siblings;
 use crate::reconcile::Change;
 
 pub use options::OptionCache;
@@ -61,13 +62,20 @@ impl TargetContext {
 }
 
 /// Sends `changes` of `flow`; the outcomes come back in the same order.
-pub async fn push(ctx: &Arc<TargetContext>, flow: Flow, changes: &[Change]) -> Vec<Outcome> {
+/// `siblings` are the desired stock rows summed with the changed ones (see
+/// `payload::stock_sibling_keys`); other flows take none.
+pub async fn push(
+    ctx: &Arc<TargetContext>,
+    flow: Flow,
+    changes: &[Change],
+    siblings: &Siblings,
+) -> Vec<Outcome> {
     if changes.is_empty() {
         return Vec::new();
     }
     match flow {
         Flow::Products => products::push(ctx, changes).await,
-        Flow::Stock => stock::push(ctx, changes).await,
+        Flow::Stock => stock::push(ctx, changes, siblings).await,
         Flow::Customers => customers::push(ctx, changes).await,
         Flow::Fulfilment => fulfilment::push(ctx, changes).await,
         Flow::Orders => changes

@@ -1,93 +1,134 @@
-//! Stock: batched source items on multi-source shops (one request for up to
-//! `stock_batch` rows), one stock item per SKU on single-source shops. When
-//! Magento refuses a batch, its rows are sent one by one, so that one bad
-//! row does not hold back the others.
+//! Stock: one write per SKU and place, carrying the sum of the mapped
+//! warehouses' quantities (see `payload::stock_writes`). Batched source
+//! items on multi-source shops (one request for up to `stock_batch` writes),
+//! one stock item per SKU on single-source shops. When Magento refuses a
+//! batch, its writes are sent one by one, so that one bad row does not hold
+//! back the others. A write's outcome is the outcome of every change it
+//! carries. A change at a warehouse the target's map leaves out sends
+//! nothing and is applied as it stands; with no map at all, each fails.
 
 use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::json;
 
-use super::{for_each, Outcome, TargetContext};
+use super::{Outcome, TargetContext};
 use crate::config::StockMode;
 use crate::magento::error::ApiError;
-use crate::magento::payload::{source_item, stock_requests};
+use crate::magento::payload::{
+    source_item, stock_item_request, stock_writes, Siblings, StockWrite,
+};
 use crate::reconcile::Change;
 
 const SOURCE_ITEMS: &str = "/V1/inventory/source-items";
 
-pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
-    match ctx.target.stock {
-        StockMode::SingleSource => {
-            for_each(ctx, changes, |ctx, change| async move {
-                let (mut requests, _) = stock_requests(&ctx.target, &[&change]);
-                let request = requests
-                    .pop()
-                    .ok_or_else(|| ApiError::Protocol("no stock request".into()))?;
-                ctx.client
-                    .call(Method::PUT, &request.path, Some(&request.body), &[])
-                    .await?;
-                Ok(())
-            })
-            .await
+pub async fn push(
+    ctx: &Arc<TargetContext>,
+    changes: &[Change],
+    siblings: &Siblings,
+) -> Vec<Outcome> {
+    let refs: Vec<&Change> = changes.iter().collect();
+    let grouped = stock_writes(&ctx.target, &refs, siblings);
+    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
+    for &i in &grouped.unmapped {
+        if let Some(c) = changes.get(i) {
+            tracing::debug!(target = %ctx.target.name, key = %c.key, "not sent: the warehouse is not in the target's sources");
         }
-        StockMode::MultiSource => push_source_items(ctx, changes).await,
+        if let Some(slot) = outcomes.get_mut(i) {
+            *slot = Outcome::Applied;
+        }
     }
+    for (i, reason) in grouped.refused {
+        if let Some(slot) = outcomes.get_mut(i) {
+            *slot = Outcome::Failed(reason);
+        }
+    }
+    let results = match ctx.target.stock {
+        StockMode::SingleSource => push_stock_items(ctx, grouped.writes).await,
+        StockMode::MultiSource => push_source_items(ctx, grouped.writes).await,
+    };
+    for (write, outcome) in results {
+        for i in write.members {
+            if let Some(slot) = outcomes.get_mut(i) {
+                *slot = outcome.clone();
+            }
+        }
+    }
+    outcomes
 }
 
-async fn push_source_items(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
-    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
-    let mut items = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
-        match source_item(&ctx.target, c) {
-            Ok(item) => items.push((i, item)),
-            Err(message) => outcomes[i] = Outcome::Failed(message),
-        }
-    }
+async fn push_stock_items(
+    ctx: &Arc<TargetContext>,
+    writes: Vec<StockWrite>,
+) -> Vec<(StockWrite, Outcome)> {
     let mut set = tokio::task::JoinSet::new();
-    for batch in items.chunks(ctx.target.stock_batch.max(1)) {
+    for write in writes {
+        let ctx = Arc::clone(ctx);
+        set.spawn(async move {
+            let request = stock_item_request(&write);
+            let r = ctx
+                .client
+                .call(Method::PUT, &request.path, Some(&request.body), &[])
+                .await;
+            (write, Outcome::from(r.map(|_| ())))
+        });
+    }
+    joined(set).await
+}
+
+async fn push_source_items(
+    ctx: &Arc<TargetContext>,
+    writes: Vec<StockWrite>,
+) -> Vec<(StockWrite, Outcome)> {
+    let mut set = tokio::task::JoinSet::new();
+    for batch in writes.chunks(ctx.target.stock_batch.max(1)) {
         let batch = batch.to_vec();
         let ctx = Arc::clone(ctx);
         set.spawn(async move {
-            let body =
-                json!({ "sourceItems": batch.iter().map(|(_, item)| item).collect::<Vec<_>>() });
+            let body = json!({ "sourceItems": batch.iter().map(source_item).collect::<Vec<_>>() });
             match ctx
                 .client
                 .call(Method::POST, SOURCE_ITEMS, Some(&body), &[])
                 .await
             {
-                Ok(_) => batch
-                    .iter()
-                    .map(|(i, _)| (*i, Outcome::Applied))
-                    .collect::<Vec<_>>(),
+                Ok(_) => batch.into_iter().map(|w| (w, Outcome::Applied)).collect(),
                 Err(ApiError::Rejected { .. }) if batch.len() > 1 => {
                     let mut one_by_one = Vec::with_capacity(batch.len());
-                    for (i, item) in &batch {
-                        let body = json!({ "sourceItems": [item] });
+                    for write in batch {
+                        let body = json!({ "sourceItems": [source_item(&write)] });
                         let r = ctx
                             .client
                             .call(Method::POST, SOURCE_ITEMS, Some(&body), &[])
                             .await;
-                        one_by_one.push((*i, Outcome::from(r.map(|_| ()))));
+                        one_by_one.push((write, Outcome::from(r.map(|_| ()))));
                     }
                     one_by_one
                 }
-                Err(e) => batch
-                    .iter()
-                    .map(|(i, _)| (*i, Outcome::Failed(e.to_string())))
-                    .collect(),
+                Err(e) => {
+                    let reason = e.to_string();
+                    batch
+                        .into_iter()
+                        .map(|w| (w, Outcome::Failed(reason.clone())))
+                        .collect::<Vec<_>>()
+                }
             }
         });
     }
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(results) => {
-                for (i, o) in results {
-                    outcomes[i] = o;
-                }
-            }
-            Err(e) => tracing::error!("a stock batch task failed: {e}"),
+    let mut out = Vec::new();
+    for part in joined(set).await {
+        out.extend(part);
+    }
+    out
+}
+
+/// Every task's result; a task that panicked leaves its changes "not attempted".
+async fn joined<T: 'static>(mut set: tokio::task::JoinSet<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok(t) => out.push(t),
+            Err(e) => tracing::error!("a stock task failed: {e}"),
         }
     }
-    outcomes
+    out
 }
