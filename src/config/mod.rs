@@ -24,6 +24,7 @@ pub use read::parse_duration;
 pub use secret::{Secret, SecretString};
 
 /// Product attributes a target may receive (`sku` is the key and always sent).
+/// Each is fed by a field of the ARTICOLI file.
 pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "name",
     "description",
@@ -35,19 +36,21 @@ pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "brand",
     "size",
     "color",
-    "visibility",
 ];
 
-/// What a target receives when it lists no `attributes`: all but these.
-pub const NOT_BY_DEFAULT: &[&str] = &["visibility"];
+/// Magento attributes ponte sets itself, from no ERP field: listing one in
+/// `attributes` would promise what never happens, so it is refused with
+/// this reason.
+pub const SET_BY_PONTE: &[(&str, &str)] = &[(
+    "visibility",
+    "no ERP field holds it: ponte sets it itself when it creates a product or \
+     changes its kind (catalog and search for simple products and configurable \
+     parents, not visible individually for variants); remove it from attributes",
+)];
 
-/// What a target receives when it lists no `attributes`.
+/// What a target receives when it lists no `attributes`: all of them.
 pub fn default_attributes() -> Vec<String> {
-    PRODUCT_ATTRIBUTES
-        .iter()
-        .filter(|a| !NOT_BY_DEFAULT.contains(a))
-        .map(|a| a.to_string())
-        .collect()
+    PRODUCT_ATTRIBUTES.iter().map(|a| a.to_string()).collect()
 }
 
 /// Everything wrong with a configuration, always naming the file.

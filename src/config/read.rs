@@ -10,7 +10,7 @@ use toml::{Table, Value};
 
 use super::{
     default_attributes, Api, Auth, Carrier, Config, ConfigError, Flow, Intake, Orders, Paths,
-    Secret, StockMode, Target, PRODUCT_ATTRIBUTES,
+    Secret, StockMode, Target, PRODUCT_ATTRIBUTES, SET_BY_PONTE,
 };
 
 /// The whole file: see [`Config::from_str_at`].
@@ -659,6 +659,9 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         None => default_attributes(),
         Some(names) => {
             for n in &names {
+                if let Some((_, why)) = SET_BY_PONTE.iter().find(|(a, _)| a == n) {
+                    return Err(s.err("attributes", format!("\"{n}\": {why}")));
+                }
                 if !PRODUCT_ATTRIBUTES.contains(&n.as_str()) {
                     return Err(s.err(
                         "attributes",

@@ -82,7 +82,7 @@ fn sample_loads() {
 
     let b2b = c.target("b2b").expect("b2b");
     assert!(b2b.receives(Flow::Stock) && !b2b.receives(Flow::Orders));
-    assert!(b2b.receives_attribute("visibility") && !b2b.receives_attribute("description"));
+    assert!(b2b.receives_attribute("ean") && !b2b.receives_attribute("description"));
     assert!(matches!(&b2b.auth, Auth::Admin { username, .. } if username == "ponte"));
     assert!(c.target("nope").is_none());
 }
@@ -314,6 +314,23 @@ fn bad_values_name_their_key() {
         let e = error(text);
         assert!(e.contains(expected), "expected {expected:?} in {e:?}");
     }
+}
+
+/// No ERP field holds a product's visibility: ponte sets it itself, so a
+/// target asking for it would be promised something that never happens.
+#[test]
+fn visibility_is_refused_with_what_ponte_does_instead() {
+    let e = error(&with(
+        "target",
+        "attributes = [\"name\", \"price\", \"visibility\"]",
+    ));
+    assert!(
+        e.contains("ponte.toml: target \"b2c\": attributes: \"visibility\""),
+        "{e}"
+    );
+    assert!(e.contains("no ERP field"), "{e}");
+    assert!(e.contains("not visible individually"), "{e}");
+    assert!(!PRODUCT_ATTRIBUTES.contains(&"visibility"));
 }
 
 #[test]
