@@ -48,6 +48,9 @@ pub const SET_BY_PONTE: &[(&str, &str)] = &[(
      parents, not visible individually for variants); remove it from attributes",
 )];
 
+/// The width of ORDINI's `channel` field: a longer channel would be cut.
+pub const CHANNEL_WIDTH: usize = 10;
+
 /// What a target receives when it lists no `attributes`: all of them.
 pub fn default_attributes() -> Vec<String> {
     PRODUCT_ATTRIBUTES.iter().map(|a| a.to_string()).collect()
@@ -185,6 +188,12 @@ pub struct Target {
     pub carriers: BTreeMap<String, Carrier>,
     pub order_comment: bool,
     pub order_status_after_export: Option<String>,
+    /// The store views (codes) whose orders this target exports; `None`:
+    /// every store of the shop.
+    pub stores: Option<Vec<String>>,
+    /// Magento store code -> the ERP channel written in each order of that
+    /// store (ORDINI `channel`).
+    pub channels: BTreeMap<String, String>,
 }
 
 impl Target {
