@@ -83,6 +83,9 @@ B2C = 1
 [target.carriers]
 BRT = {{ code = "custom", title = "BRT Bartolini" }}
 GLS = {{ code = "custom", title = "GLS" }}
+[target.channels]
+default = "B2C"
+b2b = "B2B"
 
 [[target]]
 name = "legacy"

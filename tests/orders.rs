@@ -29,8 +29,33 @@ struct World {
     registry: Registry,
 }
 
+/// The `b2c` target: `extra` keys added, and a channel for both stores of
+/// the stand-in.
+fn b2c_target(url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[target]]
+name = "b2c"
+base_url = "{url}"
+store_code = "default"
+auth = {{ token = {{ file = "token" }} }}
+retries = 1
+flows = ["orders"]
+{extra}
+[target.channels]
+default = "B2C"
+b2b = "B2B"
+"#
+    )
+}
+
 impl World {
     fn new(shop: &StandIn, target_extra: &str) -> World {
+        World::with_targets(shop, &b2c_target(&shop.base_url, target_extra))
+    }
+
+    /// `targets`: the `[[target]]` tables, `{url}` standing for the shop's.
+    fn with_targets(shop: &StandIn, targets: &str) -> World {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token"), "standin-token").unwrap();
         #[cfg(unix)]
@@ -55,17 +80,9 @@ outbound = "share/outbound"
 [orders]
 overlap = "10m"
 statuses = ["pending", "processing"]
-
-[[target]]
-name = "b2c"
-base_url = "{url}"
-store_code = "default"
-auth = {{ token = {{ file = "token" }} }}
-retries = 1
-flows = ["orders"]
-{target_extra}
+{targets}
 "#,
-            url = shop.base_url
+            targets = targets.replace("{url}", &shop.base_url)
         );
         std::fs::write(dir.path().join("ponte.toml"), &text).unwrap();
         let config = Config::load(&dir.path().join("ponte.toml")).unwrap();
@@ -92,11 +109,16 @@ flows = ["orders"]
     }
 
     fn poll_with(&self, hooks: Hooks) -> TargetPoll {
-        let mut p = self.poller();
-        p.hooks = hooks;
-        let mut reports = p.poll(&mut self.store());
+        let mut reports = self.poll_all(hooks);
         assert_eq!(reports.len(), 1);
         reports.remove(0)
+    }
+
+    /// One poll of every target, in the configuration's order.
+    fn poll_all(&self, hooks: Hooks) -> Vec<TargetPoll> {
+        let mut p = self.poller();
+        p.hooks = hooks;
+        p.poll(&mut self.store())
     }
 
     fn outbound(&self) -> &Path {
@@ -373,6 +395,11 @@ fn the_file_gives_back_the_orders_values() {
         "{name}"
     );
     let o103 = ot[2];
+    // Order 103 was placed in the B2B store: its channel is that store's,
+    // whichever target polled it.
+    assert_eq!(text(o101, "channel"), "B2C");
+    assert_eq!(text(ot[1], "channel"), "B2C");
+    assert_eq!(text(o103, "channel"), "B2B");
     assert_eq!(text(o103, "customer_code"), "C000123");
     assert_eq!(text(o103, "vat_number"), "02345678901");
     assert_eq!(
@@ -481,6 +508,200 @@ fn the_file_gives_back_the_orders_values() {
     let again = w.poll();
     assert!(again.ok(), "{again:?}");
     assert_eq!((again.exported.len(), again.followups_sent), (0, 0));
+}
+
+/// A target that takes only `stores`, with those stores' channels.
+fn store_target(name: &str, store_code: &str, stores: &str, channels: &str) -> String {
+    format!(
+        r#"
+[[target]]
+name = "{name}"
+base_url = "{{url}}"
+store_code = "{store_code}"
+auth = {{ token = {{ file = "token" }} }}
+retries = 1
+flows = ["orders"]
+{stores}
+[target.channels]
+{channels}
+"#
+    )
+}
+
+/// The OT records of every ORD file: (file, order number, channel).
+fn heads(w: &World) -> Vec<(String, String, String)> {
+    let schema = w.registry.by_flow("ORDINI").unwrap();
+    let mut out = Vec::new();
+    for f in w.orders_files(&[]) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        for (tag, values) in records(&schema, &f) {
+            if tag == "OT" {
+                out.push((
+                    name.clone(),
+                    text(&values, "order_number"),
+                    text(&values, "channel"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn two_order_targets_on_one_shop_each_take_their_own_stores_orders() {
+    let shop = common::contract::shop(Fixture::demo());
+    let targets = store_target(
+        "b2c",
+        "default",
+        "stores = [\"default\"]",
+        "default = \"B2C\"",
+    ) + &store_target("b2b", "b2b", "stores = [\"b2b\"]", "b2b = \"B2B\"");
+    let w = World::with_targets(&shop, &targets);
+    let reports = w.poll_all(Hooks::default());
+    assert!(reports.iter().all(TargetPoll::ok), "{reports:?}");
+    assert_eq!(reports[0].exported, ["000000101", "000000102"]);
+    assert_eq!(reports[1].exported, ["000000103"]);
+    assert_eq!(
+        (reports[0].fetched, reports[1].fetched),
+        (2, 1),
+        "{reports:?}"
+    );
+    let heads = heads(&w);
+    let channels: Vec<(&str, &str)> = heads
+        .iter()
+        .map(|(_, n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            ("000000101", "B2C"),
+            ("000000102", "B2C"),
+            ("000000103", "B2B")
+        ]
+    );
+    assert_ne!(heads[0].0, heads[2].0, "one file per target");
+    // Magento was asked for each target's stores only.
+    let queries: Vec<String> = shop
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/V1/orders"))
+        .map(|r| ponte::magento::standin::search::percent_decode(&r.query, true))
+        .collect();
+    assert_eq!(queries.len(), 2);
+    for (q, id) in queries.iter().zip(["1", "2"]) {
+        assert!(
+            q.contains("[field]=store_id")
+                && q.contains(&format!("[value]={id}&"))
+                && q.contains("[conditionType]=in"),
+            "{q}"
+        );
+    }
+    let again = w.poll_all(Hooks::default());
+    assert!(
+        again.iter().all(|r| r.ok() && r.file.is_none()),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn an_order_exported_by_another_target_of_the_shop_is_never_written_again() {
+    let shop = common::contract::shop(Fixture::demo());
+    // Both take every store: their orders overlap.
+    let both = "default = \"B2C\"\nb2b = \"B2B\"";
+    let targets = store_target("b2c", "default", "", both) + &store_target("b2b", "b2b", "", both);
+    let w = World::with_targets(&shop, &targets);
+    let reports = w.poll_all(Hooks::default());
+    assert!(reports.iter().all(TargetPoll::ok), "{reports:?}");
+    assert_eq!(reports[0].exported.len(), 3, "{reports:?}");
+    assert_eq!(reports[1].exported.len(), 0, "{reports:?}");
+    assert_eq!(reports[1].file, None);
+    let by: Vec<(&str, &str)> = reports[1]
+        .exported_by_other
+        .iter()
+        .map(|(o, t)| (o.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("000000101", "b2c"),
+            ("000000102", "b2c"),
+            ("000000103", "b2c")
+        ]
+    );
+    all_once(&w.appearances(&[]), 3);
+
+    // Nor when the first target's export is left unfinished by a crash
+    // after the rename: the other leaves those orders to its recovery.
+    let shop = common::contract::shop(Fixture::demo());
+    let w = World::with_targets(&shop, &targets);
+    let reports = w.poll_all(Hooks {
+        fail_at: Some(FailPoint::AfterRename),
+        pause_at: None,
+    });
+    assert!(reports[0].error.is_some(), "{reports:?}");
+    assert_eq!(reports[1].exported_by_other.len(), 3, "{reports:?}");
+    let reports = w.poll_all(Hooks::default());
+    assert_eq!(reports[0].recovered.len(), 1, "{reports:?}");
+    all_once(&w.appearances(&[]), 3);
+}
+
+#[test]
+fn an_order_whose_store_has_no_channel_is_reported_and_not_written() {
+    let shop = common::contract::shop(Fixture::demo());
+    let only_b2c = store_target("b2c", "default", "", "default = \"B2C\"");
+    let w = World::with_targets(&shop, &only_b2c);
+    let r = w.poll();
+    assert!(!r.ok());
+    assert_eq!(r.exported, ["000000101", "000000102"]);
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(r.failed[0].0, "000000103");
+    assert!(
+        r.failed[0].1.contains(
+            "store \"b2b\" (id 2) has no ERP channel: add b2b = \"...\" to [target.channels] of target \"b2c\""
+        ),
+        "{r:?}"
+    );
+    // The watermark waits for it: once the channel is configured, the next
+    // poll writes it.
+    let o103_at = shop.with_state(|s| {
+        let i = s.order_index(4).unwrap();
+        s.orders[i]["updated_at"].as_str().unwrap().to_string()
+    });
+    assert!(
+        r.watermark
+            .as_deref()
+            .is_some_and(|m| m <= o103_at.as_str()),
+        "{r:?}"
+    );
+    let fixed = World::with_targets(&shop, &b2c_target("{url}", ""));
+    std::fs::rename(w.dir.path().join("state"), fixed.dir.path().join("state")).unwrap();
+    let r = fixed.poll();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.exported, ["000000103"]);
+    assert_eq!(heads(&fixed)[0].2, "B2B");
+}
+
+#[test]
+fn stores_the_shop_does_not_have_stop_the_poll_with_their_name() {
+    let shop = common::contract::shop(Fixture::demo());
+    let w = World::with_targets(
+        &shop,
+        &store_target(
+            "b2c",
+            "default",
+            "stores = [\"default\", \"b2b_it\"]",
+            "default = \"B2C\"\nb2b_it = \"B2B\"",
+        ),
+    );
+    let r = w.poll();
+    let e = r.error.clone().unwrap_or_default();
+    assert!(
+        e.contains(
+            "stores: \"b2b_it\" is not a store view of this shop (it has admin, b2b, default)"
+        ),
+        "{r:?}"
+    );
+    assert!(r.exported.is_empty() && w.orders_files(&[]).is_empty());
 }
 
 #[test]

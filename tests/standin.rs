@@ -485,3 +485,62 @@ fn with_drop_rate_one_connections_close_without_an_answer() {
     assert!(got.contains("\"drop_rate\":1.0"), "{got}");
     standin.shutdown();
 }
+
+/// `GET /V1/store/storeViews` answers 2.4.8's `store-data-store-interface`
+/// list, and the orders search takes a `store_id` filter as Magento's
+/// search criteria do: the orders poll reads one from the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn store_views_and_orders_by_store() {
+    let (_standin, shop) = start(Fixture::demo()).await;
+    let (status, views) = shop.call("GET", "/V1/store/storeViews", None).await;
+    assert_eq!(status, 200, "{views}");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/magento/admin-schema-2.4.8.json"),
+    )
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let schema = json!({
+        "definitions": doc["definitions"].clone(),
+        "allOf": [doc["paths"]["/V1/store/storeViews"]["get"]["responses"]["200"]["schema"].clone()],
+    });
+    let validator = jsonschema::draft4::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&views)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}: {views}");
+    let b2b = views
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["code"] == "b2b")
+        .unwrap();
+    assert_eq!(
+        (b2b["id"].clone(), b2b["website_id"].clone()),
+        (json!(2), json!(2))
+    );
+    let (status, _) = shop
+        .call_as(None, "GET", "/V1/store/storeViews", None)
+        .await;
+    assert_eq!(status, 401);
+
+    let by_store = |ids: &str| {
+        format!("/V1/orders?searchCriteria[filterGroups][0][filters][0][field]=store_id&searchCriteria[filterGroups][0][filters][0][value]={ids}&searchCriteria[filterGroups][0][filters][0][conditionType]=in")
+    };
+    let numbers = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["increment_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, b2b_orders) = shop.call("GET", &by_store("2"), None).await;
+    assert_eq!(status, 200, "{b2b_orders}");
+    assert_eq!(numbers(&b2b_orders), ["000000103"]);
+    let (_, main) = shop.call("GET", &by_store("1"), None).await;
+    assert_eq!(numbers(&main), ["000000100", "000000101", "000000102"]);
+    let (_, both) = shop.call("GET", &by_store("1,2"), None).await;
+    assert_eq!(both["total_count"], 4);
+}

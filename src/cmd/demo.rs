@@ -85,6 +85,11 @@ B2C = 1
 [target.carriers]
 BRT = {{ code = "custom", title = "BRT Bartolini" }}
 GLS = {{ code = "custom", title = "GLS" }}
+# The demo shop's orders come from two stores; each order is written with
+# its own store's channel.
+[target.channels]
+default = "B2C"
+b2b = "B2B"
 "#
     )
 }

@@ -95,6 +95,12 @@ fn line(r: &TargetPoll) -> String {
         r.already_exported,
         r.failed.len()
     );
+    if !r.exported_by_other.is_empty() {
+        s.push_str(&format!(
+            "; {} exported by another target of the shop",
+            r.exported_by_other.len()
+        ));
+    }
     if !r.recovered.is_empty() {
         s.push_str(&format!("; recovered {}", r.recovered.join(", ")));
     }

@@ -24,6 +24,7 @@ pub use read::parse_duration;
 pub use secret::{Secret, SecretString};
 
 /// Product attributes a target may receive (`sku` is the key and always sent).
+/// Each is fed by a field of the ARTICOLI file.
 pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "name",
     "description",
@@ -35,23 +36,28 @@ pub const PRODUCT_ATTRIBUTES: &[&str] = &[
     "brand",
     "size",
     "color",
-    "visibility",
 ];
 
 /// The attributes a target may write for its own store view (a translated
 /// name and description); every other one is global in Magento.
 pub const STORE_VIEW_ATTRIBUTES: &[&str] = &["name", "description"];
 
-/// What a target receives when it lists no `attributes`: all but these.
-pub const NOT_BY_DEFAULT: &[&str] = &["visibility"];
+/// Magento attributes ponte sets itself, from no ERP field: listing one in
+/// `attributes` would promise what never happens, so it is refused with
+/// this reason.
+pub const SET_BY_PONTE: &[(&str, &str)] = &[(
+    "visibility",
+    "no ERP field holds it: ponte sets it itself when it creates a product or \
+     changes its kind (catalog and search for simple products and configurable \
+     parents, not visible individually for variants); remove it from attributes",
+)];
 
-/// What a target receives when it lists no `attributes`.
+/// The width of ORDINI's `channel` field: a longer channel would be cut.
+pub const CHANNEL_WIDTH: usize = 10;
+
+/// What a target receives when it lists no `attributes`: all of them.
 pub fn default_attributes() -> Vec<String> {
-    PRODUCT_ATTRIBUTES
-        .iter()
-        .filter(|a| !NOT_BY_DEFAULT.contains(a))
-        .map(|a| a.to_string())
-        .collect()
+    PRODUCT_ATTRIBUTES.iter().map(|a| a.to_string()).collect()
 }
 
 /// Everything wrong with a configuration, always naming the file.
@@ -189,6 +195,12 @@ pub struct Target {
     pub carriers: BTreeMap<String, Carrier>,
     pub order_comment: bool,
     pub order_status_after_export: Option<String>,
+    /// The store views (codes) whose orders this target exports; `None`:
+    /// every store of the shop.
+    pub stores: Option<Vec<String>>,
+    /// Magento store code -> the ERP channel written in each order of that
+    /// store (ORDINI `channel`).
+    pub channels: BTreeMap<String, String>,
 }
 
 impl Target {

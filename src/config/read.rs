@@ -10,7 +10,8 @@ use toml::{Table, Value};
 
 use super::{
     default_attributes, Api, Auth, Carrier, Config, ConfigError, Flow, Intake, Orders, Paths,
-    Secret, StockMode, Target, PRODUCT_ATTRIBUTES, STORE_VIEW_ATTRIBUTES,
+    Secret, StockMode, Target, CHANNEL_WIDTH, PRODUCT_ATTRIBUTES, SET_BY_PONTE,
+    STORE_VIEW_ATTRIBUTES,
 };
 
 /// The whole file: see [`Config::from_str_at`].
@@ -508,6 +509,11 @@ fn valid_target_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
+/// Magento's store codes: letters, digits and '_'.
+fn valid_store_code(code: &str) -> bool {
+    !code.is_empty() && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, ConfigError> {
     let unnamed = format!("target #{}", index + 1);
     let mut table = match value {
@@ -554,11 +560,7 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         check_base_url(&raw).map_err(|m| s.err("base_url", m))?
     };
     let store_code = s.string("store_code")?.unwrap_or_else(|| "default".into());
-    if store_code.is_empty()
-        || !store_code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    if !valid_store_code(&store_code) {
         return Err(s.err(
             "store_code",
             format!("\"{store_code}\" is not a store code (letters, digits and '_'; \"all\" for global values)"),
@@ -659,6 +661,9 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         None => default_attributes(),
         Some(names) => {
             for n in &names {
+                if let Some((_, why)) = SET_BY_PONTE.iter().find(|(a, _)| a == n) {
+                    return Err(s.err("attributes", format!("\"{n}\": {why}")));
+                }
                 if !PRODUCT_ATTRIBUTES.contains(&n.as_str()) {
                     return Err(s.err(
                         "attributes",
@@ -714,6 +719,28 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
             ))
         }
         other => other,
+    };
+
+    let stores = match s.string_list("stores")? {
+        None => None,
+        Some(codes) => {
+            if codes.is_empty() {
+                return Err(s.err(
+                    "stores",
+                    "must list at least one store code (leave it out for every store)",
+                ));
+            }
+            if let Some(bad) = codes.iter().find(|c| !valid_store_code(c)) {
+                return Err(s.err(
+                    "stores",
+                    format!("\"{bad}\" is not a store code (letters, digits and '_')"),
+                ));
+            }
+            if let Some(dup) = first_duplicate(&codes) {
+                return Err(s.err("stores", format!("\"{dup}\" is listed twice")));
+            }
+            Some(codes)
+        }
     };
 
     let tax_classes = match s.table("tax_classes")? {
@@ -775,6 +802,59 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
             out
         }
     };
+    let channels = match s.table("channels")? {
+        None => BTreeMap::new(),
+        Some(t) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in t.table.iter() {
+                if !valid_store_code(k) {
+                    return Err(t.err(k, "is not a Magento store code (letters, digits and '_')"));
+                }
+                match v {
+                    Value::String(ch)
+                        if !ch.trim().is_empty()
+                            && ch.trim().chars().count() <= CHANNEL_WIDTH
+                            && ch.trim().is_ascii() =>
+                    {
+                        out.insert(k.clone(), ch.trim().to_string());
+                    }
+                    Value::String(_) => {
+                        return Err(t.err(
+                            k,
+                            format!(
+                                "must be 1 to {CHANNEL_WIDTH} ASCII characters \
+                                 (the ORDINI channel field)"
+                            ),
+                        ))
+                    }
+                    other => {
+                        return Err(t.err(
+                            k,
+                            format!(
+                                "expected an ERP channel (a string), found {}",
+                                type_name(other)
+                            ),
+                        ))
+                    }
+                }
+            }
+            out
+        }
+    };
+    // Known before any order is fetched: an order of a listed store would
+    // otherwise fail at every poll for want of a channel.
+    if let Some(missing) = stores
+        .iter()
+        .flatten()
+        .find(|code| !channels.contains_key(*code))
+    {
+        return Err(s.err(
+            "stores",
+            format!(
+                "\"{missing}\" has no ERP channel: add {missing} = \"...\" to [target.channels]"
+            ),
+        ));
+    }
     s.finish()?;
 
     Ok(Target {
@@ -801,6 +881,8 @@ fn read_target(cx: &Cx<'_>, index: usize, value: Value) -> Result<Target, Config
         carriers,
         order_comment,
         order_status_after_export,
+        stores,
+        channels,
     })
 }
 

@@ -79,10 +79,16 @@ fn sample_loads() {
     );
     assert!(b2c.order_comment);
     assert_eq!(b2c.order_status_after_export.as_deref(), Some("processing"));
+    assert_eq!(b2c.stores.as_deref(), Some(&["default".to_string()][..]));
+    assert_eq!(b2c.channels.get("default").map(String::as_str), Some("B2C"));
 
     let b2b = c.target("b2b").expect("b2b");
-    assert!(b2b.receives(Flow::Stock) && !b2b.receives(Flow::Orders));
-    assert!(b2b.receives_attribute("visibility") && !b2b.receives_attribute("description"));
+    assert!(b2b.receives(Flow::Stock) && !b2b.receives(Flow::Fulfilment));
+    // Two order targets on one shop, each with its own store.
+    assert!(b2b.receives(Flow::Orders));
+    assert_eq!(b2b.stores.as_deref(), Some(&["b2b".to_string()][..]));
+    assert_eq!(b2b.channels.get("b2b").map(String::as_str), Some("B2B"));
+    assert!(b2b.receives_attribute("ean") && !b2b.receives_attribute("description"));
     assert!(matches!(&b2b.auth, Auth::Admin { username, .. } if username == "ponte"));
     assert!(c.target("nope").is_none());
 }
@@ -332,6 +338,79 @@ fn bad_values_name_their_key() {
         let e = error(text);
         assert!(e.contains(expected), "expected {expected:?} in {e:?}");
     }
+}
+
+/// Orders carry their store's ERP channel; a target may take only some
+/// stores' orders, and each of those needs a channel.
+#[test]
+fn stores_and_channels() {
+    let c = parse(&with(
+        "target",
+        "stores = [\"default\", \"b2b\"]\n[target.channels]\ndefault = \"B2C\"\nb2b = \" B2B \"\nb2b_it = \"B2B-IT\"",
+    ))
+    .expect("stores and channels");
+    let t = &c.targets[0];
+    assert_eq!(
+        t.stores.as_deref(),
+        Some(&["default".to_string(), "b2b".to_string()][..])
+    );
+    assert_eq!(t.channels.get("b2b").map(String::as_str), Some("B2B"));
+    assert_eq!(t.channels.len(), 3);
+    let d = parse(MINIMAL).expect("minimal");
+    assert_eq!(d.targets[0].stores, None, "every store by default");
+    assert!(d.targets[0].channels.is_empty());
+
+    let cases = [
+        (
+            with("target", "stores = [\"default\", \"b2b\"]\n[target.channels]\ndefault = \"B2C\""),
+            "target \"b2c\": stores: \"b2b\" has no ERP channel: add b2b = \"...\" to [target.channels]",
+        ),
+        (
+            with("target", "stores = []"),
+            "target \"b2c\": stores: must list at least one store code",
+        ),
+        (
+            with("target", "stores = [\"b2b/it\"]"),
+            "target \"b2c\": stores: \"b2b/it\" is not a store code",
+        ),
+        (
+            with("target", "stores = [\"b2b\", \"b2b\"]"),
+            "target \"b2c\": stores: \"b2b\" is listed twice",
+        ),
+        (
+            with("target", "[target.channels]\nb2b = \"B2B-HORECA-NORD\""),
+            "target \"b2c\": channels.b2b: must be 1 to 10 ASCII characters",
+        ),
+        (
+            with("target", "[target.channels]\nb2b = 2"),
+            "target \"b2c\": channels.b2b: expected an ERP channel (a string)",
+        ),
+        (
+            with("target", "[target.channels]\n\"b2b store\" = \"B2B\""),
+            "target \"b2c\": channels.\"b2b store\": is not a Magento store code",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = error(&text);
+        assert!(e.contains(expected), "expected {expected:?} in {e:?}");
+    }
+}
+
+/// No ERP field holds a product's visibility: ponte sets it itself, so a
+/// target asking for it would be promised something that never happens.
+#[test]
+fn visibility_is_refused_with_what_ponte_does_instead() {
+    let e = error(&with(
+        "target",
+        "attributes = [\"name\", \"price\", \"visibility\"]",
+    ));
+    assert!(
+        e.contains("ponte.toml: target \"b2c\": attributes: \"visibility\""),
+        "{e}"
+    );
+    assert!(e.contains("no ERP field"), "{e}");
+    assert!(e.contains("not visible individually"), "{e}");
+    assert!(!PRODUCT_ATTRIBUTES.contains(&"visibility"));
 }
 
 #[test]

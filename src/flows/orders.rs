@@ -14,7 +14,13 @@
 //! written, and the watermark stops there.
 //!
 //! One poll writes at most one file per target, and none when there is
-//! nothing new. The file's `channel` is the target's name in capitals.
+//! nothing new.
+//!
+//! Each order's `channel` is its store's: `store_id`, the store code from
+//! the shop's store views, the ERP channel from `[target.channels]` (see
+//! `crate::orders::stores`). A target with `stores` asks Magento for those
+//! stores' orders only. Targets with the same `base_url` are one shop: an
+//! order one of them exported is never written by another.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,8 +34,9 @@ use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
 use crate::orders::export::{self, Hooks, Outbound, Recovered};
-use crate::orders::map::{identity, map_order, Context, MappedOrder};
+use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};
+use crate::orders::stores::{self, StoreViews};
 use crate::orders::time;
 use crate::schema::{Registry, Schema};
 use crate::state::{watermark_scope, Store};
@@ -48,6 +55,9 @@ pub struct TargetPoll {
     pub fetched: usize,
     /// Fetched but exported before.
     pub already_exported: usize,
+    /// Fetched but exported (or being exported) by another target on the
+    /// same shop: (order, that target). Never written again.
+    pub exported_by_other: Vec<(String, String)>,
     pub file: Option<String>,
     pub exported: Vec<String>,
     /// Orders that could not be written: (order, reason).
@@ -156,6 +166,8 @@ impl OrdersPoller {
         let shop = &self.shops[i];
         let t = &shop.target;
         let followup = t.order_comment || t.order_status_after_export.is_some();
+        // Before recovery, so that what it records carries the shop too.
+        store.adopt_exports(&t.name, &t.base_url)?;
         for r in export::recover(store, &self.outbound, &t.name, followup)? {
             match r {
                 Recovered::Delivered(w) => report.recovered.push(w.file),
@@ -177,9 +189,19 @@ impl OrdersPoller {
             .and_then(|w| time::parse(&w))
             .map(|w| time::format(w - self.overlap.as_secs() as i64));
         report.since = since.clone();
+        report.requests += 1;
+        let views = self
+            .runtime
+            .block_on(StoreViews::fetch(client))
+            .map_err(|e| anyhow::anyhow!("Magento: the store views: {e}"))?;
+        let store_ids = match &t.stores {
+            Some(codes) => Some(views.ids(codes).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
         let query = Query {
             since: since.as_deref(),
             statuses: &self.statuses,
+            store_ids: store_ids.as_deref(),
             page_size: self.page_size,
         };
         let fetched = self.runtime.block_on(fetch(client, &query));
@@ -192,20 +214,40 @@ impl OrdersPoller {
                 ids.push(id);
             }
         }
-        let done = store.exported_orders(&t.name, &ids)?;
-        let channel = t.name.to_uppercase();
+        let done = store.exported_by(&t.name, &t.base_url, &ids)?;
         let mut mapped: Vec<MappedOrder> = Vec::new();
         let mut cap: Option<String> = None;
         for (order, code) in &fetched.orders {
-            if identity(order).is_ok_and(|(id, _, _)| done.contains(&id)) {
-                report.already_exported += 1;
-                continue;
+            if let Ok((id, increment_id, _)) = identity(order) {
+                match done.get(&id) {
+                    Some(by) if *by == t.name => {
+                        report.already_exported += 1;
+                        continue;
+                    }
+                    Some(by) => {
+                        report.exported_by_other.push((increment_id, by.clone()));
+                        continue;
+                    }
+                    None => {}
+                }
             }
-            let ctx = Context {
-                channel: &channel,
-                customer_code: code,
-            };
-            match map_order(order, &ctx) {
+            let result = identity(order)
+                .and_then(|(_, increment_id, _)| {
+                    stores::channel(order, &views, &t.channels, &t.name).map_err(|message| {
+                        MapError {
+                            order: increment_id,
+                            message,
+                        }
+                    })
+                })
+                .and_then(|channel| {
+                    let ctx = Context {
+                        channel,
+                        customer_code: code,
+                    };
+                    map_order(order, &ctx)
+                });
+            match result {
                 Ok(m) => mapped.push(m),
                 Err(e) => {
                     store.record_failure(
@@ -233,6 +275,7 @@ impl OrdersPoller {
                 dir: &self.outbound,
                 schema: &self.schema,
                 company: &self.company,
+                shop: &t.base_url,
             };
             let (written, refused) = export::export(
                 store,
@@ -333,6 +376,9 @@ fn log(r: &TargetPoll) {
     }
     for (order, reason) in &r.failed {
         tracing::error!(target = %r.target, order = %order, "order not exported: {reason}");
+    }
+    for (order, by) in &r.exported_by_other {
+        tracing::warn!(target = %r.target, order = %order, by = %by, "order exported by target {by:?} of the same shop: not written again (do the targets' `stores` overlap?)");
     }
     match &r.error {
         Some(e) => {

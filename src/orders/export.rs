@@ -15,8 +15,9 @@
 //!    stamp); an order whose values the layout cannot hold is left out and
 //!    reported, never written half.
 //! 2. **Intent.** One transaction records the intent: the file name, the
-//!    orders (Magento `entity_id`, increment id, `updated_at`) and the
-//!    watermark it will set. Nothing touches the folder before this commits.
+//!    shop (the target's `base_url`), the orders (Magento `entity_id`,
+//!    increment id, `updated_at`) and the watermark it will set. Nothing
+//!    touches the folder before this commits.
 //! 3. **Temporary file.** `.ORD....txt.tmp` in the outbound folder (a dot
 //!    file with a `.tmp` suffix: the ERP's import ignores it), written,
 //!    fsynced.
@@ -49,9 +50,12 @@
 //!   the ERP has already taken it; either way the orders were delivered:
 //!   record them.
 //!
-//! An order is skipped by every later poll once its export row exists, and
-//! no order is in two intents at once: recovery runs before each poll, and
-//! one instance holds the state directory.
+//! An order is skipped by every later poll once its export row exists (by
+//! the poll of any target on the same shop: an order is known by shop and
+//! `entity_id`, and one in another target's unfinished intent is left to
+//! that target's recovery), and no order is in two intents at once:
+//! recovery runs before each poll, and one instance holds the state
+//! directory.
 //!
 //! ## Crash points
 //!
@@ -175,6 +179,9 @@ pub struct Outbound<'a> {
     pub dir: &'a Path,
     pub schema: &'a Schema,
     pub company: &'a str,
+    /// The Magento the orders come from (the target's `base_url`): an
+    /// export is recorded against it as well as against the target.
+    pub shop: &'a str,
 }
 
 /// A file that reached the folder.
@@ -235,7 +242,7 @@ pub fn export(
         })
         .collect();
     // 2. intent
-    let intent_id = store.begin_export(target, &file, stamp, &list, watermark)?;
+    let intent_id = store.begin_export(target, out.shop, &file, stamp, &list, watermark)?;
     hooks.check(FailPoint::AfterIntent)?;
     // 3. temporary file
     let temp = out.dir.join(temp_name(&file));
@@ -254,6 +261,7 @@ pub fn export(
     let intent = ExportIntent {
         id: intent_id,
         target: target.to_string(),
+        shop: Some(out.shop.to_string()),
         file: file.clone(),
         orders: list.clone(),
         watermark: watermark.map(str::to_string),

@@ -40,7 +40,8 @@ pub struct MapError {
 
 /// What an order needs from outside itself.
 pub struct Context<'a> {
-    /// The `channel` field: the target's name in capitals (`B2C`).
+    /// The `channel` field: the ERP channel of the order's store (see
+    /// `super::stores`).
     pub channel: &'a str,
     /// The ERP customer code, blank for guests and unknown customers.
     pub customer_code: &'a str,

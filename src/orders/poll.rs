@@ -47,6 +47,8 @@ pub struct Query<'a> {
     /// Only orders updated after this (`YYYY-MM-DD hh:mm:ss`).
     pub since: Option<&'a str>,
     pub statuses: &'a [String],
+    /// Only orders of these store ids; `None`: every store.
+    pub store_ids: Option<&'a [i64]>,
     pub page_size: u32,
 }
 
@@ -57,8 +59,14 @@ pub async fn fetch(client: &RestClient, q: &Query<'_>) -> Fetched {
     let mut customers: HashMap<i64, String> = HashMap::new();
     let mut cursor: Option<(String, i64)> = None;
     let statuses = q.statuses.join(",");
+    let stores = q
+        .store_ids
+        .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     loop {
         let mut sc = SearchCriteria::default().filter("status", &statuses, "in");
+        if let Some(stores) = &stores {
+            sc = sc.filter("store_id", stores, "in");
+        }
         if let Some(since) = q.since {
             sc = sc.filter("updated_at", since, "gt");
         }

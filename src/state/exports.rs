@@ -4,7 +4,7 @@
 //! `src/orders/export.rs`. Its commits run with `synchronous = FULL`: an
 //! intent must be on disk before its file is, even across a power cut.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -23,6 +23,9 @@ pub struct IntentOrder {
 pub struct ExportIntent {
     pub id: i64,
     pub target: String,
+    /// The Magento the orders came from (the target's `base_url`); `None`
+    /// for an intent an earlier version left.
+    pub shop: Option<String>,
     pub file: String,
     pub orders: Vec<IntentOrder>,
     /// Where the target's watermark goes once the file is safe.
@@ -86,6 +89,87 @@ impl Store {
         Ok(out)
     }
 
+    /// Rows an earlier version wrote for `target` without their shop take
+    /// `shop`, the target's Magento, so that other targets on it see them.
+    pub fn adopt_exports(&mut self, target: &str, shop: &str) -> Result<(), StoreError> {
+        self.durably(|tx| {
+            tx.execute(
+                "UPDATE order_exports SET shop = ?2 WHERE target = ?1 AND shop IS NULL",
+                params![target, shop],
+            )?;
+            tx.execute(
+                "UPDATE order_export_intents SET shop = ?2 WHERE target = ?1 AND shop IS NULL",
+                params![target, shop],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Which of `ids` (orders of the Magento `shop`) are exported already,
+    /// or held by another target's unfinished export, and by which target
+    /// (`target` itself when it is one of them). An order belongs to its
+    /// shop, not to a target: whichever target wrote it, no other writes it
+    /// again.
+    pub fn exported_by(
+        &self,
+        target: &str,
+        shop: &str,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT target FROM order_exports
+                 WHERE order_id = ?3 AND (target = ?1 OR shop = ?2)
+                 ORDER BY target = ?1 DESC, exported_at LIMIT 1",
+            )
+            .map_err(|e| sql(&self.path, e))?;
+        let mut out = HashMap::new();
+        for &id in ids {
+            let by: Option<String> = stmt
+                .query_row(params![target, shop, id], |r| r.get(0))
+                .optional()
+                .map_err(|e| sql(&self.path, e))?;
+            if let Some(by) = by {
+                out.insert(id, by);
+            }
+        }
+        // An intent of another target may have reached the folder already;
+        // its own target's recovery settles it.
+        let wanted: HashSet<i64> = ids.iter().copied().collect();
+        let mut intents = self
+            .conn
+            .prepare(
+                "SELECT target, file, orders FROM order_export_intents
+                 WHERE shop = ?1 AND target != ?2 ORDER BY id",
+            )
+            .map_err(|e| sql(&self.path, e))?;
+        let rows = intents
+            .query_map(params![shop, target], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| sql(&self.path, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sql(&self.path, e))?;
+        for (other, file, orders) in rows {
+            let orders: Vec<IntentOrder> =
+                serde_json::from_str(&orders).map_err(|e| StoreError::Other {
+                    path: self.path.display().to_string(),
+                    message: format!("export intent {file}: damaged order list: {e}"),
+                })?;
+            for o in orders {
+                if wanted.contains(&o.id) {
+                    out.entry(o.id).or_insert_with(|| other.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The file an order went out in.
     pub fn order_export_file(&self, target: &str, id: i64) -> Result<Option<String>, StoreError> {
         self.conn
@@ -127,6 +211,7 @@ impl Store {
     pub fn begin_export(
         &mut self,
         target: &str,
+        shop: &str,
         file: &str,
         stamp: i64,
         orders: &[IntentOrder],
@@ -138,9 +223,9 @@ impl Store {
         })?;
         self.durably(|tx| {
             tx.execute(
-                "INSERT INTO order_export_intents (target, file, orders, watermark, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![target, file, list, watermark, now_text()],
+                "INSERT INTO order_export_intents (target, shop, file, orders, watermark, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![target, shop, file, list, watermark, now_text()],
             )?;
             let id = tx.last_insert_rowid();
             tx.execute(
@@ -181,8 +266,8 @@ impl Store {
             let now = now_text();
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT INTO order_exports (target, order_id, increment_id, updated_at, file, exported_at, followup_pending)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO order_exports (target, order_id, increment_id, updated_at, file, exported_at, followup_pending, shop)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (target, order_id) DO NOTHING",
                 )?;
                 let mut clear = tx.prepare_cached(
@@ -196,7 +281,8 @@ impl Store {
                         o.updated_at,
                         intent.file,
                         now,
-                        followup
+                        followup,
+                        intent.shop
                     ])?;
                     clear.execute(params![intent.target, o.increment_id])?;
                 }
@@ -226,7 +312,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, target, file, orders, watermark, written_size, written_hash
+                "SELECT id, target, file, orders, watermark, written_size, written_hash, shop
                  FROM order_export_intents WHERE target = ?1 ORDER BY id",
             )
             .map_err(|e| sql(&self.path, e))?;
@@ -239,6 +325,7 @@ impl Store {
                     ExportIntent {
                         id: r.get(0)?,
                         target: r.get(1)?,
+                        shop: r.get(7)?,
                         file: r.get(2)?,
                         orders: Vec::new(),
                         watermark: r.get(4)?,
@@ -316,6 +403,8 @@ impl Store {
 mod tests {
     use super::*;
 
+    const SHOP: &str = "https://shop.example";
+
     fn order(id: i64, at: &str) -> IntentOrder {
         IntentOrder {
             id,
@@ -335,6 +424,7 @@ mod tests {
         let id = store
             .begin_export(
                 "b2c",
+                SHOP,
                 "ORD20261128100000.txt",
                 42,
                 &orders,
@@ -379,6 +469,7 @@ mod tests {
             let id = store
                 .begin_export(
                     "b2c",
+                    SHOP,
                     file,
                     1,
                     &[order(at.len() as i64 + file.len() as i64, at)],
@@ -398,11 +489,58 @@ mod tests {
             Some("2026-11-02 00:00:00")
         );
         let id = store
-            .begin_export("b2c", "C.txt", 2, &[order(9, "x")], None)
+            .begin_export("b2c", SHOP, "C.txt", 2, &[order(9, "x")], None)
             .unwrap();
         store.forget_export(id).unwrap();
         assert!(store.export_intents("b2c").unwrap().is_empty());
         assert!(!store.export_file_known("C.txt").unwrap());
         assert!(store.export_file_known("A.txt").unwrap());
+    }
+
+    #[test]
+    fn an_order_is_known_by_its_shop_whichever_target_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let id = store
+            .begin_export("b2c", SHOP, "A.txt", 1, &[order(1, "t")], None)
+            .unwrap();
+        let intent = store.export_intents("b2c").unwrap().remove(0);
+        assert_eq!((intent.id, intent.shop.as_deref()), (id, Some(SHOP)));
+        store.complete_export(&intent, false).unwrap();
+        // Order 2 is in b2c's unfinished export.
+        store
+            .begin_export("b2c", SHOP, "B.txt", 2, &[order(2, "t")], None)
+            .unwrap();
+        let seen = store.exported_by("b2b", SHOP, &[1, 2, 3]).unwrap();
+        assert_eq!(seen.get(&1).map(String::as_str), Some("b2c"));
+        assert_eq!(seen.get(&2).map(String::as_str), Some("b2c"));
+        assert_eq!(seen.len(), 2);
+        let own = store.exported_by("b2c", SHOP, &[1, 2]).unwrap();
+        assert_eq!(own.len(), 1, "its own intent is recovery's, not a skip");
+        assert!(store
+            .exported_by("b2b", "https://other.example", &[1, 2])
+            .unwrap()
+            .is_empty());
+
+        // A row of an earlier version has no shop: its target adopts it.
+        store
+            .conn
+            .execute(
+                "INSERT INTO order_exports (target, order_id, increment_id, updated_at, file, exported_at)
+                 VALUES ('old', 7, '000000007', 't', 'C.txt', 't')",
+                [],
+            )
+            .unwrap();
+        assert!(store.exported_by("b2b", SHOP, &[7]).unwrap().is_empty());
+        assert_eq!(store.exported_by("old", SHOP, &[7]).unwrap().len(), 1);
+        store.adopt_exports("old", SHOP).unwrap();
+        assert_eq!(
+            store
+                .exported_by("b2b", SHOP, &[7])
+                .unwrap()
+                .get(&7)
+                .map(String::as_str),
+            Some("old")
+        );
     }
 }

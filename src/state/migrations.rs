@@ -143,4 +143,13 @@ pub const STEPS: &[&str] = &[
     DROP TABLE retained;
     ALTER TABLE retained_files RENAME TO retained;
     "#,
+    // 5: the Magento an order was exported from (the target's base_url), so
+    // that two targets on one shop never export the same order: an order
+    // is known by shop and entity id, whichever target wrote it. Rows of
+    // earlier versions get their target's shop at its next poll.
+    r#"
+    ALTER TABLE order_exports ADD COLUMN shop TEXT;
+    ALTER TABLE order_export_intents ADD COLUMN shop TEXT;
+    CREATE INDEX order_exports_by_shop ON order_exports (shop, order_id);
+    "#,
 ];

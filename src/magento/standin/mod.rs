@@ -9,7 +9,7 @@
 //! `input` (reading bodies as Magento's input processor does), and a file
 //! per resource: `auth`, `products`, `attributes`, `configurable`,
 //! `inventory`, `customers`, `directory` (countries and their regions),
-//! `orders`, `documents` (shipments, invoices).
+//! `orders`, `documents` (shipments, invoices), `stores` (the store views).
 //!
 //! ```no_run
 //! use ponte::magento::standin::{Fixture, StandIn};
@@ -37,6 +37,7 @@ pub mod router;
 pub mod search;
 pub mod server;
 pub mod state;
+pub mod stores;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

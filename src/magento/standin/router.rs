@@ -11,6 +11,7 @@ use super::search::percent_decode;
 use super::state::{store, ShopState, Store};
 use super::{
     attributes, auth, configurable, customers, directory, documents, inventory, orders, products,
+    stores,
 };
 
 pub type Reply = ApiResult<Json>;
@@ -98,6 +99,7 @@ pub fn find(method: &str, segments: &[String]) -> Option<Route> {
         .or_else(|| directory::route(method, &segs))
         .or_else(|| orders::route(method, &segs))
         .or_else(|| documents::route(method, &segs))
+        .or_else(|| stores::route(method, &segs))
 }
 
 /// Runs a request straight against a state, without HTTP or tokens (unit tests).
