@@ -11,6 +11,10 @@
 //!   ORD file, every file is archived (or rejected) exactly once, and
 //!   nothing is left in progress.
 //!
+//! - The same stream, without kills, against the stand-in answering 30% of
+//!   requests with 500/503, then dropping 10% of connections with 200 ms of
+//!   latency: everything ends applied exactly once.
+//!
 //! `PONTE_CHAOS_KILLS` sets the number of kills (default 50; the README's
 //! reliability section says how to run a longer one).
 
@@ -24,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::samba::Samba;
-use ponte::magento::standin::Fixture;
+use ponte::magento::standin::{Faults, Fixture};
 use ponte::record::writer::FileWriter;
 use ponte::record::{Decimal, Value};
 use ponte::schema::{Date, Mode, Registry};
@@ -390,16 +394,31 @@ fn kills() -> usize {
         .unwrap_or(50)
 }
 
-#[test]
-fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
+/// How a run is disturbed.
+struct Chaos {
+    what: &'static str,
+    kills: usize,
+    faults: Faults,
+}
+
+/// Runs the whole stream through `ponte watch` beside the share under
+/// `chaos`, then checks that everything was applied exactly once.
+fn run(chaos: Chaos) {
     let seed = seed();
-    let kills = kills();
-    eprintln!("chaos: seed {seed} (replay with PONTE_CHAOS_SEED={seed}), {kills} kills");
+    let kills = chaos.kills;
+    eprintln!(
+        "chaos ({}): seed {seed} (replay with PONTE_CHAOS_SEED={seed}), {kills} kills",
+        chaos.what
+    );
     let mut rng = fastrand::Rng::with_seed(seed);
     let samba = Samba::start();
     let share = samba.path();
     samba.run("mkdir inbound");
     let shop = common::contract::shop(Fixture::demo());
+    shop.set_faults(Faults {
+        seed,
+        ..chaos.faults
+    });
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("standin.token");
     std::fs::write(&token, Fixture::default().integration_token).unwrap();
@@ -445,11 +464,10 @@ fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
         std::thread::sleep(Duration::from_millis(rng.u64(100..2500)));
         watch.kill9();
     }
-    writer.join().expect("the ERP's writer");
-    assert!(!writing.load(Ordering::SeqCst));
-
     // Then the service runs undisturbed until everything is through.
     let watch = Watch::start(dir.path(), kills);
+    writer.join().expect("the ERP's writer");
+    assert!(!writing.load(Ordering::SeqCst));
     let deadline = Instant::now() + Duration::from_secs(180);
     let done = || {
         let inbound = files_in(&share.join("inbound"));
@@ -471,6 +489,12 @@ fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
     // Two more polls, for the orders the fulfilment file moved.
     std::thread::sleep(Duration::from_secs(3));
     drop(watch);
+    let faults_seen = shop
+        .requests()
+        .iter()
+        .filter(|r| r.status >= 500 || r.status == 0)
+        .count();
+    shop.set_faults(Faults::default());
     let elapsed = started.elapsed();
 
     // Every file archived exactly once, none rejected, none left in progress.
@@ -575,11 +599,46 @@ fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
     let requests = shop.requests();
     let failed = requests.iter().filter(|r| r.status >= 400).count();
     eprintln!(
-        "chaos: {kills} kills survived in {:.0?}; {} files, {} requests ({failed} refused), orders exported {:?}",
+        "chaos ({}): {kills} kills survived in {:.0?}; {} files, {} requests, {failed} answered 4xx/5xx or dropped ({faults_seen} by injected faults, retried), orders exported {:?}",
+        chaos.what,
         elapsed,
         expected_files.len(),
         requests.len(),
         exported.keys().collect::<Vec<_>>()
     );
     drop(samba);
+}
+
+#[test]
+fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
+    run(Chaos {
+        what: "kill -9",
+        kills: kills(),
+        faults: Faults::default(),
+    });
+}
+
+#[test]
+fn under_30_percent_server_errors_everything_is_applied_once() {
+    run(Chaos {
+        what: "30% 5xx",
+        kills: 0,
+        faults: Faults {
+            error_rate: 0.3,
+            ..Faults::default()
+        },
+    });
+}
+
+#[test]
+fn with_dropped_connections_and_latency_everything_is_applied_once() {
+    run(Chaos {
+        what: "dropped connections, 200 ms",
+        kills: 0,
+        faults: Faults {
+            drop_rate: 0.1,
+            latency: Duration::from_millis(200),
+            ..Faults::default()
+        },
+    });
 }
