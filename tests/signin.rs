@@ -196,3 +196,29 @@ fn two_factor_authentication_is_named_with_what_to_do() {
     assert!(text(&out).contains("integration token"), "{}", text(&out));
     assert_eq!(count(&shop, TOKEN_PATH), 1);
 }
+
+#[test]
+fn a_resource_the_integration_may_not_use_refuses_that_call_only() {
+    let shop = common::contract::shop(Fixture::default());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("token"), &Fixture::default().integration_token);
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, TOKEN)).unwrap();
+    // The token works for products...
+    let out = ingest(root, &products(root, 2, 3));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // ...then the integration loses one resource: Magento's 401 for it is
+    // the one it gives a bad token, but the token is good.
+    shop.with_state(|s| s.denied_resources = vec!["Magento_Catalog::products".into()]);
+    let out = ingest(root, &products(root, 3, 3));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        !text(&out).contains("refuses the credentials"),
+        "{}",
+        text(&out)
+    );
+    shop.with_state(|s| s.denied_resources.clear());
+    // Nothing holds the target: the next file goes at once.
+    let out = ingest(root, &products(root, 4, 3));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

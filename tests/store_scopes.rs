@@ -245,4 +245,8 @@ fn two_targets_on_one_shop_keep_each_others_websites_and_write_global_values_glo
         )),
         "{writes:?}"
     );
+    // b2b's name change of P-2 is its store view's alone: no empty save
+    // through `all` beside it (b2c's own save of P-2 carries the name).
+    let p2: Vec<_> = writes.iter().filter(|(p, _)| p.ends_with("/P-2")).collect();
+    assert_eq!(p2.len(), 2, "{writes:?}");
 }

@@ -131,7 +131,12 @@ impl RestClient {
                     "the token endpoint did not answer a string".into(),
                 ))
             }
-            Err(Attempt::Final(ApiError::Unauthorized { message })) => {
+            // Whatever the token endpoint refuses for good (wrong
+            // password, a locked user, two-factor authentication wanted,
+            // 400 or 401 by Magento version) would be refused again: hold.
+            Err(Attempt::Final(
+                ApiError::Unauthorized { message } | ApiError::Rejected { message, .. },
+            )) => {
                 *slot = None;
                 return Err(refused(self.sign_in.refused(&message)));
             }
@@ -200,11 +205,21 @@ impl RestClient {
                 .send_once(method.clone(), url, body, query, Some(&token))
                 .await
             {
-                Ok(json) => return Ok(json),
+                Ok(json) => {
+                    self.sign_in.answered();
+                    return Ok(json);
+                }
                 Err(Attempt::Final(ApiError::Unauthorized { message })) => {
-                    if stale.is_some() || !matches!(self.auth, Auth::Admin { .. }) {
-                        // A fresh token refused, or an integration token:
-                        // the credentials themselves.
+                    let admin = matches!(self.auth, Auth::Admin { .. });
+                    if stale.is_some() || !admin {
+                        // Magento answers a bad token and a resource the
+                        // user may not use with the same 401. A token
+                        // Magento just gave, or one that worked before, is
+                        // good: this call alone is refused. An integration
+                        // token that never worked is the credentials.
+                        if admin || self.sign_in.worked() {
+                            return Err(ApiError::Unauthorized { message });
+                        }
                         return Err(refused(self.sign_in.refused(&message)));
                     }
                     // Admin tokens expire: fetch a new one, once.

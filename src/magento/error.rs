@@ -29,7 +29,8 @@ pub enum ApiError {
 /// Magento 2.4's two-factor authentication (on by default) refuses admin
 /// users a token through the plain endpoint, whatever their password.
 fn two_factor_hint(message: &str) -> &'static str {
-    if message.to_ascii_lowercase().contains("2fa") {
+    let m = message.to_ascii_lowercase();
+    if m.contains("2fa") || m.contains("two-factor") {
         " (two-factor authentication is on in this Magento, so an admin user gets no token here: \
          give the target an integration token instead, see the README's \"Credentials\")"
     } else {

@@ -77,10 +77,16 @@ pub const ALL_STORES: &str = "all";
 pub fn product_requests(target: &Target, change: &Change) -> Result<Vec<ScopedRequest>, String> {
     let is_create = change.action == Action::Create;
     let store_view = |key: &str| target.store_view_attributes.iter().any(|a| a == key);
-    let mut requests = vec![ScopedRequest {
-        store: ALL_STORES.into(),
-        request: product_request(target, change, |key| is_create || !store_view(key))?,
-    }];
+    let global = product_request(target, change, |key| is_create || !store_view(key))?;
+    // An update of store-view values only has nothing to save globally.
+    let carries = |r: &Request| r.body["product"].as_object().is_some_and(|p| p.len() > 1);
+    let mut requests = Vec::new();
+    if is_create || carries(&global) {
+        requests.push(ScopedRequest {
+            store: ALL_STORES.into(),
+            request: global,
+        });
+    }
     let own: Map<String, Json> = change
         .fields
         .iter()
@@ -301,7 +307,7 @@ fn stock_place<'p, 't>(
 }
 
 /// The warehouses whose quantities add up at `place`, in map order.
-fn warehouses_at<'a>(
+pub fn warehouses_at<'a>(
     target: &'a Target,
     place: Option<&'a str>,
 ) -> impl Iterator<Item = &'a str> + 'a {

@@ -31,6 +31,11 @@ struct Saved {
     token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refused: Option<Refusal>,
+    /// Magento has accepted these credentials at least once: a 401 then
+    /// means a resource the integration may not use (Magento answers an
+    /// unknown token and a missing ACL resource alike), not a bad token.
+    #[serde(default)]
+    worked: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,7 +73,9 @@ impl Refusal {
         let wait = FIRST_WAIT
             .saturating_mul(1u32 << doublings)
             .min(LONGEST_WAIT);
-        self.at + wait.as_secs()
+        // A refusal saved while the clock ran ahead must not hold longer
+        // than the longest wait from now.
+        (self.at + wait.as_secs()).min(now() + LONGEST_WAIT.as_secs())
     }
 }
 
@@ -123,7 +130,25 @@ impl SignIn {
         self.with(true, |s| {
             s.token = token.map(|t| t.expose().to_string());
             s.refused = None;
+            s.worked = true;
         })
+    }
+
+    /// Magento answered a call made with these credentials: a refusal
+    /// recorded earlier is over, and its count starts again.
+    pub fn answered(&self) {
+        let changed = self.with(false, |s| s.refused.is_some() || !s.worked);
+        if changed {
+            self.with(true, |s| {
+                s.refused = None;
+                s.worked = true;
+            })
+        }
+    }
+
+    /// Whether Magento ever accepted these credentials.
+    pub fn worked(&self) -> bool {
+        self.with(false, |s| s.worked)
     }
 
     /// Magento refused a token that was kept: it expired or was revoked.
@@ -211,6 +236,25 @@ mod tests {
         assert_eq!(r(2), 600);
         assert_eq!(r(3), 1200);
         assert_eq!(r(30), 6 * 3600);
+        // Saved with the clock a year ahead: no longer than the longest wait.
+        let ahead = Refusal {
+            at: now() + 365 * 86400,
+            times: 1,
+            message: String::new(),
+        };
+        assert!(ahead.until() <= now() + 6 * 3600);
+    }
+
+    #[test]
+    fn an_answer_ends_a_refusal_and_its_count() {
+        let s = SignIn::open(None, "b2c", &["http://x", "token"]);
+        assert!(!s.worked());
+        s.refused("no");
+        s.answered();
+        assert!(s.worked() && s.hold().is_none());
+        // The next refusal waits the first wait again, not a doubled one.
+        let hold = s.refused("no");
+        assert!(hold.until <= now() + 5 * 60);
     }
 
     #[test]

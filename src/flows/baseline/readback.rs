@@ -255,17 +255,6 @@ fn not_received(
     }
 }
 
-/// The warehouses whose stock lands at `source` (`None`: the one stock of
-/// a single-source shop), in map order.
-pub fn warehouses_at<'t>(target: &'t Target, source: Option<&str>) -> Vec<&'t str> {
-    target
-        .sources
-        .iter()
-        .filter(|(_, s)| source.is_none_or(|src| s.as_str() == src))
-        .map(|(w, _)| w.as_str())
-        .collect()
-}
-
 /// The stock rows that a quantity Magento holds for `sku` at one place
 /// stands for. Magento holds the sum over `warehouses` (those mapped
 /// there), which cannot be split back by itself: when the quantities the

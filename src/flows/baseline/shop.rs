@@ -435,7 +435,8 @@ fn stock_page(
                     .and_then(Json::as_str)
                     .unwrap_or_default();
                 (
-                    readback::warehouses_at(target, Some(source)),
+                    crate::magento::payload::warehouses_at(target, Some(source))
+                        .collect::<Vec<_>>(),
                     item.get("quantity").cloned(),
                 )
             }
@@ -458,7 +459,10 @@ fn stock_page(
                     out.skipped.push("a product without a stock item");
                     continue;
                 };
-                (readback::warehouses_at(target, None), Some(qty))
+                (
+                    crate::magento::payload::warehouses_at(target, None).collect(),
+                    Some(qty),
+                )
             }
         };
         if warehouses.is_empty() {

@@ -67,10 +67,10 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
 async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
     let requests = product_requests(&ctx.target, change)
         .map_err(|message| ApiError::Rejected { status: 0, message })?;
-    for (i, mut scoped) in requests.into_iter().enumerate() {
+    for mut scoped in requests {
         let body = &mut scoped.request.body;
         resolve_options(ctx, body).await?;
-        if i == 0 && change.action == Action::Create {
+        if scoped.store == ALL_STORES && change.action == Action::Create {
             keep_websites(ctx, &change.key, body).await?;
         }
         ctx.client

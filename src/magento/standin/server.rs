@@ -240,7 +240,10 @@ async fn handle(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(auth::bearer);
-        let ok = token.is_some_and(|t| lock(&shared.state).token_valid(t));
+        let ok = token.is_some_and(|t| {
+            let state = lock(&shared.state);
+            state.token_valid(t) && !state.denied_resources.iter().any(|r| r == route.resource)
+        });
         if !ok {
             return error_response(&auth::unauthorized(route.resource));
         }

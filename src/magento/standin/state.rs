@@ -191,6 +191,9 @@ pub struct ShopState {
     /// admin token endpoint gives admin users no token. Off here by default
     /// so that the demo can sign in as an admin user.
     pub two_factor_auth: bool,
+    /// ACL resources the tokens may not use (an integration given only
+    /// some): Magento answers these with the same 401 as a bad token.
+    pub denied_resources: Vec<String>,
     /// Whether saves through a store view code keep store-view values apart
     /// (`products::STORE_SCOPED`), as Magento does (the default).
     pub store_view_values: bool,
@@ -226,6 +229,7 @@ impl ShopState {
             invoices: Vec::new(),
             comment_sets_status: f.comment_sets_status,
             two_factor_auth: f.two_factor_auth,
+            denied_resources: Vec::new(),
             store_view_values: f.store_view_values,
             ids: Counters::default(),
             clock: 0,
