@@ -38,11 +38,18 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     };
     // Entities a target refused are sent again, with growing waits.
     let mut retry = FailureRetry::new(config, registry)?;
-    let mut periodic: Vec<&mut dyn Periodic> = vec![&mut retry];
+    let mut beside: Vec<&mut (dyn Periodic + Send)> = Vec::new();
     if let Some(p) = orders.as_mut() {
-        periodic.push(p);
+        beside.push(p);
     }
-    match run_service(config, registry, shutdown, opts, &mut periodic) {
+    match run_service(
+        config,
+        registry,
+        shutdown,
+        opts,
+        &mut [&mut retry],
+        &mut beside,
+    ) {
         Ok(summary) => {
             println!(
                 "archived {} ({} with failures), {} duplicates, {} rejected",
