@@ -1271,3 +1271,62 @@ fn files_that_never_complete_are_rejected_after_the_timeout_and_stop_holding_bac
     assert!(line.contains("WARN"), "{line}");
     assert!(w.names("inbound").is_empty(), "{:?}", w.names("inbound"));
 }
+
+/// Issue 13.8: the orders poll keeps its own schedule while a long file is
+/// pushed: an order that turns up mid-file is in an ORD file before the
+/// file is done, not after the backlog.
+#[test]
+fn the_orders_poll_keeps_its_schedule_while_a_long_file_is_pushed() {
+    let w = World::edited(1, |text| {
+        text.replace(
+            r#"flows = ["products", "stock", "customers", "fulfilment"]"#,
+            r#"flows = ["products", "stock", "customers", "fulfilment", "orders"]"#,
+        )
+        .replace(
+            "[target.carriers]",
+            "[target.channels]\ndefault = \"B2C\"\n[target.carriers]",
+        )
+        .replace(
+            "[[target]]",
+            "[orders]\npoll_interval = \"1s\"\nstatuses = [\"holded\"]\n\n[[target]]",
+        )
+    });
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let all = skus("BUSY", 120);
+    let art = "ART20261128020000.txt";
+    w.drop_file(art, &articoli(2, &all, 990));
+    let mut svc = w.watch();
+    svc.wait_until("the push to start", LONG, || {
+        product_puts(&w.requests()) >= 10
+    });
+    // An order put on hold now: the only one in the statuses polled.
+    w.shop.with_state(|s| {
+        let o = s
+            .orders
+            .iter_mut()
+            .find(|o| o["increment_id"] == "000000102")
+            .expect("order 000000102");
+        o["status"] = "holded".into();
+        o["updated_at"] = "2026-11-28 09:00:00".into();
+    });
+    let outbound = w.folder("outbound");
+    svc.wait_until("the order in an ORD file", LONG, || {
+        names_in(&outbound)
+            .iter()
+            .any(|n| n.starts_with("ORD") && n.ends_with(".txt"))
+    });
+    let saves = product_puts(&w.requests());
+    assert!(
+        saves < all.len(),
+        "the order was exported only once the file was pushed ({saves} saves)"
+    );
+    svc.wait_until("the file to be archived", LONG, || {
+        w.archived_count(art) == 1
+    });
+    svc.signal("TERM");
+    assert_eq!(svc.wait(LONG).code(), Some(0), "{}", svc.stderr());
+    assert_eq!(names_in(&outbound).len(), 1, "{:?}", names_in(&outbound));
+}
