@@ -5,6 +5,9 @@
 //! one is rejected as stale; a `kill -9` mid-push loses nothing and sends
 //! nothing non-idempotent twice; one instance per state directory; SIGTERM
 //! finishes the current file; the demo; a bad file rejected with its report.
+//! Issue 13: no bad file or passing share failure stops the service, files
+//! that never complete time out, exit 2 against 3, the orders poll's own
+//! schedule.
 //!
 //! Every wait polls against a deadline; every child process is killed when
 //! a test fails (`Service`'s `Drop`), and its output is printed then.

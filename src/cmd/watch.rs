@@ -4,7 +4,9 @@
 //! it, and polls the orders of the targets that take them every
 //! `orders.poll_interval` (as `ponte orders pull` does). SIGTERM or SIGINT
 //! finish the current file, then exit 0. One instance
-//! per state directory: a second exits 2 naming the holder's pid.
+//! per state directory: a second exits 2 naming the holder's pid. Nothing
+//! a file, the share or Magento does ends it (see `flows::service`); a
+//! state store that fails does, with exit 3.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -123,8 +123,12 @@ fn run_beside(
         let now = Instant::now();
         for t in tasks.iter_mut() {
             if t.due(now) {
-                if let Err(e) = t.run(&mut store) {
-                    tracing::error!("{e:#}");
+                // A panic here would end the service when the scope joins
+                // this thread: what Magento answers must not.
+                match catch_unwind(AssertUnwindSafe(|| t.run(&mut store))) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!("{e:#}"),
+                    Err(_) => tracing::error!("the orders poll failed (a bug in ponte, please report it); tried again at its next time"),
                 }
             }
         }
@@ -378,7 +382,6 @@ impl Intake<'_> {
             tracing::warn!(file = %c.name, "{why}; the file has gone from in-progress");
             return Ok(Handled::Done);
         }
-        tracing::warn!(file = %c.name, "cannot be processed: {why}");
         let u = Unprocessable {
             why: &why,
             what_to_do: FIX_AND_DROP_AGAIN,

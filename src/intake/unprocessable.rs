@@ -87,7 +87,8 @@ fn move_into(from: &Path, dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
 
 /// The report's advice for a file the lifecycle failed on.
 pub const FIX_AND_DROP_AGAIN: &str =
-    "nothing more of this file will be sent to Magento. Fix the export in the ERP (or the schema, if the\n\
-     layout changed) and drop the corrected file into the inbound folder again; `ponte check FILE` shows\n\
-     what the reader finds in it. A file ponte writes itself (ORD*.txt) or one of a flow ponte does not\n\
-     apply does not belong in the inbound folder: check where the ERP, or the schema's `globs`, put it.\n";
+    "ponte stopped at this error: nothing after it was sent to Magento. Fix the export in the\n\
+     ERP (or the schema, if the layout changed) and drop the corrected file into the inbound\n\
+     folder again; `ponte check FILE` shows what the reader finds in it. A file ponte writes\n\
+     itself (ORD*.txt), or one of a flow ponte does not apply, does not belong in the inbound\n\
+     folder: check where the ERP, or the schema's `globs`, put it.\n";
