@@ -117,7 +117,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("ponte: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(cmd::exit_for(&e) as u8)
         }
     }
 }

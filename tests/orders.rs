@@ -812,24 +812,46 @@ fn recovery_after_a_crash_before_the_rename_finishes_the_rename() {
     all_once(&w.appearances(&[]), 5);
 }
 
-/// `ponte orders pull` paused at `point` and killed with SIGKILL, then run
-/// again to the end.
+/// Set, the test `paused_poll` is the process `kill_9_at` kills.
+const PAUSE_CONFIG: &str = "PONTE_ORDERS_TEST_PAUSE_CONFIG";
+const PAUSE_AT: &str = "PONTE_ORDERS_TEST_PAUSE_AT";
+
+/// An orders poll as `ponte orders pull` runs one (the instance lock, the
+/// store, every target that takes orders), paused at the point the
+/// environment names, for `kill_9_at` to kill: this test binary run again
+/// for this one test. The `ponte` binary has no such hook (see
+/// `the_ponte_binary_reads_no_test_hook`); without the environment this
+/// test does nothing.
+#[test]
+fn paused_poll() {
+    let (Ok(config), Ok(point)) = (std::env::var(PAUSE_CONFIG), std::env::var(PAUSE_AT)) else {
+        return;
+    };
+    let point = FailPoint::parse(&point).expect("a pause point");
+    let config = Config::load(Path::new(&config)).unwrap();
+    let registry = Registry::discover(Some(&common::root().join("schemas")));
+    let _lock = ponte::intake::lock::InstanceLock::acquire(&config.paths.state_dir).unwrap();
+    let mut poller = OrdersPoller::new(&config, &registry).unwrap();
+    poller.hooks = Hooks {
+        pause_at: Some(point),
+        fail_at: None,
+    };
+    poller.poll(&mut Store::open(&config.paths.state_dir).unwrap());
+    panic!("the poll ended without pausing at {point:?}");
+}
+
+/// An orders poll paused at `point` and killed with SIGKILL, then
+/// `ponte orders pull` run to the end.
 fn kill_9_at(point: FailPoint) {
     let shop = common::contract::shop(Fixture::orders(40));
     let w = World::new(&shop, "");
-    let pull = || {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ponte"));
-        c.args(["--config"])
-            .arg(w.dir.path().join("ponte.toml"))
-            .args(["orders", "pull"])
-            .current_dir(common::root())
-            .env_remove("PONTE_TEST_FAIL_AT")
-            .env_remove("PONTE_TEST_PAUSE_AT")
-            .env("PONTE_LOG", "warn");
-        c
-    };
-    let mut child = pull()
-        .env("PONTE_TEST_PAUSE_AT", point.as_str())
+    let config = w.dir.path().join("ponte.toml");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "paused_poll", "--nocapture", "--test-threads=1"])
+        .current_dir(common::root())
+        .env(PAUSE_CONFIG, &config)
+        .env(PAUSE_AT, point.as_str())
+        .env("PONTE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -839,7 +861,7 @@ fn kill_9_at(point: FailPoint) {
     loop {
         line.clear();
         let n = err.read_line(&mut line).unwrap();
-        assert!(n > 0, "ponte ended before pausing at {point:?}");
+        assert!(n > 0, "the poll ended before pausing at {point:?}");
         if line.contains(&format!("paused at {}", point.as_str())) {
             break;
         }
@@ -848,7 +870,14 @@ fn kill_9_at(point: FailPoint) {
     let status = child.wait().unwrap();
     assert!(status.code().is_none(), "killed by a signal");
 
-    let out = pull().output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(&config)
+        .args(["orders", "pull"])
+        .current_dir(common::root())
+        .env("PONTE_LOG", "warn")
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -863,6 +892,41 @@ fn kill_9_at(point: FailPoint) {
         w.listing()
     );
     all_once(&w.appearances(&[]), 40);
+}
+
+/// Issue 13.10: the variables that used to make an export pause forever
+/// (or fail) in the shipped binary do nothing to it: the pull exports
+/// every order and exits 0, in bounded time.
+#[test]
+fn the_ponte_binary_reads_no_test_hook() {
+    let shop = common::contract::shop(Fixture::orders(3));
+    let w = World::new(&shop, "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(w.dir.path().join("ponte.toml"))
+        .args(["orders", "pull"])
+        .current_dir(common::root())
+        .env("PONTE_LOG", "warn")
+        .env("PONTE_TEST_PAUSE_AT", "after-intent")
+        .env("PONTE_TEST_FAIL_AT", "after-written")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ponte orders pull still runs after 30 s: a test hook paused it");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    all_once(&w.appearances(&[]), 3);
 }
 
 #[test]

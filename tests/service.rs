@@ -5,6 +5,9 @@
 //! one is rejected as stale; a `kill -9` mid-push loses nothing and sends
 //! nothing non-idempotent twice; one instance per state directory; SIGTERM
 //! finishes the current file; the demo; a bad file rejected with its report.
+//! Issue 13: no bad file or passing share failure stops the service, files
+//! that never complete time out, exit 2 against 3, the orders poll's own
+//! schedule.
 //!
 //! Every wait polls against a deadline; every child process is killed when
 //! a test fails (`Service`'s `Drop`), and its output is printed then.
@@ -90,6 +93,17 @@ impl World {
         World { dir, shop }
     }
 
+    /// As `new`, with the configuration's text edited.
+    fn edited(settle_checks: u32, edit: impl Fn(String) -> String) -> World {
+        let w = World::new(settle_checks);
+        std::fs::write(
+            w.config_path(),
+            edit(config(&w.shop.base_url, settle_checks)),
+        )
+        .unwrap();
+        w
+    }
+
     fn config_path(&self) -> PathBuf {
         self.dir.path().join("ponte.toml")
     }
@@ -114,6 +128,17 @@ impl World {
     /// `ponte watch` once it holds the instance lock.
     fn watch(&self) -> Service {
         let svc = self.start(&["watch"]);
+        let lock = self.lock_file();
+        let pid = svc.pid().to_string();
+        svc.wait_until("the service to hold the instance lock", LONG, || {
+            std::fs::read_to_string(&lock).is_ok_and(|s| s.trim() == pid)
+        });
+        svc
+    }
+
+    /// `ponte ARGS...` (ARGS ending in `watch`) once it holds the lock.
+    fn watch_with(&self, args: &[&str]) -> Service {
+        let svc = self.start(args);
         let lock = self.lock_file();
         let pid = svc.pid().to_string();
         svc.wait_until("the service to hold the instance lock", LONG, || {
@@ -1011,4 +1036,300 @@ fn a_flow_that_requires_a_marker_waits_for_it_whatever_the_settle() {
     });
     assert_eq!(product_puts(&w.requests()), 3);
     assert!(w.names("inbound").is_empty(), "{:?}", w.names("inbound"));
+}
+
+/// A file of `flow` holding only its header and trailer.
+fn empty_file(schema: &ponte::schema::Schema, hour: u8) -> Vec<u8> {
+    FileWriter::new(schema, Vec::new(), at(hour), Mode::Changes, "000001")
+        .unwrap()
+        .finish()
+        .unwrap()
+}
+
+/// `bytes` with a line of `len` bytes put in after the header.
+fn with_long_line(bytes: &[u8], len: usize) -> Vec<u8> {
+    let after_header = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut out = bytes[..after_header].to_vec();
+    out.extend(std::iter::repeat_n(b'X', len));
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&bytes[after_header..]);
+    out
+}
+
+fn report_of(w: &World, name: &str) -> String {
+    std::fs::read_to_string(w.folder("rejected").join(format!("{name}.err")))
+        .unwrap_or_else(|e| panic!("the report of {name}: {e}"))
+}
+
+/// Issue 13.1: a file ponte's lifecycle fails on (its own ORDINI output,
+/// a flow an integrator added a schema for but ponte does not apply, a
+/// line three times the reader's block) is rejected with a report, and a
+/// passing failure of the share is waited out; the service goes on and
+/// takes the good file after them.
+#[test]
+fn no_bad_file_and_no_passing_share_failure_stops_the_service() {
+    let w = World::new(1);
+    let schemas = common::schema_dir(|_, text| Some(text));
+    let listini = std::fs::read_to_string(schemas.path().join("giacenze.toml"))
+        .unwrap()
+        .replace("flow = \"GIACENZE\"", "flow = \"LISTINI\"")
+        .replace("globs = [\"GIA*.txt\"]", "globs = [\"LIS*.txt\"]");
+    std::fs::write(schemas.path().join("listini.toml"), listini).unwrap();
+    let registry = Registry::from_folder(schemas.path());
+    let mut svc = w.watch_with(&["--schemas", schemas.path().to_str().unwrap(), "watch"]);
+
+    let ord = "ORD20261128090000.txt";
+    let lis = "LIS20261128090000.txt";
+    let long = "ART20261128010000.txt";
+    w.drop_file(ord, &empty_file(&registry.by_flow("ORDINI").unwrap(), 9));
+    w.drop_file(lis, &empty_file(&registry.by_flow("LISTINI").unwrap(), 9));
+    w.drop_file(
+        long,
+        &with_long_line(&articoli(1, &skus("LONG", 2), 100), 3 << 20),
+    );
+    for name in [ord, lis, long] {
+        let report = w.folder("rejected").join(format!("{name}.err"));
+        svc.wait_until(&format!("{name} to be rejected"), LONG, || report.is_file());
+        assert!(w.folder("rejected").join(name).is_file(), "{name}");
+    }
+    for (name, why) in [
+        (ord, "ORDINI files are written by ponte"),
+        (lis, "LISTINI is not applied to Magento"),
+        (long, "longer than"),
+    ] {
+        let text = report_of(&w, name);
+        assert!(text.contains(why), "{name}: {why:?} not in\n{text}");
+        assert!(text.contains("what to do:"), "{text}");
+    }
+
+    // The share goes away for a while (a CIFS mount dropping), then back.
+    let away = w.folder("inbound-away");
+    std::fs::rename(w.inbound(), &away).unwrap();
+    let said = format!("cannot read the inbound folder {}", w.inbound().display());
+    svc.wait_until("the share's failure to be reported", LONG, || {
+        svc.stderr().contains(&said)
+    });
+    std::fs::rename(&away, w.inbound()).unwrap();
+
+    let good = "ART20261128020000.txt";
+    w.drop_file(good, &articoli(2, &skus("GOOD", 3), 100));
+    svc.wait_until("the good file to be archived", LONG, || {
+        w.archived_count(good) == 1
+    });
+    assert!(
+        svc.stderr().contains("the share answers again"),
+        "{}",
+        svc.stderr()
+    );
+    assert!(
+        w.names("in-progress").is_empty(),
+        "{:?}",
+        w.names("in-progress")
+    );
+    assert_eq!(product_puts(&w.requests()), 3);
+    svc.signal("TERM");
+    assert_eq!(svc.wait(LONG).code(), Some(0), "{}", svc.stderr());
+    assert!(svc.stdout().contains("archived 1"), "{}", svc.stdout());
+    assert!(svc.stdout().contains("3 rejected"), "{}", svc.stdout());
+}
+
+/// Issue 13.1: `ingest` of a file it cannot process gives the user's file
+/// back where it was, says why, and goes on with the others.
+#[test]
+fn ingest_of_a_file_ponte_cannot_process_leaves_it_where_it_was() {
+    let w = World::new(1);
+    let ord = w.dir.path().join("ORD20261128090000.txt");
+    let ord_bytes = empty_file(&Registry::built_in().by_flow("ORDINI").unwrap(), 9);
+    std::fs::write(&ord, &ord_bytes).unwrap();
+    // 3 MB without a line end: no line, let alone a record.
+    let endless = w.dir.path().join("GIA20261128083000.txt");
+    let mut endless_bytes = b"TEGIACENZE  20261128083000V000001".to_vec();
+    endless_bytes.extend(std::iter::repeat_n(b' ', 3 << 20));
+    std::fs::write(&endless, &endless_bytes).unwrap();
+    let good = w.dir.path().join("ART20261128020000.txt");
+    std::fs::write(&good, articoli(2, &skus("MANUAL", 2), 100)).unwrap();
+
+    let mut run = w.start(&[
+        "ingest",
+        ord.to_str().unwrap(),
+        endless.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    let status = run.wait(LONG);
+    let out = run.stdout();
+    assert_eq!(status.code(), Some(1), "{out}\n{}", run.stderr());
+    assert_eq!(std::fs::read(&ord).unwrap(), ord_bytes);
+    assert_eq!(std::fs::read(&endless).unwrap(), endless_bytes);
+    for (path, why) in [
+        (&ord, "ORDINI files are written by ponte"),
+        (&endless, "longer than"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&path.display().to_string()))
+            .unwrap_or_else(|| panic!("nothing said of {}:\n{out}", path.display()));
+        assert!(
+            line.contains("NOT PROCESSED")
+                && line.contains(why)
+                && line.contains("left where it was"),
+            "{line}"
+        );
+    }
+    assert!(
+        w.names("in-progress").is_empty(),
+        "{:?}",
+        w.names("in-progress")
+    );
+    assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
+    assert_eq!(w.archived_count("ART20261128020000.txt"), 1, "{out}");
+    assert_eq!(product_puts(&w.requests()), 2);
+}
+
+/// Issue 13.1: a configuration error exits 2, a state store that fails 3,
+/// so that a supervisor (and its operator) can tell the two apart.
+#[test]
+fn watch_exits_2_on_configuration_and_3_on_a_broken_state_store() {
+    let w = World::new(1);
+    std::fs::create_dir_all(w.dir.path().join("state")).unwrap();
+    std::fs::write(
+        w.dir.path().join("state/ponte.sqlite"),
+        "not a database, whatever its name says\n".repeat(200),
+    )
+    .unwrap();
+    let mut svc = w.start(&["watch"]);
+    let status = svc.wait(LONG);
+    assert_eq!(status.code(), Some(3), "{}", svc.stderr());
+    assert!(svc.stderr().contains("state store"), "{}", svc.stderr());
+
+    let text = std::fs::read_to_string(w.config_path()).unwrap();
+    std::fs::write(
+        w.config_path(),
+        text.replace("[intake]", "[intake]\nscan_every = \"1s\""),
+    )
+    .unwrap();
+    let mut svc = w.start(&["watch"]);
+    let status = svc.wait(LONG);
+    assert_eq!(status.code(), Some(2), "{}", svc.stderr());
+    assert!(
+        svc.stderr().contains("intake.scan_every"),
+        "{}",
+        svc.stderr()
+    );
+}
+
+/// Issue 13.2: files that never become ready (a header without its
+/// trailer, an empty file, garbage) are rejected once unchanged for
+/// `intake.incomplete_timeout`, each with a report; meanwhile the newer
+/// file of the same flow waits, said once at WARN naming the file it waits
+/// for, and goes once that one is rejected.
+#[test]
+fn files_that_never_complete_are_rejected_after_the_timeout_and_stop_holding_back() {
+    let w = World::edited(1, |text| {
+        text.replace("[intake]", "[intake]\nincomplete_timeout = \"4s\"")
+    });
+    let mut svc = w.watch();
+    let gia = Registry::built_in().by_flow("GIACENZE").unwrap();
+    let whole = empty_file(&gia, 8);
+    let header_only = &whole[..whole.iter().position(|&b| b == b'\n').unwrap() + 1];
+    let stuck = "GIA20261128080000.txt";
+    let newer = "GIA20261128083000.txt";
+    let empty = "CLI20261128030000.txt";
+    let garbage = "EVA20261128100000.txt";
+    let dropped = Instant::now();
+    w.drop_file(stuck, header_only);
+    w.drop_file(empty, b"");
+    w.drop_file(garbage, b"nothing like a record file\r\n");
+    w.drop_file(
+        newer,
+        &std::fs::read(common::root().join("samples").join(newer)).unwrap(),
+    );
+    let warning = format!("waits for {stuck}");
+    svc.wait_until("the warning naming the blocking file", LONG, || {
+        svc.stderr().contains(&warning)
+    });
+    assert!(
+        w.inbound().join(newer).is_file(),
+        "taken before the older file"
+    );
+
+    for name in [stuck, empty, garbage] {
+        let report = w.folder("rejected").join(format!("{name}.err"));
+        svc.wait_until(&format!("{name} to be rejected"), LONG, || report.is_file());
+        let text = report_of(&w, name);
+        assert!(text.contains("truncated or incomplete"), "{text}");
+        assert!(text.contains("what to do:"), "{text}");
+    }
+    assert!(
+        dropped.elapsed() >= Duration::from_secs(4),
+        "given up on before the timeout"
+    );
+    svc.wait_until("the newer stock file to be archived", LONG, || {
+        w.archived_count(newer) == 1
+    });
+    svc.signal("TERM");
+    assert_eq!(svc.wait(LONG).code(), Some(0), "{}", svc.stderr());
+    let err = svc.stderr();
+    assert_eq!(err.matches(&warning).count(), 1, "{err}");
+    let line = err.lines().find(|l| l.contains(&warning)).unwrap();
+    assert!(line.contains("WARN"), "{line}");
+    assert!(w.names("inbound").is_empty(), "{:?}", w.names("inbound"));
+}
+
+/// Issue 13.8: the orders poll keeps its own schedule while a long file is
+/// pushed: an order that turns up mid-file is in an ORD file before the
+/// file is done, not after the backlog.
+#[test]
+fn the_orders_poll_keeps_its_schedule_while_a_long_file_is_pushed() {
+    let w = World::edited(1, |text| {
+        text.replace(
+            r#"flows = ["products", "stock", "customers", "fulfilment"]"#,
+            r#"flows = ["products", "stock", "customers", "fulfilment", "orders"]"#,
+        )
+        .replace(
+            "[target.carriers]",
+            "[target.channels]\ndefault = \"B2C\"\n[target.carriers]",
+        )
+        .replace(
+            "[[target]]",
+            "[orders]\npoll_interval = \"1s\"\nstatuses = [\"holded\"]\n\n[[target]]",
+        )
+    });
+    w.shop.set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    let all = skus("BUSY", 120);
+    let art = "ART20261128020000.txt";
+    w.drop_file(art, &articoli(2, &all, 990));
+    let mut svc = w.watch();
+    svc.wait_until("the push to start", LONG, || {
+        product_puts(&w.requests()) >= 10
+    });
+    // An order put on hold now: the only one in the statuses polled.
+    w.shop.with_state(|s| {
+        let o = s
+            .orders
+            .iter_mut()
+            .find(|o| o["increment_id"] == "000000102")
+            .expect("order 000000102");
+        o["status"] = "holded".into();
+        o["updated_at"] = "2026-11-28 09:00:00".into();
+    });
+    let outbound = w.folder("outbound");
+    svc.wait_until("the order in an ORD file", LONG, || {
+        names_in(&outbound)
+            .iter()
+            .any(|n| n.starts_with("ORD") && n.ends_with(".txt"))
+    });
+    let saves = product_puts(&w.requests());
+    assert!(
+        saves < all.len(),
+        "the order was exported only once the file was pushed ({saves} saves)"
+    );
+    svc.wait_until("the file to be archived", LONG, || {
+        w.archived_count(art) == 1
+    });
+    svc.signal("TERM");
+    assert_eq!(svc.wait(LONG).code(), Some(0), "{}", svc.stderr());
+    assert_eq!(names_in(&outbound).len(), 1, "{:?}", names_in(&outbound));
 }

@@ -132,7 +132,8 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
         registry,
         shutdown,
         ServiceOptions { until_idle: true },
-        &mut [&mut orders as &mut dyn Periodic],
+        &mut [],
+        &mut [&mut orders as &mut (dyn Periodic + Send)],
     )?;
 
     println!();

@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 
-use super::{lock_or_usage, schema_for, Exit};
+use super::{exit_for, lock_or_usage, schema_for, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
@@ -74,7 +74,31 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     for (path, name, schema) in work {
         let claimed = claim(&path, &name, schema, &config.paths.in_progress)?;
         let (disposition, result) =
-            lifecycle::process(&claimed, config, &mut store, &pusher, &opts)?;
+            match lifecycle::process(&claimed, config, &mut store, &pusher, &opts) {
+                Ok(done) => done,
+                Err(e) if exit_for(&e) == Exit::Runtime => return Err(e),
+                Err(e) => {
+                    // The user's file, not one the ERP dropped: it goes back
+                    // where it was rather than into rejected/.
+                    let back = give_back(&claimed.path, &path);
+                    println!(
+                        "{}: NOT PROCESSED: {e:#}; {}",
+                        path.display(),
+                        match &back {
+                            Ok(()) => "left where it was".to_string(),
+                            Err(b) => format!("{b:#}"),
+                        }
+                    );
+                    let why = format!("{e:#}");
+                    for row in store.files_with_hash(&claimed.content_hash)? {
+                        if row.status == "claimed" {
+                            store.set_file_status(row.id, "rejected", Some(&why))?;
+                        }
+                    }
+                    worst = Exit::Failed;
+                    continue;
+                }
+            };
         if let Some(plan) = result.as_ref().and_then(|r| r.plan.as_ref()) {
             for e in &plan.report.errors {
                 eprintln!("{}", e.display_in(&path.display().to_string()));
@@ -98,6 +122,21 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         }
     }
     Ok(worst)
+}
+
+/// Moves a claimed file back to where the user had it (copied back when
+/// that is another file system, as the claim copied it).
+fn give_back(claimed: &std::path::Path, original: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let failed = || format!("it could not be put back and is in {}", claimed.display());
+    if let Err(e) = std::fs::rename(claimed, original) {
+        if e.kind() != std::io::ErrorKind::CrossesDevices {
+            return Err(e).with_context(failed);
+        }
+        std::fs::copy(claimed, original).with_context(failed)?;
+        std::fs::remove_file(claimed).with_context(failed)?;
+    }
+    Ok(())
 }
 
 fn print_result(file: &str, disposition: &Disposition, result: Option<&FileResult>) {

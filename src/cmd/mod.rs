@@ -26,6 +26,22 @@ pub enum Exit {
     Failed = 1,
     /// Usage, configuration or schema error.
     Usage = 2,
+    /// The state store failed while running: the configuration is fine,
+    /// so a supervisor can tell "fix the setup" (2) from "look at the
+    /// machine" (3).
+    Runtime = 3,
+}
+
+/// The exit status for an error that ended a command: a state store that
+/// failed is a runtime failure, anything else is the setup's.
+pub fn exit_for(e: &anyhow::Error) -> Exit {
+    if e.chain()
+        .any(|c| c.is::<crate::state::StoreError>() || c.is::<rusqlite::Error>())
+    {
+        Exit::Runtime
+    } else {
+        Exit::Usage
+    }
 }
 
 /// The schema for a file: the one forced by `--schema`, else the one its name routes to.

@@ -4,7 +4,9 @@
 //! it, and polls the orders of the targets that take them every
 //! `orders.poll_interval` (as `ponte orders pull` does). SIGTERM or SIGINT
 //! finish the current file, then exit 0. One instance
-//! per state directory: a second exits 2 naming the holder's pid.
+//! per state directory: a second exits 2 naming the holder's pid. Nothing
+//! a file, the share or Magento does ends it (see `flows::service`); a
+//! state store that fails does, with exit 3.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -38,11 +40,18 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     };
     // Entities a target refused are sent again, with growing waits.
     let mut retry = FailureRetry::new(config, registry)?;
-    let mut periodic: Vec<&mut dyn Periodic> = vec![&mut retry];
+    let mut beside: Vec<&mut (dyn Periodic + Send)> = Vec::new();
     if let Some(p) = orders.as_mut() {
-        periodic.push(p);
+        beside.push(p);
     }
-    match run_service(config, registry, shutdown, opts, &mut periodic) {
+    match run_service(
+        config,
+        registry,
+        shutdown,
+        opts,
+        &mut [&mut retry],
+        &mut beside,
+    ) {
         Ok(summary) => {
             println!(
                 "archived {} ({} with failures), {} duplicates, {} rejected",

@@ -127,6 +127,8 @@ pub struct Intake {
     pub settle_checks: u32,
     pub settle_spacing: Duration,
     pub max_errors: usize,
+    /// A file unchanged this long without being ready goes to rejected.
+    pub incomplete_timeout: Duration,
 }
 
 impl Default for Intake {
@@ -136,6 +138,7 @@ impl Default for Intake {
             settle_checks: 3,
             settle_spacing: Duration::from_secs(2),
             max_errors: 100,
+            incomplete_timeout: Duration::from_secs(3600),
         }
     }
 }

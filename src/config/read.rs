@@ -462,12 +462,23 @@ fn read_intake(mut s: Section<'_>) -> Result<Intake, ConfigError> {
         ));
     }
     let max_errors = s.integer_in("max_errors", 0..=i64::from(u32::MAX), 100)?;
+    let incomplete_timeout = s.duration("incomplete_timeout", d.incomplete_timeout)?;
+    // Shorter than the settle checks, a file being written would be
+    // given up on before it could ever be ready.
+    let settling = settle_spacing * u32::try_from(settle_checks).unwrap_or(d.settle_checks);
+    if incomplete_timeout <= settling {
+        return Err(s.err(
+            "incomplete_timeout",
+            "must be longer than settle_checks × settle_spacing",
+        ));
+    }
     s.finish()?;
     Ok(Intake {
         scan_interval,
         settle_checks: u32::try_from(settle_checks).unwrap_or(d.settle_checks),
         settle_spacing,
         max_errors: usize::try_from(max_errors).unwrap_or(d.max_errors),
+        incomplete_timeout,
     })
 }
 

@@ -252,6 +252,10 @@ fn bad_values_name_their_key() {
             "intake.scan_interval: expected a duration",
         ),
         (with("intake", "scan_interval = 5"), "intake.scan_interval: expected a duration"),
+        (
+            with("intake", "incomplete_timeout = \"6s\""),
+            "intake.incomplete_timeout: must be longer than settle_checks × settle_spacing",
+        ),
         (with("orders", "statuses = []"), "orders.statuses: must list"),
         (with("orders", "company = \"1234567\""), "orders.company: must be 1 to 6"),
         (

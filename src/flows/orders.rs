@@ -129,7 +129,7 @@ impl OrdersPoller {
             company: config.orders.company.clone(),
             interval: config.orders.poll_interval,
             next: None,
-            hooks: Hooks::from_env(),
+            hooks: Hooks::default(),
             page_size: PAGE_SIZE,
         })
     }

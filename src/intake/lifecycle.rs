@@ -72,10 +72,21 @@ pub fn claim(
 
 /// Files a crash left in in-progress, to be resumed first.
 pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<Claimed>> {
+    leftovers_except(in_progress, registry, |_| false)
+}
+
+/// `leftovers`, without the files `skip` names (those the service leaves
+/// alone: they are not even read again).
+pub fn leftovers_except(
+    in_progress: &Path,
+    registry: &Registry,
+    skip: impl Fn(&Path) -> bool,
+) -> anyhow::Result<Vec<Claimed>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(in_progress)? {
-        let entry = entry?;
-        if !entry.file_type()?.is_file() {
+    let listing = || format!("cannot list {}", in_progress.display());
+    for entry in std::fs::read_dir(in_progress).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
+        if !entry.file_type().with_context(listing)?.is_file() || skip(&entry.path()) {
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();

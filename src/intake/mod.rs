@@ -6,3 +6,4 @@ pub mod folders;
 pub mod lifecycle;
 pub mod lock;
 pub mod readiness;
+pub mod unprocessable;

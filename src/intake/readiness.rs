@@ -16,6 +16,20 @@ use super::discovery::Candidate;
 pub struct Settle {
     pub checks: u32,
     pub spacing: Duration,
+    /// A file unchanged this long without being ready is given up on.
+    pub incomplete_after: Duration,
+}
+
+/// What a scan makes of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    Ready,
+    Waiting,
+    /// Unchanged for `Settle::incomplete_after` and still not ready: an
+    /// export that died halfway, a copy that broke off, an empty or
+    /// foreign file. Left where it is, it would wait forever and hold back
+    /// every newer file of its flow.
+    Incomplete(String),
 }
 
 struct Watch {
@@ -23,8 +37,23 @@ struct Watch {
     modified: Option<SystemTime>,
     stable_checks: u32,
     last_check: Instant,
+    /// When the file was first seen at this size and mtime.
+    unchanged_since: Instant,
     /// Said once that it stays still without its trailer.
     warned: bool,
+}
+
+impl Watch {
+    fn new(c: &Candidate, now: Instant) -> Watch {
+        Watch {
+            size: c.size,
+            modified: c.modified,
+            stable_checks: 0,
+            last_check: now,
+            unchanged_since: now,
+            warned: false,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -33,53 +62,64 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// Whether `c` may be taken now. Call it on every scan; a check closer
-    /// than `spacing` to the previous one does not count.
-    pub fn is_ready(&mut self, c: &Candidate, settle: Settle, now: Instant) -> bool {
-        let marker = marker_path(&c.path);
-        if c.schema.requires_ok_marker {
-            return marker.exists() && ends_with_trailer(c);
-        }
-        let w = self.seen.entry(c.name.clone()).or_insert(Watch {
-            size: c.size,
-            modified: c.modified,
-            stable_checks: 0,
-            last_check: now,
-            warned: false,
-        });
+    /// Whether `c` may be taken now, must still wait, or was waited for in
+    /// vain. Call it on every scan; a check closer than `spacing` to the
+    /// previous one does not count.
+    pub fn assess(&mut self, c: &Candidate, settle: Settle, now: Instant) -> Assessment {
+        let w = self
+            .seen
+            .entry(c.name.clone())
+            .or_insert_with(|| Watch::new(c, now));
         if w.size != c.size || w.modified != c.modified {
-            *w = Watch {
-                size: c.size,
-                modified: c.modified,
-                stable_checks: 0,
-                last_check: now,
-                warned: false,
+            *w = Watch::new(c, now);
+            return Assessment::Waiting;
+        }
+        let unchanged = now.duration_since(w.unchanged_since);
+        let gave_up = unchanged >= settle.incomplete_after;
+        if c.schema.requires_ok_marker {
+            if marker_path(&c.path).exists() && ends_with_trailer(c) {
+                return Assessment::Ready;
+            }
+            return match gave_up {
+                true => Assessment::Incomplete(format!(
+                    "unchanged for {} without being complete (its NAME.ok marker, which this flow \
+                     requires, and a trailer as its last line): it looks truncated or abandoned",
+                    humanize(unchanged)
+                )),
+                false => Assessment::Waiting,
             };
-            return false;
         }
         if now.duration_since(w.last_check) >= settle.spacing {
             w.stable_checks += 1;
             w.last_check = now;
         }
         if w.stable_checks < settle.checks {
-            return false;
+            return Assessment::Waiting;
         }
         if ends_with_trailer(c) {
-            return true;
+            return Assessment::Ready;
+        }
+        if gave_up {
+            return Assessment::Incomplete(format!(
+                "unchanged for {} and its last line is not the trailer: it looks truncated or \
+                 incomplete (an export or a copy that broke off, an empty or foreign file)",
+                humanize(unchanged)
+            ));
         }
         // Still, yet without its trailer: an export that died halfway, or a
-        // writer that paused. Left where it is, and said once, so that a
-        // truncated file does not wait in the share unnoticed.
+        // writer that paused. Left where it is until `incomplete_after`,
+        // and said once, so that it does not wait in the share unnoticed.
         if !w.warned {
             w.warned = true;
             tracing::warn!(
                 file = %c.name,
                 size = c.size,
-                "unchanged over {} checks but its last line is not the trailer: waiting for the rest (truncated export?)",
-                settle.checks
+                "unchanged over {} checks but its last line is not the trailer: waiting for the rest (truncated export?); given up on after {}",
+                settle.checks,
+                humanize(settle.incomplete_after)
             );
         }
-        false
+        Assessment::Waiting
     }
 
     /// Forgets a file once taken (or gone).
@@ -91,6 +131,16 @@ impl Readiness {
     pub fn retain(&mut self, present: &[Candidate]) {
         self.seen
             .retain(|name, _| present.iter().any(|c| &c.name == name));
+    }
+}
+
+/// As the configuration writes durations; whole seconds, as finer parts
+/// are the scan's clock, not the file's.
+fn humanize(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 

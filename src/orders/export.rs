@@ -61,8 +61,14 @@
 //!
 //! [`FailPoint`] names each gap between the steps. [`Hooks`] can make an
 //! export stop there as a crash would (no clean-up, an error back), or pause
-//! there (for a test to `kill -9` the process); the environment variables
-//! `PONTE_TEST_FAIL_AT` and `PONTE_TEST_PAUSE_AT` set them in the binary.
+//! there (for a test to `kill -9` the process). Only code sets them: no
+//! build of the `ponte` binary reads them from anywhere, so no environment
+//! variable left on a production machine can make it stop or hang. A test
+//! that kills a paused export runs the poll in a process of its own (the
+//! test binary itself, see `tests/orders.rs`): a cargo feature or a
+//! `debug_assertions` switch would have kept the hook in some build of the
+//! binary, and `cargo test` would have tested a binary unlike the shipped
+//! one.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -127,15 +133,6 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// `PONTE_TEST_FAIL_AT` / `PONTE_TEST_PAUSE_AT`: a [`FailPoint`] name.
-    pub fn from_env() -> Hooks {
-        let read = |var: &str| std::env::var(var).ok().and_then(|v| FailPoint::parse(&v));
-        Hooks {
-            fail_at: read("PONTE_TEST_FAIL_AT"),
-            pause_at: read("PONTE_TEST_PAUSE_AT"),
-        }
-    }
-
     pub fn check(&self, point: FailPoint) -> Result<(), ExportError> {
         if self.pause_at == Some(point) {
             // For a test that kills the process here: say so, then wait.

@@ -226,6 +226,22 @@ impl Store {
         Ok(store)
     }
 
+    /// A second connection to this store, for a thread beside the one that
+    /// opened it (the service's orders poll): WAL lets one write while the
+    /// other reads, and `busy_timeout` queues their writes. It neither
+    /// migrates nor tidies: this connection did both, and tidying now could
+    /// take a retained copy the other thread is writing for a stray.
+    pub fn another_connection(&self) -> Result<Store, StoreError> {
+        let conn = Connection::open(&self.path).map_err(|e| self.err(e))?;
+        let store = Store {
+            conn,
+            path: self.path.clone(),
+            pinned: HashSet::new(),
+        };
+        store.configure()?;
+        Ok(store)
+    }
+
     /// Opens an existing store without the right to change it (for `plan`).
     /// `None` when there is no store yet: an empty state.
     pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>, StoreError> {
