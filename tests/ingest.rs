@@ -223,6 +223,7 @@ fn under_injected_faults_everything_is_applied_once() {
         error_statuses: vec![500, 503, 429],
         drop_rate: 0.1,
         seed: 7,
+        ..Faults::default()
     });
     let out = w.ingest(&w.drop_samples(&SAMPLES));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -486,6 +486,47 @@ fn with_drop_rate_one_connections_close_without_an_answer() {
     standin.shutdown();
 }
 
+/// A lost reply: the request takes effect, and the client gets no byte of
+/// its answer (set through the control API, as a person would).
+#[test]
+fn with_lost_reply_rate_one_requests_apply_and_their_answers_are_lost() {
+    let standin = StandIn::spawn(Fixture::demo()).expect("spawn");
+    let addr = standin.base_url.trim_start_matches("http://").to_string();
+    let raw = |request: String| {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let body = r#"{"lost_reply_rate": 1.0, "seed": 5}"#;
+    let set = raw(format!(
+        "POST /__standin/faults HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(set.starts_with("HTTP/1.1 200"), "{set}");
+    assert!(set.contains("\"lost_reply_rate\":1.0"), "{set}");
+    let cancel = raw(format!(
+        "POST /rest/V1/orders/2/cancel HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 0\r\n\r\n"
+    ));
+    assert!(cancel.is_empty(), "{cancel}");
+    let order = standin.snapshot()["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["entity_id"] == 2)
+        .cloned()
+        .unwrap();
+    assert_eq!(order["state"], "canceled", "the request took effect");
+    let log = standin.requests();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].lost_reply && log[0].status == 0, "{log:?}");
+    standin.shutdown();
+}
+
 /// `GET /V1/store/storeViews` answers 2.4.8's `store-data-store-interface`
 /// list, and the orders search takes a `store_id` filter as Magento's
 /// search criteria do: the orders poll reads one from the other.

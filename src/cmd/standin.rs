@@ -1,4 +1,4 @@
-//! `ponte stand-in [--listen ADDR] [--fixture FILE] [--latency-ms N] [--error-rate F]`:
+//! `ponte stand-in [--listen ADDR] [--fixture FILE] [--latency-ms N] [--error-rate F] [--lost-reply-rate F]`:
 //! a Magento 2.4 stand-in for trying ponte without a shop.
 //!
 //! Serves Magento's REST routes that ponte uses under `/rest/V1/...` and
@@ -10,7 +10,9 @@
 //!
 //! A control API, without token: `GET /__standin/state` (the whole shop as
 //! JSON), `GET /__standin/requests`, `GET|POST /__standin/faults`
-//! (`{"latency_ms": 200, "error_rate": 0.1, "error_statuses": [503], "drop_rate": 0.0, "seed": 1}`),
+//! (`{"latency_ms": 200, "error_rate": 0.1, "error_statuses": [503], "drop_rate": 0.0, "lost_reply_rate": 0.0, "seed": 1}`:
+//! `drop_rate` closes the connection before handling the request,
+//! `lost_reply_rate` after applying it, so the answer is lost),
 //! `POST /__standin/expire-tokens`.
 //!
 //! Needs no configuration file. Exit 0 after Ctrl-C, 2 when the address
@@ -37,11 +39,17 @@ pub struct Args {
     /// Share of requests (0 to 1) answered with a 500 or 503 instead.
     #[arg(long, default_value_t = 0.0)]
     error_rate: f64,
+    /// Share of requests (0 to 1) applied, then closed without their answer.
+    #[arg(long, default_value_t = 0.0)]
+    lost_reply_rate: f64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Exit> {
     if !(0.0..=1.0).contains(&args.error_rate) {
         anyhow::bail!("--error-rate must be between 0 and 1");
+    }
+    if !(0.0..=1.0).contains(&args.lost_reply_rate) {
+        anyhow::bail!("--lost-reply-rate must be between 0 and 1");
     }
     let fixture = match &args.fixture {
         Some(path) => Fixture::from_file(path)?,
@@ -61,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         shop.set_faults(Faults {
             latency: Duration::from_millis(args.latency_ms),
             error_rate: args.error_rate,
+            lost_reply_rate: args.lost_reply_rate,
             ..Faults::default()
         });
         println!("Magento stand-in listening");

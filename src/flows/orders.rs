@@ -325,8 +325,18 @@ impl OrdersPoller {
         report: &mut TargetPoll,
     ) -> anyhow::Result<()> {
         for o in store.pending_followups(&t.name, FOLLOWUP_ATTEMPTS)? {
+            let comment = format!("exported to the ERP in {}", o.file);
+            let path = format!("/V1/orders/{}/comments", o.order_id);
+            let present = || has_comment(client, &path, &comment);
+            // A failed attempt of an earlier poll may have been applied,
+            // its answer lost.
+            if o.attempts > 0 && matches!(self.runtime.block_on(present()), Ok(Some(_))) {
+                store.followup_result(&t.name, o.order_id, true)?;
+                report.followups_sent += 1;
+                continue;
+            }
             let mut history = json!({
-                "comment": format!("exported to the ERP in {}", o.file),
+                "comment": comment,
                 "is_customer_notified": 0,
                 "is_visible_on_front": 0,
                 "parent_id": o.order_id,
@@ -334,11 +344,10 @@ impl OrdersPoller {
             if let Some(status) = &t.order_status_after_export {
                 history["status"] = json!(status);
             }
-            let path = format!("/V1/orders/{}/comments", o.order_id);
             let post = |history: &serde_json::Value| {
                 let body = json!({ "statusHistory": history });
                 self.runtime
-                    .block_on(client.call(Method::POST, &path, Some(&body), &[]))
+                    .block_on(client.create(Method::POST, &path, Some(&body), present))
             };
             let mut sent = post(&history);
             if let (Err(ApiError::Rejected { message, .. }), Some(status)) =
@@ -368,6 +377,22 @@ impl OrdersPoller {
         }
         Ok(())
     }
+}
+
+/// Whether the order at `path` (its comments) carries `comment` already.
+async fn has_comment(
+    client: &RestClient,
+    path: &str,
+    comment: &str,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let list = client.get(path, &[]).await?;
+    let found = list
+        .get("items")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|h| h.get("comment").and_then(serde_json::Value::as_str) == Some(comment));
+    Ok(found.then_some(serde_json::Value::Bool(true)))
 }
 
 fn log(r: &TargetPoll) {

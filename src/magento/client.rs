@@ -3,12 +3,13 @@
 //! 429, 5xx, timeouts and connection errors. Secrets never reach a log line
 //! or an error message: they live in `SecretString` and the request headers.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use super::error::{magento_message, ApiError};
 use super::signin::{Hold, SignIn};
@@ -183,6 +184,33 @@ impl RestClient {
         self.call_url(method, &url, path, body, query).await
     }
 
+    /// A request that creates something (a shipment, an invoice, a
+    /// customer, an option, a comment) and so must not be sent twice.
+    /// Magento may apply a request and its answer be lost (a timeout, a
+    /// dropped connection, a 5xx from a proxy): before each resend, and
+    /// before giving up, `applied` asks Magento whether an earlier attempt
+    /// took effect. `Some(value)` ends the call as if Magento had answered
+    /// `value`; `None` lets the resend go. A resend that Magento refuses
+    /// ("already exists", "does not allow a shipment") is asked about the
+    /// same way, since that is how Magento says an attempt took effect.
+    /// The first attempt goes unasked: callers look before they create,
+    /// and most requests are answered.
+    pub async fn create<C, Fut>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Json>,
+        applied: C,
+    ) -> Result<Json, ApiError>
+    where
+        C: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<Json>, ApiError>>,
+    {
+        let url = format!("{}{}", self.root, path);
+        self.send(method, &url, path, body, &[], Some(&applied))
+            .await
+    }
+
     async fn call_url(
         &self,
         method: Method,
@@ -191,14 +219,47 @@ impl RestClient {
         body: Option<&Json>,
         query: &[(String, String)],
     ) -> Result<Json, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
+        self.send::<Unchecked, _>(method, url, path, body, query, None)
             .await
-            .map_err(|_| ApiError::Protocol("client closed".into()))?;
+    }
+
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Protocol("client closed".into()))
+    }
+
+    /// Sends with retries; with `applied`, see [`RestClient::create`].
+    async fn send<C, Fut>(
+        &self,
+        method: Method,
+        url: &str,
+        path: &str,
+        body: Option<&Json>,
+        query: &[(String, String)],
+        applied: Option<&C>,
+    ) -> Result<Json, ApiError>
+    where
+        C: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<Json>, ApiError>>,
+    {
+        let mut permit = Some(self.permit().await?);
         let mut stale: Option<SecretString> = None;
         let mut attempt: u32 = 0;
+        // Why the last attempt went unanswered: it may have taken effect.
+        let mut unanswered: Option<String> = None;
         loop {
+            if let (Some(applied), Some(last)) = (applied, &unanswered) {
+                // The check's own requests take permits: with this one
+                // held, a client of concurrency 1 would wait forever.
+                drop(permit.take());
+                if let Some(done) = self.ask(applied, &method, path, attempt, last).await? {
+                    return Ok(done);
+                }
+                permit.replace(self.permit().await?);
+            }
+            let resend = unanswered.take().is_some();
             attempt += 1;
             let token = self.bearer(stale.as_ref()).await?;
             match self
@@ -222,13 +283,34 @@ impl RestClient {
                         }
                         return Err(refused(self.sign_in.refused(&message)));
                     }
-                    // Admin tokens expire: fetch a new one, once.
+                    // Admin tokens expire: fetch a new one, once. Refused,
+                    // this attempt changed nothing.
                     stale = Some(token);
                     attempt -= 1;
+                }
+                Err(Attempt::Final(e @ ApiError::Rejected { .. })) if resend => {
+                    if let Some(applied) = applied {
+                        drop(permit.take());
+                        let last = e.to_string();
+                        if let Ok(Some(done)) =
+                            self.ask(applied, &method, path, attempt, &last).await
+                        {
+                            return Ok(done);
+                        }
+                    }
+                    return Err(e);
                 }
                 Err(Attempt::Final(e)) => return Err(e),
                 Err(Attempt::Retry(last)) => {
                     if attempt > self.retries {
+                        if let Some(applied) = applied {
+                            drop(permit.take());
+                            if let Some(done) =
+                                self.ask(applied, &method, path, attempt, &last).await?
+                            {
+                                return Ok(done);
+                            }
+                        }
                         return Err(ApiError::Unavailable {
                             attempts: attempt,
                             last,
@@ -237,8 +319,37 @@ impl RestClient {
                     let delay = backoff(attempt);
                     tracing::debug!(target = %self.target, %method, path, attempt, ?delay, error = %last, "retrying");
                     tokio::time::sleep(delay).await;
+                    unanswered = Some(last);
                 }
             }
+        }
+    }
+
+    /// Whether an earlier attempt of a creating request took effect, which
+    /// went unanswered with `last` after `attempts`. Magento unable to
+    /// tell is an error naming both: the request is not sent blindly.
+    async fn ask<C, Fut>(
+        &self,
+        applied: &C,
+        method: &Method,
+        path: &str,
+        attempts: u32,
+        last: &str,
+    ) -> Result<Option<Json>, ApiError>
+    where
+        C: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<Json>, ApiError>>,
+    {
+        match applied().await {
+            Ok(Some(done)) => {
+                tracing::info!(target = %self.target, %method, path, attempts, "Magento had applied a request whose answer was lost ({last}): not sent again");
+                Ok(Some(done))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(ApiError::Unavailable {
+                attempts,
+                last: format!("{last}; whether it took effect is unknown: {e}"),
+            }),
         }
     }
 
@@ -305,6 +416,9 @@ fn refused(hold: Hold) -> ApiError {
         until: hold.until,
     }
 }
+
+/// The check of a request that creates nothing.
+type Unchecked = fn() -> std::future::Ready<Result<Option<Json>, ApiError>>;
 
 enum Attempt {
     Final(ApiError),

@@ -64,8 +64,13 @@ async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
     }
     match existing {
         None => {
+            // An account under the e-mail after a lost answer is the one
+            // the first attempt created.
+            let email = email_of(&change.payload);
             ctx.client
-                .call(Method::POST, "/V1/customers", Some(&body), &[])
+                .create(Method::POST, "/V1/customers", Some(&body), || {
+                    find_by_email(ctx, email)
+                })
                 .await?;
         }
         Some(current) => {

@@ -3,7 +3,10 @@
 //! in Magento, so each first looks at the order: a shipment whose tracking
 //! number is already there, an order already invoiced or cancelled, counts
 //! as done. A crash between Magento's answer and the acknowledgement does
-//! not make a second shipment.
+//! not make a second shipment. Nor does a lost answer: before sending an
+//! event again, the order is read back, and quantities shipped or invoiced
+//! beyond what it had before the first attempt (or its cancellation) mean
+//! the first attempt took effect (see `RestClient::create`).
 
 use std::sync::Arc;
 
@@ -91,13 +94,15 @@ async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiErro
             if invoiced >= total {
                 return Ok(());
             }
+            let lines = parent_lines(&order);
+            let before = sum_of(&lines, "qty_invoiced");
             let body = json!({ "capture": true, "notify": true });
             ctx.client
-                .call(
+                .create(
                     Method::POST,
                     &format!("/V1/order/{id}/invoice"),
                     Some(&body),
-                    &[],
+                    || grown(ctx, id, &lines, "qty_invoiced", before),
                 )
                 .await?;
             Ok(())
@@ -106,22 +111,28 @@ async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiErro
             if order.get("state").and_then(Json::as_str) == Some("canceled") {
                 return Ok(());
             }
+            let path = format!("/V1/orders/{id}/cancel");
             let done = ctx
                 .client
-                .call(Method::POST, &format!("/V1/orders/{id}/cancel"), None, &[])
+                .create(Method::POST, &path, None, || canceled(ctx, id))
                 .await?;
             if done == Json::Bool(true) {
-                Ok(())
-            } else {
-                Err(ApiError::Rejected {
-                    status: 200,
-                    message: format!(
-                        "Magento cannot cancel order {} in state {}",
-                        field(p, "order_number"),
-                        order.get("state").and_then(Json::as_str).unwrap_or("?")
-                    ),
-                })
+                return Ok(());
             }
+            // `false` is also Magento's answer to a second cancel: read the
+            // state again, for the verdict and for the message.
+            let now = read_order(ctx, id).await?;
+            let state = now.get("state").and_then(Json::as_str).unwrap_or("?");
+            if state == "canceled" {
+                return Ok(());
+            }
+            Err(ApiError::Rejected {
+                status: 200,
+                message: format!(
+                    "Magento cannot cancel order {} in state {state}",
+                    field(p, "order_number"),
+                ),
+            })
         }
         other => Err(ApiError::Rejected {
             status: 0,
@@ -136,17 +147,9 @@ async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Re
     if !tracking.is_empty() && already_tracked(ctx, id, tracking).await? {
         return Ok(());
     }
-    let lines: Vec<&Json> = order
-        .get("items")
-        .and_then(Json::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter(|i| i.get("parent_item_id").is_none_or(Json::is_null))
-                .collect()
-        })
-        .unwrap_or_default();
+    let lines = parent_lines(order);
     let mut items = Vec::new();
+    let mut asked = Vec::new();
     for item in p
         .get("items")
         .and_then(Json::as_array)
@@ -171,7 +174,11 @@ async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Re
             .and_then(Json::as_i64)
             .unwrap_or_default();
         items.push(json!({ "order_item_id": item_id, "qty": qty }));
+        asked.push(line.clone());
     }
+    // No items ships everything left, so any line may grow.
+    let watched = if asked.is_empty() { lines } else { asked };
+    let before = sum_of(&watched, "qty_shipped");
     let carrier_code = field(p, "carrier");
     let carrier = ctx.target.carriers.get(carrier_code);
     let mut tracks = Vec::new();
@@ -184,14 +191,83 @@ async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Re
     }
     let body = json!({ "items": items, "notify": true, "tracks": tracks });
     ctx.client
-        .call(
+        .create(
             Method::POST,
             &format!("/V1/order/{id}/ship"),
             Some(&body),
-            &[],
+            || grown(ctx, id, &watched, "qty_shipped", before),
         )
         .await?;
     Ok(())
+}
+
+/// The order's own lines: a configurable line's child row follows its
+/// parent and is never shipped or invoiced alone.
+fn parent_lines(order: &Json) -> Vec<Json> {
+    order
+        .get("items")
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.get("parent_item_id").is_none_or(Json::is_null))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn number(v: Option<&Json>) -> f64 {
+    match v {
+        Some(Json::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(Json::String(s)) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// `key` (`qty_shipped`, `qty_invoiced`) summed over `lines`.
+fn sum_of(lines: &[Json], key: &str) -> f64 {
+    lines.iter().map(|l| number(l.get(key))).sum()
+}
+
+async fn read_order(ctx: &TargetContext, id: i64) -> Result<Json, ApiError> {
+    ctx.client.get(&format!("/V1/orders/{id}"), &[]).await
+}
+
+/// Whether `key` of the order's `lines` grew past `before`, read back from
+/// Magento: an earlier attempt of a shipment or invoice took effect. Only
+/// ponte ships and invoices these orders from the ERP's events, and the
+/// events of one order go one after the other, so growth is this event's.
+async fn grown(
+    ctx: &TargetContext,
+    id: i64,
+    lines: &[Json],
+    key: &str,
+    before: f64,
+) -> Result<Option<Json>, ApiError> {
+    let now = read_order(ctx, id).await?;
+    let ids: Vec<i64> = lines
+        .iter()
+        .filter_map(|l| l.get("item_id").and_then(Json::as_i64))
+        .collect();
+    let after: f64 = now
+        .get("items")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|i| {
+            i.get("item_id")
+                .and_then(Json::as_i64)
+                .is_some_and(|id| ids.contains(&id))
+        })
+        .map(|i| number(i.get(key)))
+        .sum();
+    Ok((after > before + 1e-9).then_some(Json::Null))
+}
+
+async fn canceled(ctx: &TargetContext, id: i64) -> Result<Option<Json>, ApiError> {
+    let now = read_order(ctx, id).await?;
+    Ok((now.get("state").and_then(Json::as_str) == Some("canceled")).then_some(Json::Bool(true)))
 }
 
 async fn already_tracked(

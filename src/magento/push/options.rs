@@ -1,6 +1,6 @@
 //! Select attributes (color, size, brand) take option ids in Magento. Labels
-//! are resolved through the attribute's options, missing options created,
-//! and the answers cached for the run.
+//! are resolved through the attribute's options, missing options created
+//! (once, even when an answer is lost), and the answers cached for the run.
 
 use std::collections::HashMap;
 
@@ -42,7 +42,18 @@ impl OptionCache {
         // id comes back in the answer).
         let body = json!({ "option": { "label": label, "value": "", "sort_order": 0,
             "is_default": false, "store_labels": [{ "store_id": 0, "label": label }] } });
-        let answer = client.call(Method::POST, &path, Some(&body), &[]).await?;
+        // After a lost answer, the label in the list is the option the
+        // first attempt created (Magento compares labels ignoring case).
+        let created = || async {
+            let now = load(client, code).await?;
+            Ok(now
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(label.trim()))
+                .map(|(_, id)| Json::String(id.clone())))
+        };
+        let answer = client
+            .create(Method::POST, &path, Some(&body), created)
+            .await?;
         // Magento 2.4 answers "id_57"; older versions answered true.
         let id = answer
             .as_str()

@@ -179,8 +179,21 @@ async fn configure_parent(
             "is_use_default": true,
             "values": value_ids,
         }});
+        let added = || async {
+            let now = ctx.client.get(&format!("{base}/all"), &[]).await?;
+            Ok(now
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| {
+                    o.get("attribute_id").is_some_and(|a| {
+                        a.as_i64().or_else(|| a.as_str()?.parse().ok()) == Some(attribute_id)
+                    })
+                })
+                .then_some(Json::Null))
+        };
         ctx.client
-            .call(Method::POST, &base, Some(&body), &[])
+            .create(Method::POST, &base, Some(&body), added)
             .await?;
     }
     Ok(())

@@ -2,11 +2,14 @@
 //! warehouses' quantities (see `payload::stock_writes`). Batched source
 //! items on multi-source shops (one request for up to `stock_batch` writes),
 //! one stock item per SKU on single-source shops. When Magento refuses a
-//! batch, its writes are sent one by one, so that one bad row does not hold
-//! back the others. A write's outcome is the outcome of every change it
-//! carries. A change at a warehouse the target's map leaves out sends
-//! nothing and is applied as it stands; with no map at all, each fails.
+//! batch, it is halved until the bad row is alone (see `send_batch`), so
+//! that one bad row does not hold back the others. A write's outcome is
+//! the outcome of every change it carries. A change at a warehouse the
+//! target's map leaves out sends nothing and is applied as it stands; with
+//! no map at all, each fails.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use reqwest::Method;
@@ -82,43 +85,49 @@ async fn push_source_items(
 ) -> Vec<(StockWrite, Outcome)> {
     let mut set = tokio::task::JoinSet::new();
     for batch in writes.chunks(ctx.target.stock_batch.max(1)) {
-        let batch = batch.to_vec();
-        let ctx = Arc::clone(ctx);
-        set.spawn(async move {
-            let body = json!({ "sourceItems": batch.iter().map(source_item).collect::<Vec<_>>() });
-            match ctx
-                .client
-                .call(Method::POST, SOURCE_ITEMS, Some(&body), &[])
-                .await
-            {
-                Ok(_) => batch.into_iter().map(|w| (w, Outcome::Applied)).collect(),
-                Err(ApiError::Rejected { .. }) if batch.len() > 1 => {
-                    let mut one_by_one = Vec::with_capacity(batch.len());
-                    for write in batch {
-                        let body = json!({ "sourceItems": [source_item(&write)] });
-                        let r = ctx
-                            .client
-                            .call(Method::POST, SOURCE_ITEMS, Some(&body), &[])
-                            .await;
-                        one_by_one.push((write, Outcome::from(r.map(|_| ()))));
-                    }
-                    one_by_one
-                }
-                Err(e) => {
-                    let reason = e.to_string();
-                    batch
-                        .into_iter()
-                        .map(|w| (w, Outcome::Failed(reason.clone())))
-                        .collect::<Vec<_>>()
-                }
-            }
-        });
+        set.spawn(send_batch(Arc::clone(ctx), batch.to_vec()));
     }
     let mut out = Vec::new();
     for part in joined(set).await {
         out.extend(part);
     }
     out
+}
+
+type Sent = Pin<Box<dyn Future<Output = Vec<(StockWrite, Outcome)>> + Send>>;
+
+/// Sends `batch`. Magento refuses a whole batch for one row it cannot take
+/// (an unknown SKU), so a refused batch is halved and each half sent on
+/// its own, down to the single row at fault: one bad row among n costs
+/// about 2·log2(n) requests, where resending row by row cost n, and every
+/// good row is applied. Only a refusal is split: an outage fails the batch
+/// whole, as more requests would not help.
+fn send_batch(ctx: Arc<TargetContext>, batch: Vec<StockWrite>) -> Sent {
+    Box::pin(async move {
+        let body = json!({ "sourceItems": batch.iter().map(source_item).collect::<Vec<_>>() });
+        match ctx
+            .client
+            .call(Method::POST, SOURCE_ITEMS, Some(&body), &[])
+            .await
+        {
+            Ok(_) => batch.into_iter().map(|w| (w, Outcome::Applied)).collect(),
+            Err(ApiError::Rejected { .. }) if batch.len() > 1 => {
+                let mut first = batch;
+                let second = first.split_off(first.len() / 2);
+                let (mut a, b) =
+                    tokio::join!(send_batch(Arc::clone(&ctx), first), send_batch(ctx, second));
+                a.extend(b);
+                a
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                batch
+                    .into_iter()
+                    .map(|w| (w, Outcome::Failed(reason.clone())))
+                    .collect()
+            }
+        }
+    })
 }
 
 /// Every task's result; a task that panicked leaves its changes "not attempted".

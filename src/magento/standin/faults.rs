@@ -1,8 +1,10 @@
 //! Faults the stand-in can inject, after authentication and before the
 //! request is handled: a delay, an error status instead of the answer (the
-//! request then changes nothing), or a connection closed without any
-//! answer. Draws come from a seeded generator, one per request in arrival
-//! order, so a run is repeatable.
+//! request then changes nothing), a connection closed without any answer
+//! (nothing changed either), or a lost reply: the request is applied and
+//! then the connection is closed before the answer, as when a proxy or the
+//! network loses Magento's answer. Draws come from a seeded generator, one
+//! per request in arrival order, so a run is repeatable.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -24,6 +26,8 @@ pub struct Faults {
     pub error_statuses: Vec<u16>,
     /// Share of requests whose connection is closed without an answer.
     pub drop_rate: f64,
+    /// Share of requests applied, then closed without their answer.
+    pub lost_reply_rate: f64,
     pub seed: u64,
 }
 
@@ -34,6 +38,7 @@ impl Default for Faults {
             error_rate: 0.0,
             error_statuses: Vec::new(),
             drop_rate: 0.0,
+            lost_reply_rate: 0.0,
             seed: 0,
         }
     }
@@ -45,6 +50,8 @@ pub enum Decision {
     Handle,
     Error(u16),
     Drop,
+    /// Handled, and the answer never sent.
+    LostReply,
 }
 
 /// The seeded generator (splitmix64).
@@ -87,6 +94,11 @@ impl Faults {
                 &self.error_statuses
             };
             return Decision::Error(statuses[(pick % statuses.len() as u64) as usize]);
+        }
+        // Drawn only when asked for, so that the runs of a seed from before
+        // this fault existed stay as they were.
+        if self.lost_reply_rate > 0.0 && dice.unit() < self.lost_reply_rate {
+            return Decision::LostReply;
         }
         Decision::Handle
     }
@@ -271,6 +283,11 @@ mod tests {
         };
         assert_eq!(f.decide(&mut d), Decision::Drop);
         assert_eq!(Faults::default().decide(&mut d), Decision::Handle);
+        let f = Faults {
+            lost_reply_rate: 1.0,
+            ..Faults::default()
+        };
+        assert_eq!(f.decide(&mut d), Decision::LostReply);
         let f = Faults {
             error_rate: 0.3,
             seed: 42,

@@ -55,7 +55,8 @@ use faults::Dice;
 use server::{lock, Shared};
 
 /// A request the stand-in received (and authenticated), with the status it
-/// answered (0: the connection was dropped).
+/// answered (0: no answer reached the client, the connection was dropped
+/// or the reply lost).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedRequest {
     pub method: String,
@@ -65,6 +66,8 @@ pub struct LoggedRequest {
     /// The JSON body (`null` when empty, a string when not JSON).
     pub body: serde_json::Value,
     pub status: u16,
+    /// Applied, but its answer was never sent (the `lost_reply_rate` fault).
+    pub lost_reply: bool,
 }
 
 /// A running stand-in. Stops on `shutdown` or when dropped.

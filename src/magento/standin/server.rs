@@ -274,6 +274,7 @@ async fn handle(
                     query,
                     body: logged_body,
                     status: 400,
+                    lost_reply: false,
                 },
             );
             return error_response(&e);
@@ -285,6 +286,7 @@ async fn handle(
         query: query.clone(),
         body: logged_body,
         status: 0,
+        lost_reply: false,
     };
     let (latency, decision, report) = {
         let mut f = lock(&shared.faults);
@@ -307,7 +309,7 @@ async fn handle(
             entry.status = status;
             text_response(status, content_type, text)
         }
-        Decision::Handle => {
+        Decision::Handle | Decision::LostReply => {
             let req = Request {
                 method: method.as_str(),
                 segments,
@@ -332,6 +334,15 @@ async fn handle(
                 );
             }
             entry.status = status;
+            if decision == Decision::LostReply {
+                // Applied above; the client gets no answer, and the log
+                // says so with status 0, as for a dropped connection.
+                conn.kill.store(true, Ordering::SeqCst);
+                entry.status = 0;
+                entry.lost_reply = true;
+                log(&shared, entry);
+                return text_response(500, "text/plain", String::new());
+            }
             json_response(status, &answer)
         }
     };
@@ -340,7 +351,8 @@ async fn handle(
     response
 }
 
-/// `/__standin/faults` (GET, POST JSON with `latency_ms`), `/__standin/state`,
+/// `/__standin/faults` (GET, POST JSON with `latency_ms`, `error_rate`,
+/// `error_statuses`, `drop_rate`, `lost_reply_rate`, `seed`), `/__standin/state`,
 /// `/__standin/requests`, `/__standin/expire-tokens` (POST).
 fn control(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Response {
     match (method, rest.trim_end_matches('/')) {
@@ -348,7 +360,7 @@ fn control(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Response {
         ("GET", "requests") => {
             let log: Vec<Json> = lock(&shared.log)
                 .iter()
-                .map(|r| json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body, "status": r.status}))
+                .map(|r| json!({"method": r.method, "path": r.path, "query": r.query, "body": r.body, "status": r.status, "lost_reply": r.lost_reply}))
                 .collect();
             json_response(200, &Json::Array(log))
         }
@@ -375,6 +387,7 @@ pub fn faults_json(f: &Faults) -> Json {
         "error_rate": f.error_rate,
         "error_statuses": f.error_statuses,
         "drop_rate": f.drop_rate,
+        "lost_reply_rate": f.lost_reply_rate,
         "seed": f.seed,
     })
 }
@@ -393,6 +406,7 @@ pub fn faults_from_json(body: &[u8]) -> Result<Faults, String> {
             }
             "error_rate" => f.error_rate = rate(v, k)?,
             "drop_rate" => f.drop_rate = rate(v, k)?,
+            "lost_reply_rate" => f.lost_reply_rate = rate(v, k)?,
             "seed" => f.seed = v.as_u64().ok_or("seed: expected an unsigned integer")?,
             "error_statuses" => {
                 f.error_statuses = v
@@ -437,9 +451,11 @@ mod tests {
     #[test]
     fn faults_parse_from_the_control_api() {
         let f = faults_from_json(
-            br#"{"latency_ms": 20, "error_rate": 0.5, "error_statuses": [503], "seed": 9}"#,
+            br#"{"latency_ms": 20, "error_rate": 0.5, "error_statuses": [503], "lost_reply_rate": 0.25, "seed": 9}"#,
         )
         .unwrap();
+        assert_eq!(f.lost_reply_rate, 0.25);
+        assert_eq!(faults_json(&f)["lost_reply_rate"], 0.25);
         assert_eq!(f.latency, Duration::from_millis(20));
         assert_eq!(f.error_statuses, vec![503]);
         assert!(faults_from_json(br#"{"error_rate": 2}"#).is_err());
