@@ -7,6 +7,7 @@ mod axes;
 mod changes;
 mod desired;
 mod diff;
+mod family;
 mod stored;
 mod sums;
 
@@ -24,8 +25,11 @@ pub use desired::{
     scan_desired, scan_unchecked, DesiredEntry, DesiredSet, LineFetcher, Unchecked, VariantSeen,
 };
 pub use diff::{classify, Classified};
+pub use family::{becomes_parent, desired_axes, links_to, make_parent_again};
 pub use stored::{decode_stored, read_stored, Before};
 pub use sums::{FileRows, SiblingReader};
+
+use family::configure_again;
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
@@ -208,18 +212,22 @@ pub fn plan_file(
                 fetch: &fetch,
                 axes: &axes,
             };
-            let built = build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
-            let removals = built
-                .changes
-                .iter()
-                .filter(|c| c.action == Action::Remove)
-                .count() as u64;
+            let mut built =
+                build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
+            if complete && spec.parent.is_some() {
+                let failed = failed_keys(store, &target.name, &schema.flow)?;
+                configure_again(&inputs, &classified, &mut built, &set.variants, &failed)?;
+            }
+            let count = |action| built.changes.iter().filter(|c| c.action == action).count();
+            let (update, removals) = (count(Action::Update), count(Action::Remove));
+            let create = classified.creates.len();
             plan.targets.push(TargetPlan {
                 target: target.name.clone(),
-                create: classified.creates.len() as u64,
-                update: (classified.updates.len() - built.silent.len()) as u64,
-                remove: removals,
-                unchanged: classified.unchanged + built.silent.len() as u64,
+                create: create as u64,
+                update: update as u64,
+                remove: removals as u64,
+                // Every entry of the file is created, updated or unchanged.
+                unchanged: set.entries.len().saturating_sub(create + update) as u64,
                 changes: built.changes,
                 silent: built.silent,
                 pending: built.pending,
@@ -230,6 +238,19 @@ pub fn plan_file(
     plan.entries = set.entries;
     plan.variants = set.variants;
     Ok(plan)
+}
+
+/// The key hashes of what `target` refused of `flow` and has not applied since.
+fn failed_keys(store: Option<&Store>, target: &str, flow: &str) -> anyhow::Result<HashSet<u64>> {
+    let Some(store) = store else {
+        return Ok(HashSet::new());
+    };
+    Ok(store
+        .failures(Some(target))?
+        .into_iter()
+        .filter(|f| f.flow == flow)
+        .map(|f| BoundSpec::key_hash_of(&f.key))
+        .collect())
 }
 
 /// A scan's outcome, whole or with lines left to check.
