@@ -120,13 +120,16 @@ pub struct Paths {
     pub schemas: Option<PathBuf>,
 }
 
-/// When an inbound file counts as complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// When an inbound file counts as complete, and when it is held back.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Intake {
     pub scan_interval: Duration,
     pub settle_checks: u32,
     pub settle_spacing: Duration,
     pub max_errors: usize,
+    /// The most a complete file may remove of what a target holds of its
+    /// flow, as a share (0..=1); a file removing more is held back.
+    pub max_removal_share: f64,
 }
 
 impl Default for Intake {
@@ -136,6 +139,7 @@ impl Default for Intake {
             settle_checks: 3,
             settle_spacing: Duration::from_secs(2),
             max_errors: 100,
+            max_removal_share: 0.1,
         }
     }
 }
@@ -334,6 +338,14 @@ pub enum Auth {
 }
 
 impl Config {
+    /// This configuration with no limit on what a complete file may remove:
+    /// an operator's explicit word (`--allow-mass-removal`) for one run.
+    pub fn allowing_mass_removal(&self) -> Config {
+        let mut c = self.clone();
+        c.intake.max_removal_share = 1.0;
+        c
+    }
+
     /// Reads and validates the configuration at `path`. Relative paths in it
     /// are resolved against the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

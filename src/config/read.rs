@@ -198,6 +198,25 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// A share, 0..=1 (`0.1` is a tenth; `0` and `1` may be written as
+    /// integers), or `default` when absent.
+    fn share(&mut self, key: &'static str, default: f64) -> Result<f64, ConfigError> {
+        let v = match self.take(key) {
+            None => return Ok(default),
+            Some(Value::Float(f)) => f,
+            Some(Value::Integer(i)) => i as f64,
+            Some(other) => return Err(self.wrong_type(key, "a number from 0 to 1", &other)),
+        };
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.err(
+                key,
+                format!("must be a share from 0 to 1, such as 0.1 for 10% (found {v})"),
+            ))
+        }
+    }
+
     fn boolean(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.take(key) {
             None => Ok(default),
@@ -462,12 +481,14 @@ fn read_intake(mut s: Section<'_>) -> Result<Intake, ConfigError> {
         ));
     }
     let max_errors = s.integer_in("max_errors", 0..=i64::from(u32::MAX), 100)?;
+    let max_removal_share = s.share("max_removal_share", d.max_removal_share)?;
     s.finish()?;
     Ok(Intake {
         scan_interval,
         settle_checks: u32::try_from(settle_checks).unwrap_or(d.settle_checks),
         settle_spacing,
         max_errors: usize::try_from(max_errors).unwrap_or(d.max_errors),
+        max_removal_share,
     })
 }
 

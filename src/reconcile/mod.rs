@@ -8,6 +8,7 @@ mod changes;
 mod desired;
 mod diff;
 mod family;
+mod guard;
 mod stored;
 mod sums;
 
@@ -26,10 +27,12 @@ pub use desired::{
 };
 pub use diff::{classify, Classified};
 pub use family::{becomes_parent, desired_axes, links_to, make_parent_again};
+pub use guard::{held_report, RemovalShare, ALLOW_FLAG, SHARE_KEY};
 pub use stored::{decode_stored, read_stored, Before};
 pub use sums::{FileRows, SiblingReader};
 
 use family::configure_again;
+use guard::held_reason;
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
@@ -47,6 +50,12 @@ pub enum Verdict {
     Rejected { reason: String },
     /// Older than the newest file already committed for its flow.
     Stale { exported_at: String, newest: String },
+    /// A complete file removing more of some target than
+    /// `intake.max_removal_share` allows: nothing is sent (see `guard`).
+    Held {
+        reason: String,
+        over: Vec<RemovalShare>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +182,7 @@ pub fn plan_file(
     }
     let complete = plan.mode == Some(Mode::Complete);
     let fetch = LineFetcher::open(path, &schema)?;
+    let mut shares = Vec::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // The variant axes are worked out beside the first target's diff,
         // which needs them only to build its changes.
@@ -184,6 +194,12 @@ pub fn plan_file(
                 None => load(target)?,
             };
             let classified = classify(&set.entries, &applied.snapshot, complete);
+            let holds = applied
+                .snapshot
+                .entries
+                .iter()
+                .filter(|e| !e.is_removed())
+                .count() as u64;
             let wanted: Vec<u64> = classified
                 .updates
                 .iter()
@@ -221,6 +237,12 @@ pub fn plan_file(
             let count = |action| built.changes.iter().filter(|c| c.action == action).count();
             let (update, removals) = (count(Action::Update), count(Action::Remove));
             let create = classified.creates.len();
+            shares.push(RemovalShare::new(
+                &target.name,
+                removals as u64,
+                holds,
+                config.intake.max_removal_share,
+            ));
             plan.targets.push(TargetPlan {
                 target: target.name.clone(),
                 create: create as u64,
@@ -235,6 +257,13 @@ pub fn plan_file(
         }
         Ok(())
     })?;
+    let over: Vec<RemovalShare> = shares.into_iter().filter(RemovalShare::exceeds).collect();
+    if !over.is_empty() {
+        plan.verdict = Verdict::Held {
+            reason: held_reason(&over),
+            over,
+        };
+    }
     plan.entries = set.entries;
     plan.variants = set.variants;
     Ok(plan)
