@@ -6,8 +6,13 @@
 //! nowhere. A summary per file and target (sent, unchanged, failed with
 //! Magento's reasons) goes to stdout.
 //!
-//! Exit 0 only when everything was applied; 1 when a file was rejected or
-//! stale or a change failed; 2 on usage or configuration errors, or when a
+//! A complete file that removes more than `[intake] max_removal_share` of
+//! what a target holds is held: moved to rejected with a report, nothing
+//! sent. `--allow-mass-removal` applies it (the way to replay it from
+//! there).
+//!
+//! Exit 0 only when everything was applied; 1 when a file was rejected,
+//! stale or held or a change failed; 2 on usage or configuration errors, or when a
 //! `ponte watch` holds the state directory.
 //!
 //! Files are taken in the order the data needs: products before stock,
@@ -34,9 +39,21 @@ pub struct Args {
     /// Print the results as JSON lines.
     #[arg(long)]
     json: bool,
+    /// Apply complete files even when they remove more than `[intake]
+    /// max_removal_share` of what a target holds (such a file is otherwise
+    /// held in the rejected folder, and this is how it is replayed).
+    #[arg(long)]
+    allow_mass_removal: bool,
 }
 
 pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
+    let allowing;
+    let config = if args.allow_mass_removal {
+        allowing = config.allowing_mass_removal();
+        &allowing
+    } else {
+        config
+    };
     let Some(_lock) = lock_or_usage(
         &config.paths.state_dir,
         ": drop the files into the inbound folder instead",

@@ -4,8 +4,10 @@
 //! the first changes as the requests that would be sent (`--limit`, default
 //! 5). `--json` prints the whole change set as one JSON document per file.
 //! Sends nothing and changes nothing: the state store is opened read-only.
-//! Exit 0 when every file could be applied, 1 when one is rejected or stale,
-//! 2 on usage or configuration errors.
+//! Exit 0 when every file could be applied, 1 when one is rejected, stale or
+//! held (a complete file removing more than `intake.max_removal_share` of a
+//! target: its changes are shown all the same), 2 on usage or configuration
+//! errors.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +17,8 @@ use crate::config::Config;
 use crate::magento::payload::{preview, stock_previews, stock_sibling_keys, ScopedRequest};
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{
-    plan_file, Change, FilePlan, FileRows, PlanOptions, SiblingReader, Verdict,
+    plan_file, Change, FilePlan, FileRows, PlanOptions, SiblingReader, Verdict, ALLOW_FLAG,
+    SHARE_KEY,
 };
 use crate::record::scan::ScanOptions;
 use crate::schema::{Mode, Registry, Schema};
@@ -91,7 +94,8 @@ fn requests(
 ) -> anyhow::Result<Vec<Vec<Shown>>> {
     let stock = match spec_for_flow(&plan.flow) {
         Some(spec)
-            if plan.flow.eq_ignore_ascii_case("GIACENZE") && plan.verdict == Verdict::Ready =>
+            if plan.flow.eq_ignore_ascii_case("GIACENZE")
+                && matches!(plan.verdict, Verdict::Ready | Verdict::Held { .. }) =>
         {
             Some(BoundSpec::bind(spec, Arc::clone(schema)).map_err(anyhow::Error::msg)?)
         }
@@ -186,6 +190,17 @@ fn print_plan(plan: &FilePlan, requests: &[Vec<Shown>], limit: usize) {
                 "{head}: STALE, nothing would be sent: exported {exported_at}, older than {newest} already applied"
             );
             return;
+        }
+        // What it would do is shown below all the same: it is what the
+        // operator weighs before replaying it.
+        Verdict::Held { over, .. } => {
+            println!("{head}: HELD, nothing would be sent: it removes too much");
+            for r in over {
+                println!("  {}", r.describe());
+            }
+            println!(
+                "  ingest would move it to the rejected folder; `ponte ingest {ALLOW_FLAG} FILE` applies it, as does raising {SHARE_KEY}"
+            );
         }
     }
     if plan.targets.is_empty() {

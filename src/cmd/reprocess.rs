@@ -6,7 +6,11 @@
 //! only what never went through. With `--force`, files are applied again even
 //! when applied before or older than newer data: the operator's explicit
 //! word. `--dry-run` shows each file's plan and sends nothing. A progress bar
-//! shows on a terminal. Exit 0 when every file replayed was applied.
+//! shows on a terminal. A complete file removing more than `[intake]
+//! max_removal_share` of what a target holds is not applied (nothing is
+//! sent, the file stays in the archive) unless `--allow-mass-removal` is
+//! given: a replay of an old complete file can empty a shop like any other.
+//! Exit 0 when every file replayed was applied.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,11 @@ pub struct Args {
     /// Show what would be sent; send nothing, change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Apply complete files even when they remove more than `[intake]
+    /// max_removal_share` of what a target holds (a replay of an old
+    /// complete file is held otherwise, like any other).
+    #[arg(long)]
+    allow_mass_removal: bool,
 }
 
 struct Archived {
@@ -48,6 +57,13 @@ struct Archived {
 }
 
 pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
+    let allowing;
+    let config = if args.allow_mass_removal {
+        allowing = config.allowing_mass_removal();
+        &allowing
+    } else {
+        config
+    };
     let flow = match args.flow.as_deref() {
         None => None,
         Some(f) => match Flow::parse(f).or_else(|| Flow::from_schema_flow(&f.to_ascii_uppercase()))

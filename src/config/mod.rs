@@ -120,8 +120,8 @@ pub struct Paths {
     pub schemas: Option<PathBuf>,
 }
 
-/// When an inbound file counts as complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// When an inbound file counts as complete, and when it is held back.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Intake {
     pub scan_interval: Duration,
     pub settle_checks: u32,
@@ -129,6 +129,9 @@ pub struct Intake {
     pub max_errors: usize,
     /// A file unchanged this long without being ready goes to rejected.
     pub incomplete_timeout: Duration,
+    /// The most a complete file may remove of what a target holds of its
+    /// flow, as a share (0..=1); a file removing more is held back.
+    pub max_removal_share: f64,
 }
 
 impl Default for Intake {
@@ -139,6 +142,7 @@ impl Default for Intake {
             settle_spacing: Duration::from_secs(2),
             max_errors: 100,
             incomplete_timeout: Duration::from_secs(3600),
+            max_removal_share: 0.1,
         }
     }
 }
@@ -337,6 +341,14 @@ pub enum Auth {
 }
 
 impl Config {
+    /// This configuration with no limit on what a complete file may remove:
+    /// an operator's explicit word (`--allow-mass-removal`) for one run.
+    pub fn allowing_mass_removal(&self) -> Config {
+        let mut c = self.clone();
+        c.intake.max_removal_share = 1.0;
+        c
+    }
+
     /// Reads and validates the configuration at `path`. Relative paths in it
     /// are resolved against the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -198,6 +198,25 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// A share, 0..=1 (`0.1` is a tenth; `0` and `1` may be written as
+    /// integers), or `default` when absent.
+    fn share(&mut self, key: &'static str, default: f64) -> Result<f64, ConfigError> {
+        let v = match self.take(key) {
+            None => return Ok(default),
+            Some(Value::Float(f)) => f,
+            Some(Value::Integer(i)) => i as f64,
+            Some(other) => return Err(self.wrong_type(key, "a number from 0 to 1", &other)),
+        };
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.err(
+                key,
+                format!("must be a share from 0 to 1, such as 0.1 for 10% (found {v})"),
+            ))
+        }
+    }
+
     fn boolean(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.take(key) {
             None => Ok(default),
@@ -472,6 +491,7 @@ fn read_intake(mut s: Section<'_>) -> Result<Intake, ConfigError> {
             "must be longer than settle_checks × settle_spacing",
         ));
     }
+    let max_removal_share = s.share("max_removal_share", d.max_removal_share)?;
     s.finish()?;
     Ok(Intake {
         scan_interval,
@@ -479,6 +499,7 @@ fn read_intake(mut s: Section<'_>) -> Result<Intake, ConfigError> {
         settle_spacing,
         max_errors: usize::try_from(max_errors).unwrap_or(d.max_errors),
         incomplete_timeout,
+        max_removal_share,
     })
 }
 

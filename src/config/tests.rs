@@ -256,6 +256,18 @@ fn bad_values_name_their_key() {
             with("intake", "incomplete_timeout = \"6s\""),
             "intake.incomplete_timeout: must be longer than settle_checks × settle_spacing",
         ),
+        (
+            with("intake", "max_removal_share = 10"),
+            "ponte.toml: intake.max_removal_share: must be a share from 0 to 1, such as 0.1 for 10% (found 10)",
+        ),
+        (
+            with("intake", "max_removal_share = -0.5"),
+            "intake.max_removal_share: must be a share from 0 to 1",
+        ),
+        (
+            with("intake", "max_removal_share = \"10%\""),
+            "intake.max_removal_share: expected a number from 0 to 1, found a string",
+        ),
         (with("orders", "statuses = []"), "orders.statuses: must list"),
         (with("orders", "company = \"1234567\""), "orders.company: must be 1 to 6"),
         (
@@ -528,4 +540,18 @@ fn secrets_never_leak() {
         assert!(shown.contains("target \"b2c\""), "{shown}");
         assert!(!shown.contains(VALUE), "leaked in {shown}");
     }
+}
+
+#[test]
+fn the_removal_share_is_a_number_from_0_to_1() {
+    let share = |line: &str| {
+        parse(&with("intake", line))
+            .unwrap()
+            .intake
+            .max_removal_share
+    };
+    assert_eq!(share("max_removal_share = 0.25"), 0.25);
+    assert_eq!(share("max_removal_share = 1"), 1.0);
+    assert_eq!(share("max_removal_share = 0"), 0.0);
+    assert_eq!(parse(MINIMAL).unwrap().intake.max_removal_share, 0.1);
 }

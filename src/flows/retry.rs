@@ -3,7 +3,7 @@
 //! changes file may never mention them again: this sends them again from the
 //! desired state, waiting longer after each failed attempt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,10 @@ use crate::magento::payload::{stock_sibling_keys, Siblings};
 use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
-use crate::reconcile::{ack_for, changed_fields, decode_stored, Action, Change, SiblingReader};
+use crate::reconcile::{
+    ack_for, becomes_parent, changed_fields, decode_stored, desired_axes, links_to,
+    make_parent_again, Action, Change, SiblingReader,
+};
 use crate::schema::Registry;
 use crate::state::{now_text, Store};
 
@@ -62,7 +65,10 @@ pub fn retry_due(
             else {
                 continue;
             };
-            let changes = rebuild(registry, store, target, &flow_name, &keys)?;
+            let mut changes = rebuild(registry, store, target, &flow_name, &keys)?;
+            if flow == Flow::Products {
+                whole_families(registry, store, target, &flow_name, &mut changes)?;
+            }
             let siblings = match flow {
                 Flow::Stock => stock_siblings(registry, store, target, &flow_name, &changes)?,
                 _ => Siblings::new(),
@@ -181,6 +187,53 @@ fn rebuild(
         });
     }
     Ok(changes)
+}
+
+/// A retry carries what a file's first attempt carried: a parent it makes
+/// is configured on the axes of its family as the desired state holds it
+/// (the variants sent with it may be only some of them). A variant it links
+/// whose parent is not retried brings the parent along, made a parent
+/// again: one the target holds without options (it was made with none, or
+/// they were lost) would otherwise refuse the variant on every retry.
+fn whole_families(
+    registry: &Registry,
+    store: &Store,
+    target: &Target,
+    flow: &str,
+    changes: &mut Vec<Change>,
+) -> anyhow::Result<()> {
+    let (Some(spec), Some(schema)) = (spec_for_flow(flow), registry.by_flow(flow)) else {
+        return Ok(());
+    };
+    let bound = BoundSpec::bind(spec, Arc::clone(&schema)).map_err(anyhow::Error::msg)?;
+    let retried: HashSet<&str> = changes.iter().map(|c| c.key.as_str()).collect();
+    let mut orphans: Vec<(String, i64)> = changes
+        .iter()
+        .filter_map(|c| links_to(&bound, c))
+        .filter(|p| !retried.contains(p))
+        .map(|p| (p.to_string(), 0))
+        .collect();
+    orphans.sort();
+    orphans.dedup();
+    // Only a parent the target holds: one it never acknowledged is sent
+    // whole by its own failure, or was never meant for it.
+    for mut parent in rebuild(registry, store, target, flow, &orphans)? {
+        if make_parent_again(&mut parent) {
+            changes.push(parent);
+        }
+    }
+    let parents: HashSet<u64> = changes
+        .iter()
+        .filter(|c| becomes_parent(c))
+        .map(|c| c.key_hash)
+        .collect();
+    let axes = desired_axes(store, &bound, &parents)?;
+    for c in changes.iter_mut() {
+        if let Some(a) = axes.get(&c.key_hash) {
+            c.variant_axes = Some(a.clone());
+        }
+    }
+    Ok(())
 }
 
 /// The retry as part of the service.

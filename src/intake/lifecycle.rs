@@ -15,7 +15,7 @@ use super::folders::{archive_day, unique_in};
 use super::readiness::marker_path;
 use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
-use crate::reconcile::Verdict;
+use crate::reconcile::{held_report, Verdict};
 use crate::record::line::{read_field, LineView, Parsed};
 use crate::schema::{Registry, Schema};
 use crate::state::{FileRow, Store};
@@ -223,6 +223,16 @@ pub fn process(
             "rejected",
             reason.clone(),
         )?,
+        Verdict::Held { reason, .. } => reject(
+            claimed,
+            config,
+            store,
+            opts,
+            file_id,
+            &result,
+            "held",
+            reason.clone(),
+        )?,
         Verdict::Stale {
             exported_at,
             newest,
@@ -315,6 +325,11 @@ fn write_report(
         "file:   {}\nflow:   {}\nwhy:    {why}\n",
         c.name, c.schema.flow
     ));
+    if let Verdict::Held { over, .. } = &result.verdict {
+        // A valid file: its counts are what it would remove, not errors.
+        text.push_str(&held_report(over, &path.display().to_string()));
+        return write_err(path, &text);
+    }
     if let Some(plan) = result.plan.as_ref().filter(|_| !stale) {
         let r = &plan.report;
         text.push_str(&format!(
@@ -347,6 +362,10 @@ fn write_report(
              `ponte check FILE` shows the same errors; `ponte reprocess --force` replays a file on purpose.\n",
         );
     }
+    write_err(path, &text)
+}
+
+fn write_err(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut report = path.as_os_str().to_os_string();
     report.push(".err");
     std::fs::write(PathBuf::from(report), text).context("cannot write the reject report")?;

@@ -181,7 +181,7 @@ pub fn decode_creates(inputs: &ChangeInputs, indices: &[usize]) -> anyhow::Resul
         .collect()
 }
 
-fn decode(
+pub(super) fn decode(
     inputs: &ChangeInputs,
     i: usize,
     action: Action,

@@ -7,6 +7,8 @@ mod axes;
 mod changes;
 mod desired;
 mod diff;
+mod family;
+mod guard;
 mod stored;
 mod sums;
 
@@ -24,8 +26,13 @@ pub use desired::{
     scan_desired, scan_unchecked, DesiredEntry, DesiredSet, LineFetcher, Unchecked, VariantSeen,
 };
 pub use diff::{classify, Classified};
+pub use family::{becomes_parent, desired_axes, links_to, make_parent_again};
+pub use guard::{held_report, RemovalShare, ALLOW_FLAG, SHARE_KEY};
 pub use stored::{decode_stored, read_stored, Before};
 pub use sums::{FileRows, SiblingReader};
+
+use family::configure_again;
+use guard::held_reason;
 
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
@@ -43,6 +50,12 @@ pub enum Verdict {
     Rejected { reason: String },
     /// Older than the newest file already committed for its flow.
     Stale { exported_at: String, newest: String },
+    /// A complete file removing more of some target than
+    /// `intake.max_removal_share` allows: nothing is sent (see `guard`).
+    Held {
+        reason: String,
+        over: Vec<RemovalShare>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +182,7 @@ pub fn plan_file(
     }
     let complete = plan.mode == Some(Mode::Complete);
     let fetch = LineFetcher::open(path, &schema)?;
+    let mut shares = Vec::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {
         // The variant axes are worked out beside the first target's diff,
         // which needs them only to build its changes.
@@ -180,6 +194,12 @@ pub fn plan_file(
                 None => load(target)?,
             };
             let classified = classify(&set.entries, &applied.snapshot, complete);
+            let holds = applied
+                .snapshot
+                .entries
+                .iter()
+                .filter(|e| !e.is_removed())
+                .count() as u64;
             let wanted: Vec<u64> = classified
                 .updates
                 .iter()
@@ -208,18 +228,28 @@ pub fn plan_file(
                 fetch: &fetch,
                 axes: &axes,
             };
-            let built = build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
-            let removals = built
-                .changes
-                .iter()
-                .filter(|c| c.action == Action::Remove)
-                .count() as u64;
+            let mut built =
+                build_changes(&inputs, &classified, applied_payloads, opts.create_limit)?;
+            if complete && spec.parent.is_some() {
+                let failed = failed_keys(store, &target.name, &schema.flow)?;
+                configure_again(&inputs, &classified, &mut built, &set.variants, &failed)?;
+            }
+            let count = |action| built.changes.iter().filter(|c| c.action == action).count();
+            let (update, removals) = (count(Action::Update), count(Action::Remove));
+            let create = classified.creates.len();
+            shares.push(RemovalShare::new(
+                &target.name,
+                removals as u64,
+                holds,
+                config.intake.max_removal_share,
+            ));
             plan.targets.push(TargetPlan {
                 target: target.name.clone(),
-                create: classified.creates.len() as u64,
-                update: (classified.updates.len() - built.silent.len()) as u64,
-                remove: removals,
-                unchanged: classified.unchanged + built.silent.len() as u64,
+                create: create as u64,
+                update: update as u64,
+                remove: removals as u64,
+                // Every entry of the file is created, updated or unchanged.
+                unchanged: set.entries.len().saturating_sub(create + update) as u64,
                 changes: built.changes,
                 silent: built.silent,
                 pending: built.pending,
@@ -227,9 +257,29 @@ pub fn plan_file(
         }
         Ok(())
     })?;
+    let over: Vec<RemovalShare> = shares.into_iter().filter(RemovalShare::exceeds).collect();
+    if !over.is_empty() {
+        plan.verdict = Verdict::Held {
+            reason: held_reason(&over),
+            over,
+        };
+    }
     plan.entries = set.entries;
     plan.variants = set.variants;
     Ok(plan)
+}
+
+/// The key hashes of what `target` refused of `flow` and has not applied since.
+fn failed_keys(store: Option<&Store>, target: &str, flow: &str) -> anyhow::Result<HashSet<u64>> {
+    let Some(store) = store else {
+        return Ok(HashSet::new());
+    };
+    Ok(store
+        .failures(Some(target))?
+        .into_iter()
+        .filter(|f| f.flow == flow)
+        .map(|f| BoundSpec::key_hash_of(&f.key))
+        .collect())
 }
 
 /// A scan's outcome, whole or with lines left to check.
