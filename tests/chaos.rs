@@ -12,8 +12,9 @@
 //!   nothing is left in progress.
 //!
 //! - The same stream, without kills, against the stand-in answering 30% of
-//!   requests with 500/503, then dropping 10% of connections with 200 ms of
-//!   latency: everything ends applied exactly once.
+//!   requests with 500/503, then losing 10% of its answers after applying
+//!   the request, then dropping 10% of connections with 200 ms of latency:
+//!   everything ends applied exactly once.
 //!
 //! `PONTE_CHAOS_KILLS` sets the number of kills (default 50; the README's
 //! reliability section says how to run a longer one).
@@ -625,6 +626,18 @@ fn under_30_percent_server_errors_everything_is_applied_once() {
         kills: 0,
         faults: Faults {
             error_rate: 0.3,
+            ..Faults::default()
+        },
+    });
+}
+
+#[test]
+fn with_10_percent_of_replies_lost_everything_is_applied_once() {
+    run(Chaos {
+        what: "10% lost replies",
+        kills: 0,
+        faults: Faults {
+            lost_reply_rate: 0.1,
             ..Faults::default()
         },
     });
