@@ -16,6 +16,12 @@
 //!   the request, then dropping 10% of connections with 200 ms of latency:
 //!   everything ends applied exactly once.
 //!
+//! - Poison files among the stream (ponte's own ORD file, garbage, an empty
+//!   file, a header without trailer, a wrong trailer count, a 300 MB line
+//!   without a newline, a link out of the share, a folder named like a
+//!   file, a name that is not UTF-8): each rejected with its report or left
+//!   alone and said so once, and the good files after them applied.
+//!
 //! `PONTE_CHAOS_KILLS` sets the number of kills (default 50; the README's
 //! reliability section says how to run a longer one).
 
@@ -51,6 +57,7 @@ outbound = "{s}/outbound"
 scan_interval = "200ms"
 settle_checks = 2
 settle_spacing = "1s"
+incomplete_timeout = "5s"
 
 [orders]
 poll_interval = "1s"
@@ -400,6 +407,65 @@ struct Chaos {
     what: &'static str,
     kills: usize,
     faults: Faults,
+    /// Poison files dropped among the stream's.
+    poison: bool,
+}
+
+/// Files no ERP should write, dropped into the share among the good ones:
+/// each must end in rejected/ with its report, or be left alone (and said
+/// so once), and hold nothing back for good. Returns the names expected in
+/// rejected/ and those expected left in inbound.
+fn drop_poison(samba: &common::samba::Client, inbound: &Path) -> (Vec<String>, Vec<String>) {
+    let mut rejected = Vec::new();
+    let mut local = tempfile::NamedTempFile::new().unwrap();
+    let mut put = |name: &str, bytes: &[u8]| {
+        use std::io::{Seek, Write};
+        local.as_file_mut().set_len(0).unwrap();
+        local.as_file_mut().rewind().unwrap();
+        local.as_file_mut().write_all(bytes).unwrap();
+        samba.run(&format!("put {} inbound/{name}", local.path().display()));
+        rejected.push(name.to_string());
+    };
+    // ponte's own output, dropped back by mistake.
+    put(
+        "ORD20261128090000.txt",
+        b"TEORDINI    20261128090000V000001\r\nCO000000000\r\n",
+    );
+    // Garbage, an empty file, a header without its trailer.
+    let mut garbage = vec![0u8; 4096];
+    fastrand::Rng::with_seed(3).fill(&mut garbage);
+    put("ART20261128043000.txt", &garbage);
+    put("GIA20261128043000.txt", b"");
+    let header_only = giacenze(4, &[]);
+    let cut = header_only.iter().position(|b| *b == b'\n').unwrap() + 1;
+    put("CLI20261128043000.txt", &header_only[..cut]);
+    // A trailer whose count is wrong.
+    let mut wrong = giacenze(4, &[("CH-001".into(), "MAG01", 1000)]);
+    let at = wrong
+        .windows(2)
+        .rposition(|w| w == b"CO")
+        .expect("a trailer");
+    let count = &mut wrong[at + 2..at + 11];
+    count.copy_from_slice(b"000000042");
+    put("GIA20261128044000.txt", &wrong);
+    // A 300 MB line without a newline, older than the next good products.
+    let mut huge = articoli(4, Mode::Changes, &[]);
+    let cut = huge.iter().position(|b| *b == b'\n').unwrap() + 1;
+    huge.truncate(cut);
+    huge.resize(300 << 20, b'A');
+    std::fs::write(inbound.join("ART20261128045000.txt"), &huge).unwrap();
+    rejected.push("ART20261128045000.txt".into());
+    // Left alone: a link out of the share, a folder named like a file, a
+    // name that is not UTF-8.
+    let mut alone = Vec::new();
+    std::os::unix::fs::symlink("/etc/passwd", inbound.join("ART20261128046000.txt")).unwrap();
+    alone.push("ART20261128046000.txt".to_string());
+    std::fs::create_dir(inbound.join("GIA20261128046000.txt")).unwrap();
+    alone.push("GIA20261128046000.txt".to_string());
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::ffi::OsStr::from_bytes(b"ART2026112804\xff7000.txt");
+    std::fs::write(inbound.join(odd), &garbage).unwrap();
+    (rejected, alone)
 }
 
 /// Runs the whole stream through `ponte watch` beside the share under
@@ -443,9 +509,15 @@ fn run(chaos: Chaos) {
         let writing = Arc::clone(&writing);
         let port = samba.port;
         let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
+        let poison = chaos.poison;
+        let inbound = share.join("inbound");
         std::thread::spawn(move || {
             let samba = common::samba::Client::new(port);
-            for (name, bytes) in files {
+            let mut dropped = (Vec::new(), Vec::new());
+            for (i, (name, bytes)) in files.into_iter().enumerate() {
+                if poison && i == 3 {
+                    dropped = drop_poison(&samba, &inbound);
+                }
                 let chunks = rng.usize(1..=3);
                 samba.copy_like_windows(
                     &bytes,
@@ -456,6 +528,7 @@ fn run(chaos: Chaos) {
                 std::thread::sleep(Duration::from_millis(rng.u64(200..1500)));
             }
             writing.store(false, Ordering::SeqCst);
+            dropped
         })
     };
 
@@ -467,7 +540,7 @@ fn run(chaos: Chaos) {
     }
     // Then the service runs undisturbed until everything is through.
     let watch = Watch::start(dir.path(), kills);
-    writer.join().expect("the ERP's writer");
+    let (poisoned, left_alone) = writer.join().expect("the ERP's writer");
     assert!(!writing.load(Ordering::SeqCst));
     let deadline = Instant::now() + Duration::from_secs(180);
     let done = || {
@@ -477,7 +550,12 @@ fn run(chaos: Chaos) {
             .into_iter()
             .chain(names(&files_in(&share.join("rejected"))))
             .collect();
-        inbound.is_empty() && in_progress.is_empty() && expected_files.is_subset(&handled)
+        let waiting = names(&inbound)
+            .into_iter()
+            .filter(|n| !left_alone.contains(n) && !n.contains('\u{fffd}'))
+            .count();
+        let rejected_all = poisoned.iter().all(|p| handled.contains(p));
+        waiting == 0 && in_progress.is_empty() && expected_files.is_subset(&handled) && rejected_all
     };
     while !done() {
         assert!(
@@ -508,7 +586,23 @@ fn run(chaos: Chaos) {
         );
     }
     let rejected = names(&files_in(&share.join("rejected")));
-    assert!(rejected.is_empty(), "rejected (seed {seed}): {rejected:?}");
+    let mut expected_rejected: Vec<String> = poisoned
+        .iter()
+        .flat_map(|p| [p.clone(), format!("{p}.err")])
+        .collect();
+    expected_rejected.sort();
+    assert_eq!(rejected, expected_rejected, "rejected (seed {seed})");
+    // What is left alone stays, said once in the service's log.
+    let log = std::fs::read_to_string(dir.path().join(format!("watch-{kills:03}.log")))
+        .unwrap_or_default();
+    for name in &left_alone {
+        assert!(
+            share.join("inbound").join(name).exists(),
+            "{name} (seed {seed})"
+        );
+        let said = log.lines().filter(|l| l.contains(name.as_str())).count();
+        assert_eq!(said, 1, "{name} said {said} times (seed {seed}):\n{log}");
+    }
     assert!(files_in(&share.join("in-progress")).is_empty());
 
     let snapshot = shop.snapshot();
@@ -616,6 +710,7 @@ fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
         what: "kill -9",
         kills: kills(),
         faults: Faults::default(),
+        poison: false,
     });
 }
 
@@ -628,6 +723,7 @@ fn under_30_percent_server_errors_everything_is_applied_once() {
             error_rate: 0.3,
             ..Faults::default()
         },
+        poison: false,
     });
 }
 
@@ -640,6 +736,7 @@ fn with_10_percent_of_replies_lost_everything_is_applied_once() {
             lost_reply_rate: 0.1,
             ..Faults::default()
         },
+        poison: false,
     });
 }
 
@@ -653,5 +750,16 @@ fn with_dropped_connections_and_latency_everything_is_applied_once() {
             latency: Duration::from_millis(200),
             ..Faults::default()
         },
+        poison: false,
+    });
+}
+
+#[test]
+fn poison_files_among_the_stream_are_rejected_or_left_alone_and_hold_nothing_back() {
+    run(Chaos {
+        what: "poison files",
+        kills: 0,
+        faults: Faults::default(),
+        poison: true,
     });
 }

@@ -62,6 +62,14 @@ impl Scanner {
                 continue;
             }
             if !meta.is_file() {
+                // A folder of the ERP's own is its business; one named like
+                // a file a schema claims is a mistake worth saying, once, as
+                // is a FIFO, device or socket, which is never read.
+                if !meta.is_dir() {
+                    self.report_once(name, "not a regular file; left alone");
+                } else if registry.route(Path::new(name)).is_ok() {
+                    self.report_once(name, "a folder named like a file; left alone");
+                }
                 continue;
             }
             let schema = match registry.route(Path::new(name)) {
