@@ -222,3 +222,37 @@ fn a_resource_the_integration_may_not_use_refuses_that_call_only() {
     let out = ingest(root, &products(root, 4, 3));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[test]
+fn failure_retries_wait_out_a_refusal_without_counting_attempts() {
+    use ponte::config::Config;
+    use ponte::flows::inbound::Pusher;
+    use ponte::flows::retry::retry_due;
+    use ponte::schema::Registry;
+    use ponte::state::Store;
+
+    let shop = common::contract::shop(Fixture::default());
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_private(&root.join("password"), "wrong");
+    std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
+    let out = ingest(root, &products(root, 2, 5));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(count(&shop, TOKEN_PATH), 1);
+
+    let config = Config::load(&root.join("ponte.toml")).unwrap();
+    let mut store = Store::open(&config.paths.state_dir).unwrap();
+    let before = store.failures(Some("b2b")).unwrap();
+    assert_eq!(before.len(), 5);
+    let pusher = Pusher::new(&config).unwrap();
+    let summary = retry_due(&config, &Registry::built_in(), &mut store, &pusher).unwrap();
+    assert_eq!((summary.applied, summary.failed), (0, 0), "{summary:?}");
+    assert_eq!(count(&shop, TOKEN_PATH), 1, "no sign-in while held");
+    let after = store.failures(Some("b2b")).unwrap();
+    let attempts = |rows: &[ponte::state::FailureRow]| {
+        rows.iter()
+            .map(|f| (f.key.clone(), f.attempts))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attempts(&after), attempts(&before));
+}

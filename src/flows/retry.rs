@@ -54,6 +54,12 @@ pub fn retry_due(
     let now = now_text();
     let mut summary = RetrySummary::default();
     for target in &config.targets {
+        // Held by a refusal of its credentials: nothing would be sent, and
+        // counting the attempt would push each entity's next try back.
+        if let Some(refusal) = pusher.refusal(&target.name) {
+            tracing::debug!(target = %target.name, "no retries while {refusal}");
+            continue;
+        }
         let mut by_flow: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
         for f in store.failures(Some(&target.name))? {
             if f.next_try.as_deref().is_none_or(|t| t <= now.as_str()) {
