@@ -991,3 +991,33 @@ fn the_service_polls_orders() {
     );
     all_once(&w.appearances(&[]), 7);
 }
+
+#[test]
+fn exports_recorded_before_shops_were_kept_count_for_every_target_of_the_shop() {
+    let shop = common::contract::shop(Fixture::demo());
+    let both = "default = \"B2C\"\nb2b = \"B2B\"";
+    let first = World::with_targets(&shop, &store_target("b2c", "default", "", both));
+    let r = first.poll();
+    assert_eq!(r.exported.len(), 3, "{r:?}");
+    // As a store of the version before shops were kept left them.
+    let db = first.dir.path().join("state").join("ponte.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE order_exports SET shop = NULL; UPDATE order_export_intents SET shop = NULL;",
+    )
+    .unwrap();
+    drop(conn);
+    // A second target of the same shop, listed first, polls first.
+    let targets = store_target("b2b", "b2b", "", both) + &store_target("b2c", "default", "", both);
+    let upgraded = World::with_targets(&shop, &targets);
+    std::fs::remove_dir_all(upgraded.dir.path().join("state")).ok();
+    std::fs::rename(
+        first.dir.path().join("state"),
+        upgraded.dir.path().join("state"),
+    )
+    .unwrap();
+    let reports = upgraded.poll_all(Hooks::default());
+    assert_eq!(reports[0].target, "b2b");
+    assert!(reports[0].exported.is_empty(), "{reports:?}");
+    assert_eq!(reports[0].exported_by_other.len(), 3, "{reports:?}");
+}

@@ -87,6 +87,10 @@ struct Shop {
 pub struct OrdersPoller {
     runtime: tokio::runtime::Runtime,
     shops: Vec<Shop>,
+    /// Every target and its shop, those without orders too: exports
+    /// recorded before the shop was kept (migration 5) are given theirs
+    /// before any poll, so that a target polling first sees them.
+    all_targets: Vec<(String, String)>,
     schema: Arc<Schema>,
     outbound: std::path::PathBuf,
     overlap: Duration,
@@ -122,6 +126,11 @@ impl OrdersPoller {
         Ok(OrdersPoller {
             runtime,
             shops,
+            all_targets: config
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), t.base_url.clone()))
+                .collect(),
             schema,
             outbound: config.paths.outbound.clone(),
             overlap: config.orders.overlap,
@@ -167,7 +176,9 @@ impl OrdersPoller {
         let t = &shop.target;
         let followup = t.order_comment || t.order_status_after_export.is_some();
         // Before recovery, so that what it records carries the shop too.
-        store.adopt_exports(&t.name, &t.base_url)?;
+        for (name, shop) in &self.all_targets {
+            store.adopt_exports(name, shop)?;
+        }
         for r in export::recover(store, &self.outbound, &t.name, followup)? {
             match r {
                 Recovered::Delivered(w) => report.recovered.push(w.file),
