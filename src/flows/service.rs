@@ -182,7 +182,14 @@ fn handle(
         force: false,
         move_when_done: true,
     };
-    let (disposition, result) = lifecycle::process(c, config, store, pusher, &opts)?;
+    let (disposition, result) = match lifecycle::process(c, config, store, pusher, &opts) {
+        // Stopped mid-read: nothing was sent, the file stays in progress.
+        Err(e) if crate::record::stop::is_stopped(&e) => {
+            tracing::info!(file = %c.name, "{e:#}");
+            return Ok(());
+        }
+        outcome => outcome?,
+    };
     match &disposition {
         Disposition::Archived { path, all_applied } => {
             summary.archived += 1;
@@ -283,6 +290,9 @@ pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
             }
             tracing::info!("stopping: finishing the current file");
             flag.store(true, Ordering::SeqCst);
+            // A file still being read is read again at the next start:
+            // a large one must not hold the stop off.
+            crate::record::stop::stop_reading();
         });
     });
     Ok(())

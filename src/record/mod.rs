@@ -3,9 +3,11 @@
 mod charset;
 mod error;
 pub mod line;
+pub mod open;
 pub mod probe;
 pub mod reader;
 pub mod scan;
+pub mod stop;
 mod value;
 pub mod writer;
 

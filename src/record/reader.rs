@@ -4,12 +4,14 @@
 //! Memory stays bounded whatever the file's size: a reader thread fills at
 //! most a few blocks ahead while the current batch is processed.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::channel;
 
 use anyhow::{bail, Context};
+
+use super::open::open_file;
+use super::stop::Stoppable;
 
 const DOS_EOF: u8 = 0x1A;
 
@@ -79,8 +81,9 @@ where
     M: Fn(&Chunk) -> T + Sync,
     S: FnMut(T) -> anyhow::Result<()>,
 {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    process_reader(file, opts, map, sink).with_context(|| format!("{}", path.display()))
+    let file = open_file(path)?;
+    process_reader(Stoppable::new(file), opts, map, sink)
+        .with_context(|| format!("{}", path.display()))
 }
 
 pub fn process_reader<R, T, M, S>(

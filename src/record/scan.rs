@@ -3,7 +3,6 @@
 //! flow name and the mode). Per-record work runs in parallel on blocks; the
 //! file-level rules are settled in order as the blocks come back.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -11,7 +10,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::line::{check_record, read_field, short_eq, LineView, Parsed};
+use super::open::open_file;
 use super::reader::{process_reader, Chunk, ReadOptions};
+use super::stop::Stoppable;
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
 
@@ -143,9 +144,10 @@ pub fn scan_file<V: RecordVisitor>(
     visitor: &V,
     on_out: impl FnMut(V::Out) -> anyhow::Result<()>,
 ) -> anyhow::Result<FileReport> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let file = open_file(path)?;
     let name = path.display().to_string();
-    scan_reader(file, &name, schema, opts, visitor, on_out).with_context(|| name.clone())
+    scan_reader(Stoppable::new(file), &name, schema, opts, visitor, on_out)
+        .with_context(|| name.clone())
 }
 
 /// `scan_file` on any reader; `name` stands for the file in the report.
