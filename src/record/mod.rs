@@ -2,6 +2,7 @@
 
 mod charset;
 mod error;
+mod excerpt;
 pub mod line;
 pub mod open;
 pub mod probe;
@@ -13,4 +14,5 @@ pub mod writer;
 
 pub use charset::Charset;
 pub use error::{FieldRef, RecordError};
+pub use excerpt::{excerpt, EXCERPT_BYTES};
 pub use value::{Decimal, Value};
