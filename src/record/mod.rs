@@ -9,6 +9,7 @@ pub mod probe;
 pub mod reader;
 pub mod scan;
 pub mod stop;
+mod utf8_hint;
 mod value;
 pub mod writer;
 

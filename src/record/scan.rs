@@ -13,6 +13,7 @@ use super::line::{check_record, read_field, short_eq, LineView, Parsed};
 use super::open::open_file;
 use super::reader::{process_reader, Chunk, ReadOptions};
 use super::stop::Stoppable;
+use super::utf8_hint::{looks_like_utf8, utf8_in_single_byte};
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
 
@@ -126,6 +127,8 @@ struct ChunkResult<O> {
     landmarks: Vec<Landmark>,
     header: Option<HeaderInfo>,
     last_line: u64,
+    /// The chunk's first line that looks like UTF-8 in a single-byte file.
+    utf8: Option<RecordError>,
     out: O,
 }
 
@@ -193,6 +196,13 @@ fn scan_chunk<'c, V: RecordVisitor>(
     };
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
+        // Before the lines a visitor claims: those are read in the same
+        // charset, and the file's verdict must not depend on who checks.
+        if r.utf8.is_none() {
+            if let Some(at) = utf8_in_single_byte(schema.charset, bytes) {
+                r.utf8 = Some(looks_like_utf8(schema, line_no, bytes, at));
+            }
+        }
         if let Some(idx) = claimed.filter(|&idx| is_of_record(schema, idx, bytes)) {
             r.counts[idx] += 1;
             visitor.visit(&mut r.out, seen(line_no, bytes, idx));
@@ -306,6 +316,9 @@ struct FileState {
     trailer_line: Option<u64>,
     last_line: u64,
     file_errors: Vec<RecordError>,
+    /// The file's first line that looks like UTF-8, if the schema's
+    /// charset is single-byte: one error rejects the file.
+    utf8: Option<RecordError>,
 }
 
 impl FileState {
@@ -330,6 +343,7 @@ impl FileState {
             trailer_line: None,
             last_line: 0,
             file_errors: Vec::new(),
+            utf8: None,
         }
     }
 
@@ -378,6 +392,9 @@ impl FileState {
         if self.report.header.is_none() {
             self.report.header = r.header.clone();
         }
+        if self.utf8.is_none() {
+            self.utf8 = r.utf8.clone();
+        }
         if r.last_line > 0 {
             self.last_line = r.last_line;
         }
@@ -385,6 +402,9 @@ impl FileState {
 
     fn finish(mut self, schema: &Schema, lines: u64) -> FileReport {
         self.report.lines = lines;
+        if let Some(e) = self.utf8.take() {
+            self.structural(e);
+        }
         let header_tag = schema.records[schema.header.record].tag.clone();
         let trailer_tag = schema.records[schema.trailer.record].tag.clone();
         if lines == 0 {
