@@ -3,25 +3,32 @@
 //! Read as Windows-1252, "più" in UTF-8 is "piÃ¹": every byte is allowed,
 //! so nothing else would notice, and the mojibake would reach Magento. A
 //! line whose non-ASCII bytes all form valid UTF-8 sequences is taken for
-//! UTF-8: text really written in Windows-1252 or ISO-8859-15 almost never
-//! does (an accented letter is one byte, followed by ASCII, which is no
-//! UTF-8 sequence; it takes pairs like "Ã¨" to look like one).
+//! UTF-8 when one of them at least is a character an ERP's text holds:
+//! a Latin letter or sign (U+00A0-U+017F: what "Ã" "Â" "Ä" "Å" start in
+//! Windows-1252) or typographic punctuation and currency (U+2000-U+20CF,
+//! "â" then two more). Text really written in Windows-1252 or ISO-8859-15
+//! almost never does: an accented letter is one byte followed by ASCII,
+//! which is no UTF-8 sequence, and an upper-case accent before a symbol
+//! ("È’", valid UTF-8 for U+0212) decodes to none of those characters.
 
 use super::excerpt::excerpt;
 use super::{Charset, FieldRef, RecordError};
 use crate::schema::Schema;
 
-/// Where the first multi-byte sequence of `bytes` starts, when the schema's
-/// charset is single-byte and the line is valid UTF-8 with one at least.
-/// Runs on every line: the common line, all ASCII, costs one pass that the
-/// compiler vectorises, and a Windows-1252 line stops at its first accent.
+/// Where the first telling UTF-8 character of `bytes` starts, when the
+/// schema's charset is single-byte and the line is valid UTF-8 with one
+/// such character at least. Runs on every line: the common line, all
+/// ASCII, costs one pass that the compiler vectorises, and a Windows-1252
+/// line stops at its first accent.
 #[inline]
 pub fn utf8_in_single_byte(charset: Charset, bytes: &[u8]) -> Option<usize> {
     if !charset.is_single_byte() || bytes.iter().fold(0u8, |acc, &b| acc | b) < 0x80 {
         return None;
     }
-    std::str::from_utf8(bytes).ok()?;
-    bytes.iter().position(|&b| b >= 0x80)
+    let text = std::str::from_utf8(bytes).ok()?;
+    text.char_indices()
+        .find(|&(_, c)| matches!(c, '\u{A0}'..='\u{17F}' | '\u{2000}'..='\u{20CF}'))
+        .map(|(at, _)| at)
 }
 
 /// The error rejecting a file that looks like UTF-8, at the line and field
@@ -79,6 +86,11 @@ mod tests {
         // One accent in Windows-1252 beside a UTF-8 one: not all valid.
         let mixed = ["AR più ".as_bytes(), b"citt\xe0"].concat();
         assert_eq!(utf8_in_single_byte(W, &mixed), None);
+        // Typographic quotes and the euro sign, in UTF-8.
+        assert_eq!(utf8_in_single_byte(W, "AR l’una 5 €".as_bytes()), Some(4));
+        // Windows-1252 "È’" and "ß€" are valid UTF-8 (U+0212, U+07C0), but
+        // of no text an ERP writes: Windows-1252 it stays.
+        assert_eq!(utf8_in_single_byte(W, b"AR \xc8\x92 \xdf\x80"), None);
         assert_eq!(
             utf8_in_single_byte(Charset::Utf8, "AR più".as_bytes()),
             None
