@@ -18,7 +18,7 @@ use crate::flows::inbound::{ingest_file, FileResult, Pusher};
 use crate::reconcile::Verdict;
 use crate::record::line::{read_field, LineView, Parsed};
 use crate::record::open::open_file;
-use crate::record::stop::Stoppable;
+use crate::record::stop::{check, stop_flag};
 use crate::schema::{Registry, Schema};
 use crate::state::{FileRow, Store};
 
@@ -113,10 +113,11 @@ fn original_name(name: &str) -> &str {
 
 /// A 128-bit content hash, hex: the file's identity whatever its name.
 pub fn hash_file(path: &Path) -> anyhow::Result<String> {
-    let mut f = Stoppable::new(open_file(path)?);
+    let mut f = open_file(path)?;
     let mut h = Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
+        check(stop_flag())?;
         let n = f
             .read(&mut buf)
             .with_context(|| format!("cannot read {}", path.display()))?;

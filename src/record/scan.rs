@@ -12,8 +12,7 @@ use serde::Serialize;
 use super::line::{check_record, read_field, short_eq, LineView, Parsed};
 use super::open::open_file;
 use super::reader::{process_reader, Chunk, ReadOptions};
-use super::stop::Stoppable;
-use super::utf8_hint::{looks_like_utf8, utf8_in_single_byte};
+use super::utf8_hint::first_utf8_line;
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
 
@@ -149,8 +148,7 @@ pub fn scan_file<V: RecordVisitor>(
 ) -> anyhow::Result<FileReport> {
     let file = open_file(path)?;
     let name = path.display().to_string();
-    scan_reader(Stoppable::new(file), &name, schema, opts, visitor, on_out)
-        .with_context(|| name.clone())
+    scan_reader(file, &name, schema, opts, visitor, on_out).with_context(|| name.clone())
 }
 
 /// `scan_file` on any reader; `name` stands for the file in the report.
@@ -185,6 +183,9 @@ fn scan_chunk<'c, V: RecordVisitor>(
         counts: vec![0; schema.records.len()],
         ..Default::default()
     };
+    // Every line, the ones a visitor claims included: the file's verdict
+    // must not depend on who checks its lines.
+    r.utf8 = first_utf8_line(schema, chunk);
     let mut errors = Vec::new();
     let claimed = visitor.claims();
     let seen = |line: u64, bytes: &'c [u8], record: usize| Seen {
@@ -196,13 +197,6 @@ fn scan_chunk<'c, V: RecordVisitor>(
     };
     for (line_no, bytes) in chunk.lines() {
         r.last_line = line_no;
-        // Before the lines a visitor claims: those are read in the same
-        // charset, and the file's verdict must not depend on who checks.
-        if r.utf8.is_none() {
-            if let Some(at) = utf8_in_single_byte(schema.charset, bytes) {
-                r.utf8 = Some(looks_like_utf8(schema, line_no, bytes, at));
-            }
-        }
         if let Some(idx) = claimed.filter(|&idx| is_of_record(schema, idx, bytes)) {
             r.counts[idx] += 1;
             visitor.visit(&mut r.out, seen(line_no, bytes, idx));
