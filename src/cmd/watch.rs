@@ -3,7 +3,8 @@
 //! complete file in order, pushes it to every target, archives or rejects
 //! it, and polls the orders of the targets that take them every
 //! `orders.poll_interval` (as `ponte orders pull` does). SIGTERM or SIGINT
-//! finish the current file, then exit 0. One instance
+//! finish the current file's push, then exit 0; a file still being read
+//! stays in progress, read again at the next start. One instance
 //! per state directory: a second exits 2 naming the holder's pid. Nothing
 //! a file, the share or Magento does ends it (see `flows::service`); a
 //! state store that fails does, with exit 3.

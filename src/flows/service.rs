@@ -361,6 +361,12 @@ impl Intake<'_> {
                 self.count(c, &disposition, result.as_ref());
                 return Ok(Handled::Done);
             }
+            // Stopped mid-read by SIGTERM: nothing was sent, and the file
+            // stays in progress for the next start. Never the file's fault.
+            Ok(Err(e)) if crate::record::stop::is_stopped(&e) => {
+                tracing::info!(file = %c.name, "{e:#}");
+                return Ok(Handled::Done);
+            }
             Ok(Err(e)) if is_store_failure(&e) => return Err(e),
             Ok(Err(e)) => {
                 if let Some(down) = self.share_failure() {
@@ -662,6 +668,9 @@ pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
             }
             tracing::info!("stopping: finishing the current file");
             flag.store(true, Ordering::SeqCst);
+            // A file still being read is read again at the next start:
+            // a large one must not hold the stop off.
+            crate::record::stop::stop_reading();
         });
     });
     Ok(())

@@ -17,6 +17,8 @@ use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
 use crate::reconcile::{held_report, Verdict};
 use crate::record::line::{read_field, LineView, Parsed};
+use crate::record::open::open_file;
+use crate::record::stop::{check, stop_flag};
 use crate::schema::{Registry, Schema};
 use crate::state::{FileRow, Store};
 
@@ -44,6 +46,9 @@ pub fn claim(
     schema: Arc<Schema>,
     in_progress: &Path,
 ) -> anyhow::Result<Claimed> {
+    // What the scan saw may have been swapped since for a link, a FIFO or a
+    // device: refused here, it stays where it is, where the scan leaves it.
+    let mut source = open_file(path)?;
     let dest = unique_in(in_progress, name);
     // Same filesystem as the share: a rename is atomic, so the ERP and a
     // second scan see the file either there or gone, never half. A file
@@ -54,9 +59,13 @@ pub fn claim(
                 format!("cannot claim {} into {}", path.display(), dest.display())
             });
         }
-        std::fs::copy(path, &dest)
+        let mut copy = || -> std::io::Result<()> {
+            let mut to = std::fs::File::create_new(&dest)?;
+            std::io::copy(&mut source, &mut to)?;
+            to.sync_all()
+        };
+        copy()
             .with_context(|| format!("cannot copy {} into {}", path.display(), dest.display()))?;
-        std::fs::File::open(&dest)?.sync_all()?;
         std::fs::remove_file(path)
             .with_context(|| format!("cannot remove {} once copied", path.display()))?;
     }
@@ -115,12 +124,14 @@ fn original_name(name: &str) -> &str {
 
 /// A 128-bit content hash, hex: the file's identity whatever its name.
 pub fn hash_file(path: &Path) -> anyhow::Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut f = open_file(path)?;
     let mut h = Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf)?;
+        check(stop_flag())?;
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -131,7 +142,7 @@ pub fn hash_file(path: &Path) -> anyhow::Result<String> {
 
 /// The header timestamp, for ordering a backlog; `None` when unreadable.
 pub fn header_time(path: &Path, schema: &Schema) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
+    let mut f = open_file(path).ok()?;
     let mut head = vec![0u8; schema.record_length * 4 + 2];
     let n = f.read(&mut head).ok()?;
     head.truncate(n);

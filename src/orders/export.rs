@@ -365,7 +365,7 @@ pub fn recover(
                     false
                 }
             }
-            Some((size, hash)) => match fs::read(&temp) {
+            Some((size, hash)) => match read_back(&temp) {
                 Ok(content) => {
                     let intact = content.len() as u64 == *size
                         && format!("{:016x}", xxh3_64(&content)) == *hash;
@@ -397,6 +397,15 @@ pub fn recover(
         }
     }
     Ok(done)
+}
+
+/// ponte's own temporary file, read back through the share's one way of
+/// opening a file (outbound is on the share too).
+fn read_back(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut content = Vec::new();
+    crate::record::open::open_file(path)?.read_to_end(&mut content)?;
+    Ok(content)
 }
 
 fn remove_if_present(path: &Path) -> Result<(), ExportError> {

@@ -335,8 +335,8 @@ pub struct LineFetcher {
 impl LineFetcher {
     pub fn open(path: &Path, schema: &Schema) -> anyhow::Result<LineFetcher> {
         use anyhow::Context;
-        let file =
-            File::open(path).with_context(|| format!("{}: cannot reopen", path.display()))?;
+        let file = crate::record::open::open_file(path)
+            .with_context(|| format!("{}: cannot reopen", path.display()))?;
         // Up to 4 bytes a character in UTF-8, and the line end.
         let bytes_a_char = if schema.charset.is_single_byte() {
             1

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use super::charset::outside_printable_ascii;
+use super::excerpt::excerpt;
 use super::{Charset, Decimal, FieldRef, RecordError, Value};
 use crate::schema::{Date, Field, FieldKind, RecordLayout, Schema};
 
@@ -297,7 +298,7 @@ pub fn field_error(
             pos: field.pos(),
             len: field.len,
         }),
-        raw: Some(charset.decode(raw).into_owned()),
+        raw: Some(excerpt(charset, raw)),
         message,
     }
 }
@@ -319,7 +320,7 @@ pub fn check_line(
             line: line_no,
             record: None,
             field: None,
-            raw: Some(charset.decode(tag).into_owned()),
+            raw: Some(excerpt(charset, tag)),
             message: format!(
                 "unknown record type at pos {} (a {} file has {})",
                 schema.tag_start + 1,
@@ -337,7 +338,7 @@ pub fn check_line(
                 line: line_no,
                 record: Some(layout.tag.clone()),
                 field: None,
-                raw: Some(charset.decode(extra).into_owned()),
+                raw: Some(excerpt(charset, extra)),
                 message: format!(
                     "the line is {} characters long, the record length is {}",
                     view.len(),

@@ -4,12 +4,15 @@
 //! Memory stays bounded whatever the file's size: a reader thread fills at
 //! most a few blocks ahead while the current batch is processed.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::channel;
 
 use anyhow::{bail, Context};
+
+use super::open::open_file;
+use super::stop::{check, stop_flag};
+use std::sync::atomic::AtomicBool;
 
 const DOS_EOF: u8 = 0x1A;
 
@@ -79,7 +82,7 @@ where
     M: Fn(&Chunk) -> T + Sync,
     S: FnMut(T) -> anyhow::Result<()>,
 {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let file = open_file(path)?;
     process_reader(file, opts, map, sink).with_context(|| format!("{}", path.display()))
 }
 
@@ -215,6 +218,8 @@ struct Splitter<R> {
     next_line: u64,
     next_offset: u64,
     eof: bool,
+    /// Looked at before each block (see `stop`).
+    stop: &'static AtomicBool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -226,6 +231,7 @@ impl<R: Read> Splitter<R> {
             next_line: 1,
             next_offset: 0,
             eof: false,
+            stop: stop_flag(),
         }
     }
 
@@ -242,6 +248,7 @@ impl<R: Read> Splitter<R> {
                 }
                 return Ok(Some(self.emit(buf)));
             }
+            check(self.stop)?;
             let block = self.opts.block_size.max(1);
             let want = block as u64;
             // One allocation per block rather than read_to_end's doubling.
@@ -442,6 +449,27 @@ mod tests {
             got,
             vec![(1, b"a".to_vec()), (2, b"".to_vec()), (3, b"b".to_vec())]
         );
+    }
+
+    /// Once the process is stopping, the next block is not read.
+    #[test]
+    fn a_set_stop_flag_ends_the_read_at_the_next_block() {
+        // A flag of the test's own: the process-wide one would stop the
+        // other tests' reads.
+        static FLAG: AtomicBool = AtomicBool::new(false);
+        let opts = ReadOptions {
+            block_size: 4,
+            max_line: 16,
+            batch: 1,
+        };
+        let mut splitter = Splitter::new(&b"aa\nbb\ncc\ndd\n"[..], opts);
+        splitter.stop = &FLAG;
+        assert!(splitter.next_chunk(Vec::new()).unwrap().is_some());
+        FLAG.store(true, std::sync::atomic::Ordering::SeqCst);
+        let Err(err) = splitter.next_chunk(Vec::new()) else {
+            panic!("a block was read after the stop");
+        };
+        assert!(crate::record::stop::is_stopped(&err), "{err:#}");
     }
 
     #[test]

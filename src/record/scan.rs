@@ -3,7 +3,6 @@
 //! flow name and the mode). Per-record work runs in parallel on blocks; the
 //! file-level rules are settled in order as the blocks come back.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -11,7 +10,9 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::line::{check_record, read_field, short_eq, LineView, Parsed};
+use super::open::open_file;
 use super::reader::{process_reader, Chunk, ReadOptions};
+use super::utf8_hint::first_utf8_line;
 use super::RecordError;
 use crate::schema::{Date, Mode, Schema};
 
@@ -125,6 +126,8 @@ struct ChunkResult<O> {
     landmarks: Vec<Landmark>,
     header: Option<HeaderInfo>,
     last_line: u64,
+    /// The chunk's first line that looks like UTF-8 in a single-byte file.
+    utf8: Option<RecordError>,
     out: O,
 }
 
@@ -143,7 +146,7 @@ pub fn scan_file<V: RecordVisitor>(
     visitor: &V,
     on_out: impl FnMut(V::Out) -> anyhow::Result<()>,
 ) -> anyhow::Result<FileReport> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let file = open_file(path)?;
     let name = path.display().to_string();
     scan_reader(file, &name, schema, opts, visitor, on_out).with_context(|| name.clone())
 }
@@ -180,6 +183,9 @@ fn scan_chunk<'c, V: RecordVisitor>(
         counts: vec![0; schema.records.len()],
         ..Default::default()
     };
+    // Every line, the ones a visitor claims included: the file's verdict
+    // must not depend on who checks its lines.
+    r.utf8 = first_utf8_line(schema, chunk);
     let mut errors = Vec::new();
     let claimed = visitor.claims();
     let seen = |line: u64, bytes: &'c [u8], record: usize| Seen {
@@ -304,6 +310,9 @@ struct FileState {
     trailer_line: Option<u64>,
     last_line: u64,
     file_errors: Vec<RecordError>,
+    /// The file's first line that looks like UTF-8, if the schema's
+    /// charset is single-byte: one error rejects the file.
+    utf8: Option<RecordError>,
 }
 
 impl FileState {
@@ -328,6 +337,7 @@ impl FileState {
             trailer_line: None,
             last_line: 0,
             file_errors: Vec::new(),
+            utf8: None,
         }
     }
 
@@ -376,6 +386,9 @@ impl FileState {
         if self.report.header.is_none() {
             self.report.header = r.header.clone();
         }
+        if self.utf8.is_none() {
+            self.utf8 = r.utf8.clone();
+        }
         if r.last_line > 0 {
             self.last_line = r.last_line;
         }
@@ -383,6 +396,9 @@ impl FileState {
 
     fn finish(mut self, schema: &Schema, lines: u64) -> FileReport {
         self.report.lines = lines;
+        if let Some(e) = self.utf8.take() {
+            self.structural(e);
+        }
         let header_tag = schema.records[schema.header.record].tag.clone();
         let trailer_tag = schema.records[schema.trailer.record].tag.clone();
         if lines == 0 {

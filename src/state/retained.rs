@@ -55,8 +55,8 @@ pub fn retain(
     fingerprint: &str,
 ) -> anyhow::Result<i64> {
     use anyhow::Context;
-    let mut from =
-        File::open(source).with_context(|| format!("{}: cannot read", source.display()))?;
+    let mut from = crate::record::open::open_file(source)
+        .with_context(|| format!("{}: cannot read", source.display()))?;
     let size = from
         .metadata()
         .with_context(|| format!("{}: cannot read", source.display()))?
