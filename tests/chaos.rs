@@ -181,6 +181,39 @@ fn clienti(hour: u8, rows: &[(String, String, String)]) -> Vec<u8> {
     w.finish().unwrap()
 }
 
+/// Two partial shipments of the B2B order 000000103, without tracking
+/// numbers: nothing but the order's shipped quantities tells whether one
+/// was made.
+fn partial_shipments(hour: u8) -> Vec<u8> {
+    let schema = Registry::built_in().by_flow("EVASIONI").unwrap();
+    let mut w = FileWriter::new(&schema, Vec::new(), at(hour), Mode::Changes, "000001").unwrap();
+    let order = || ("order_number", Value::Text("000000103".into()));
+    for (note, sku, milli) in [
+        ("DDT0500", "OLI-EVO-075", 5000),
+        ("DDT0501", "CAF-ESP-1KG", 6000),
+    ] {
+        w.record(
+            "EV",
+            &[
+                order(),
+                ("event", Value::Text("P".into())),
+                ("delivery_note", Value::Text(note.into())),
+            ],
+        )
+        .unwrap();
+        w.record(
+            "ER",
+            &[
+                order(),
+                ("sku", Value::Text(sku.into())),
+                ("quantity", Value::Decimal(Decimal::new(milli, 3))),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap()
+}
+
 fn stream() -> Stream {
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
     let simple = |i: usize, cents: i64| Product {
@@ -249,6 +282,7 @@ fn stream() -> Stream {
 
     let eva = std::fs::read(common::root().join("samples/EVA20261128100000.txt")).unwrap();
     files.push(("EVA20261128100000.txt".into(), eva));
+    files.push(("EVA20261128110000.txt".into(), partial_shipments(11)));
 
     // The next hours: prices and names change, stock moves.
     let mut second = Vec::new();
@@ -482,6 +516,9 @@ fn run(chaos: Chaos) {
     let share = samba.path();
     samba.run("mkdir inbound");
     let shop = common::contract::shop(Fixture::demo());
+    let injects = chaos.faults.error_rate > 0.0
+        || chaos.faults.drop_rate > 0.0
+        || chaos.faults.lost_reply_rate > 0.0;
     shop.set_faults(Faults {
         seed,
         ..chaos.faults
@@ -534,8 +571,21 @@ fn run(chaos: Chaos) {
 
     let started = Instant::now();
     for n in 0..kills {
+        // Killed while it talks to Magento: once a request of this run has
+        // reached the shop (a push, or the orders poll), a moment later.
+        let pushes = || {
+            shop.requests()
+                .iter()
+                .filter(|r| r.method != "GET" && !r.path.contains("/comments"))
+                .count()
+        };
+        let before = pushes();
         let watch = Watch::start(dir.path(), n);
-        std::thread::sleep(Duration::from_millis(rng.u64(100..2500)));
+        let started = Instant::now();
+        while pushes() == before && started.elapsed() < Duration::from_secs(4) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(0..400)));
         watch.kill9();
     }
     // Then the service runs undisturbed until everything is through.
@@ -669,6 +719,27 @@ fn run(chaos: Chaos) {
             .count()
     };
     assert_eq!(documents("shipments"), 1, "shipments of 101 (seed {seed})");
+    let shipped_of_103: Vec<f64> = snapshot["shipments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["order_id"] == 4 || d["order_id"] == "4")
+        .map(|d| {
+            d["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["qty"].as_f64())
+                .sum()
+        })
+        .collect();
+    let mut shipped_of_103 = shipped_of_103;
+    shipped_of_103.sort_by(f64::total_cmp);
+    assert_eq!(
+        shipped_of_103,
+        [5.0, 6.0],
+        "the partial shipments of 103, once each (seed {seed})"
+    );
     assert_eq!(documents("invoices"), 1, "invoices of 101 (seed {seed})");
     let state_of = |increment: &str| {
         snapshot["orders"]
@@ -691,10 +762,39 @@ fn run(chaos: Chaos) {
         exported.contains_key("000000103"),
         "the B2B order never exported (seed {seed}): {exported:?}"
     );
+    // One "exported to the ERP" comment per exported order, never two.
+    for o in snapshot["orders"].as_array().unwrap() {
+        let increment = o["increment_id"].as_str().unwrap_or_default();
+        let comments = o["status_histories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|h| {
+                h["comment"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("exported to the ERP in"))
+            })
+            .count();
+        let expected = usize::from(exported.contains_key(increment));
+        assert_eq!(
+            comments, expected,
+            "export comments of {increment} (seed {seed})"
+        );
+    }
+    if injects {
+        assert!(faults_seen > 0, "no fault was injected (seed {seed})");
+    }
+    // How many restarts found a file a kill left in progress.
+    let resumed = (0..=kills)
+        .filter(|n| {
+            std::fs::read_to_string(dir.path().join(format!("watch-{n:03}.log")))
+                .is_ok_and(|l| l.contains("resuming a file left in progress"))
+        })
+        .count();
     let requests = shop.requests();
     let failed = requests.iter().filter(|r| r.status >= 400).count();
     eprintln!(
-        "chaos ({}): {kills} kills survived in {:.0?}; {} files, {} requests, {failed} answered 4xx/5xx or dropped ({faults_seen} by injected faults, retried), orders exported {:?}",
+        "chaos ({}): {kills} kills survived ({resumed} restarts resumed a file a kill left in progress) in {:.0?}; {} files, {} requests, {failed} answered 4xx/5xx or dropped ({faults_seen} by injected faults, retried), orders exported {:?}",
         chaos.what,
         elapsed,
         expected_files.len(),
@@ -709,7 +809,11 @@ fn kill_9_at_random_points_while_every_flow_arrives_over_smb() {
     run(Chaos {
         what: "kill -9",
         kills: kills(),
-        faults: Faults::default(),
+        // Latency, so that a push lasts long enough to be killed in.
+        faults: Faults {
+            latency: Duration::from_millis(20),
+            ..Faults::default()
+        },
         poison: false,
     });
 }

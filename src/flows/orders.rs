@@ -339,9 +339,11 @@ impl OrdersPoller {
             let comment = format!("exported to the ERP in {}", o.file);
             let path = format!("/V1/orders/{}/comments", o.order_id);
             let present = || has_comment(client, &path, &comment);
-            // A failed attempt of an earlier poll may have been applied,
-            // its answer lost.
-            if o.attempts > 0 && matches!(self.runtime.block_on(present()), Ok(Some(_))) {
+            // An earlier attempt may have been applied with its answer lost,
+            // or before a kill -9 let its result be recorded (attempts is
+            // counted after the answer, so it may still say 0): one GET
+            // before every post, never a second comment.
+            if matches!(self.runtime.block_on(present()), Ok(Some(_))) {
                 store.followup_result(&t.name, o.order_id, true)?;
                 report.followups_sent += 1;
                 continue;

@@ -281,10 +281,18 @@ impl Intake<'_> {
         let found = leftovers_except(&self.config.paths.in_progress, self.registry, |p| {
             self.left_alone.skips(p)
         });
-        let mut resumed = match found {
+        let found = match found {
             Ok(r) => r,
             Err(e) => return Ok(Some(e)),
         };
+        for (path, e) in &found.unreadable {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.left_alone.add(path, &name, e);
+        }
+        let mut resumed = found.files;
         sort_backlog(&mut resumed, |c| {
             (
                 c.schema.flow.clone(),
@@ -309,7 +317,7 @@ impl Intake<'_> {
         leftovers_except(&self.config.paths.in_progress, self.registry, |p| {
             self.left_alone.skips(p)
         })
-        .is_ok_and(|l| l.is_empty())
+        .is_ok_and(|l| l.files.is_empty())
     }
 
     /// Claims a ready file; one that cannot be moved is left alone.

@@ -49,6 +49,9 @@ pub fn claim(
     // What the scan saw may have been swapped since for a link, a FIFO or a
     // device: refused here, it stays where it is, where the scan leaves it.
     let mut source = open_file(path)?;
+    // Hashed before it moves: a file that cannot be read stays in inbound,
+    // where the service leaves it alone, rather than in in-progress.
+    let content_hash = hash_file(path)?;
     let dest = unique_in(in_progress, name);
     // Same filesystem as the share: a rename is atomic, so the ERP and a
     // second scan see the file either there or gone, never half. A file
@@ -70,7 +73,6 @@ pub fn claim(
             .with_context(|| format!("cannot remove {} once copied", path.display()))?;
     }
     let _ = std::fs::remove_file(marker_path(path));
-    let content_hash = hash_file(&dest)?;
     Ok(Claimed {
         name: name.to_string(),
         path: dest,
@@ -79,9 +81,21 @@ pub fn claim(
     })
 }
 
-/// Files a crash left in in-progress, to be resumed first.
+/// Files a crash left in in-progress, to be resumed first (one that
+/// cannot be read is said and left there).
 pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<Claimed>> {
-    leftovers_except(in_progress, registry, |_| false)
+    let found = leftovers_except(in_progress, registry, |_| false)?;
+    for (path, e) in &found.unreadable {
+        tracing::error!(path = %path.display(), "{e:#}; left in progress");
+    }
+    Ok(found.files)
+}
+
+/// What is in in-progress: the files to resume, and those that cannot be
+/// read (one file's problem, not the share's).
+pub struct Leftovers {
+    pub files: Vec<Claimed>,
+    pub unreadable: Vec<(PathBuf, anyhow::Error)>,
 }
 
 /// `leftovers`, without the files `skip` names (those the service leaves
@@ -90,8 +104,9 @@ pub fn leftovers_except(
     in_progress: &Path,
     registry: &Registry,
     skip: impl Fn(&Path) -> bool,
-) -> anyhow::Result<Vec<Claimed>> {
+) -> anyhow::Result<Leftovers> {
     let mut out = Vec::new();
+    let mut unreadable = Vec::new();
     let listing = || format!("cannot list {}", in_progress.display());
     for entry in std::fs::read_dir(in_progress).with_context(listing)? {
         let entry = entry.with_context(listing)?;
@@ -103,14 +118,24 @@ pub fn leftovers_except(
             tracing::warn!(file = %name, "left in progress but no schema claims it; left alone");
             continue;
         };
+        let content_hash = match hash_file(&entry.path()) {
+            Ok(h) => h,
+            Err(e) => {
+                unreadable.push((entry.path(), e));
+                continue;
+            }
+        };
         out.push(Claimed {
-            content_hash: hash_file(&entry.path())?,
+            content_hash,
             name,
             path: entry.path(),
             schema,
         });
     }
-    Ok(out)
+    Ok(Leftovers {
+        files: out,
+        unreadable,
+    })
 }
 
 /// The name a file had in the share: `unique_in` adds `.1`, `.2`... when

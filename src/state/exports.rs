@@ -60,7 +60,9 @@ impl Store {
             .pragma_update(None, "synchronous", "FULL")
             .map_err(|e| sql(&path, e))?;
         let result = (|| {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let r = f(&tx)?;
             tx.commit()?;
             Ok(r)

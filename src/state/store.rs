@@ -311,7 +311,10 @@ impl Store {
             });
         }
         for (i, step) in STEPS.iter().enumerate().skip(current as usize) {
-            let tx = self.conn.transaction().map_err(|e| sql(&self.path, e))?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(|e| sql(&self.path, e))?;
             tx.execute_batch(step).map_err(|e| sql(&self.path, e))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)
                 .map_err(|e| sql(&self.path, e))?;
@@ -596,10 +599,16 @@ impl Store {
         self.collect()
     }
 
+    // Every transaction here begins IMMEDIATE: one that reads, then writes,
+    // begun DEFERRED, fails at once with SQLITE_BUSY (busy_timeout does not
+    // apply) when the orders thread's connection writes in between.
     fn collect(&mut self) -> Result<(), StoreError> {
         let dir = self.retained_dir();
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sql(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql(&path, e))?;
         let gone = retained::collect_garbage(&tx, &dir, &self.pinned).map_err(|e| sql(&path, e))?;
         tx.commit().map_err(|e| sql(&path, e))?;
         self.delete_when_durable(gone);
@@ -834,7 +843,10 @@ impl Store {
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
-        let tx = self.conn.transaction().map_err(e)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
         Store::save(&tx, &scope, &located).map_err(e)?;
         let gone = retained::collect_garbage(&tx, &dir, &self.pinned).map_err(e)?;
         tx.commit().map_err(e)?;
@@ -865,7 +877,10 @@ impl Store {
         let dir = self.retained_dir();
         let path = self.path.clone();
         let e = |e| sql(&path, e);
-        let tx = self.conn.transaction().map_err(e)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
         let mut updates = Vec::with_capacity(acks.len());
         {
             let mut upsert = tx.prepare_cached(table.upsert).map_err(e)?;
