@@ -685,7 +685,12 @@ fn fulfilment_preview(target: &Target, change: &Change) -> Request {
             Request {
                 method: "POST",
                 path: format!("/V1/order/{order_ref}/ship"),
-                body: json!({ "items": items, "notify": true, "tracks": tracks }),
+                body: json!({
+                    "items": items,
+                    "notify": true,
+                    "tracks": tracks,
+                    "comment": { "comment": format!("ERP event {}", change.key), "is_visible_on_front": 0 },
+                }),
             }
         }
         "F" => Request {

@@ -144,7 +144,16 @@ async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiErro
 async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Result<(), ApiError> {
     let p = &change.payload;
     let tracking = field(p, "tracking_number");
-    if !tracking.is_empty() && already_tracked(ctx, id, tracking).await? {
+    // Each shipment carries the ERP event it makes, in a comment of its
+    // own: what Magento holds says whether this event was shipped, across
+    // crashes and lost answers alike (a partial shipment without tracking
+    // number has nothing else to tell it by).
+    let marker = format!("ERP event {}", change.key);
+    let made = shipments_of(ctx, id).await?.iter().any(|s| {
+        carries(s, "comments", "comment", &marker)
+            || (!tracking.is_empty() && carries(s, "tracks", "track_number", tracking))
+    });
+    if made {
         return Ok(());
     }
     let lines = parent_lines(order);
@@ -189,7 +198,12 @@ async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Re
             "title": carrier.map(|c| c.title.as_str()).unwrap_or(carrier_code),
         }));
     }
-    let body = json!({ "items": items, "notify": true, "tracks": tracks });
+    let body = json!({
+        "items": items,
+        "notify": true,
+        "tracks": tracks,
+        "comment": { "comment": marker, "is_visible_on_front": 0 },
+    });
     ctx.client
         .create(
             Method::POST,
@@ -270,11 +284,8 @@ async fn canceled(ctx: &TargetContext, id: i64) -> Result<Option<Json>, ApiError
     Ok((now.get("state").and_then(Json::as_str) == Some("canceled")).then_some(Json::Bool(true)))
 }
 
-async fn already_tracked(
-    ctx: &TargetContext,
-    order_id: i64,
-    tracking: &str,
-) -> Result<bool, ApiError> {
+/// The order's shipments, as Magento lists them.
+async fn shipments_of(ctx: &TargetContext, order_id: i64) -> Result<Vec<Json>, ApiError> {
     let criteria = SearchCriteria::default().filter("order_id", &order_id.to_string(), "eq");
     let shipments = ctx
         .client
@@ -283,13 +294,17 @@ async fn already_tracked(
     Ok(shipments
         .get("items")
         .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// Whether a shipment holds, in its list `list`, an entry whose `field`
+/// is `value` (a comment's text, a track's number).
+fn carries(shipment: &Json, list: &str, field: &str, value: &str) -> bool {
+    shipment
+        .get(list)
+        .and_then(Json::as_array)
         .into_iter()
         .flatten()
-        .flat_map(|s| {
-            s.get("tracks")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .any(|t| t.get("track_number").and_then(Json::as_str) == Some(tracking)))
+        .any(|e| e.get(field).and_then(Json::as_str) == Some(value))
 }

@@ -345,9 +345,11 @@ fn ship(state: &mut ShopState, req: &Request) -> Reply {
             "carrier_code": carrier,
         }));
     }
+    // `ShipmentDocumentFactory` adds the comment whenever one is given;
+    // `appendComment` only decides whether the customer is told of it.
     let comments: Vec<Json> = match comment {
-        Some((text, visible)) if append_comment => vec![json!({
-            "is_customer_notified": null,
+        Some((text, visible)) => vec![json!({
+            "is_customer_notified": i64::from(append_comment),
             "parent_id": shipment_id,
             "comment": text,
             "is_visible_on_front": visible,
