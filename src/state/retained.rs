@@ -43,6 +43,14 @@ pub fn path_of(dir: &Path, id: i64) -> PathBuf {
     dir.join(format!("{id}.rec"))
 }
 
+/// Why a file could not be retained: the file's fault (it cannot be read:
+/// the share failed, or it is not what it seemed), or the store's.
+#[derive(Debug)]
+pub enum RetainError {
+    Source(anyhow::Error),
+    Store(anyhow::Error),
+}
+
 /// Copies `source` into the store, durably, and registers it. The row is
 /// written first: a crash before the copy is whole leaves a row that no
 /// snapshot points to, which the next open removes. Until the caller's
@@ -53,65 +61,98 @@ pub fn retain(
     dir: &Path,
     source: &Path,
     fingerprint: &str,
-) -> anyhow::Result<i64> {
+) -> Result<i64, RetainError> {
     use anyhow::Context;
-    let mut from = crate::record::open::open_file(source)
-        .with_context(|| format!("{}: cannot read", source.display()))?;
-    let size = from
-        .metadata()
-        .with_context(|| format!("{}: cannot read", source.display()))?
-        .len();
-    anyhow::ensure!(
-        size < (1 << OFFSET_BITS),
-        "{}: {size} bytes is more than the state store keeps of a file",
-        source.display()
-    );
-    conn.execute(
-        "INSERT INTO retained (name, fingerprint, size, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            source.display().to_string(),
-            fingerprint,
-            size as i64,
-            now_text()
-        ],
-    )?;
-    let id = conn.last_insert_rowid();
-    anyhow::ensure!(id <= MAX_ID, "the state store has retained too many files");
-    // Customer files are kept as the database is, for the owner only, from
-    // the first byte.
-    let mut folder = std::fs::DirBuilder::new();
-    folder.recursive(true);
-    let mut open = std::fs::OpenOptions::new();
-    open.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        folder.mode(0o700);
-        open.mode(0o600);
-    }
-    folder
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let target = path_of(dir, id);
-    let partial = target.with_extension("part");
-    let mut to = open
-        .open(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
-    std::io::copy(&mut from, &mut to).with_context(|| {
-        format!(
-            "cannot copy {} into the state store at {}",
-            source.display(),
-            partial.display()
+    let unreadable = |e: std::io::Error| {
+        RetainError::Source(
+            anyhow::Error::new(e).context(format!("{}: cannot read", source.display())),
         )
-    })?;
-    to.sync_all()
-        .with_context(|| format!("cannot sync {}", partial.display()))?;
-    drop(to);
-    std::fs::rename(&partial, &target)
-        .with_context(|| format!("cannot rename {}", partial.display()))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync {}", dir.display()))?;
+    };
+    let mut from = crate::record::open::open_file(source)
+        .with_context(|| format!("{}: cannot read", source.display()))
+        .map_err(RetainError::Source)?;
+    let size = from.metadata().map_err(unreadable)?.len();
+    copy_into_store(conn, dir, source, fingerprint, &mut from, size, unreadable)
+}
+
+fn copy_into_store(
+    conn: &Connection,
+    dir: &Path,
+    source: &Path,
+    fingerprint: &str,
+    from: &mut File,
+    size: u64,
+    unreadable: impl Fn(std::io::Error) -> RetainError,
+) -> Result<i64, RetainError> {
+    use anyhow::Context;
+    use std::io::{Read, Write};
+    let store = RetainError::Store;
+    if size >= (1 << OFFSET_BITS) {
+        return Err(RetainError::Source(anyhow::anyhow!(
+            "{}: {size} bytes is more than the state store keeps of a file",
+            source.display()
+        )));
+    }
+    let record_and_create = || -> anyhow::Result<(i64, PathBuf, File, PathBuf)> {
+        conn.execute(
+            "INSERT INTO retained (name, fingerprint, size, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                source.display().to_string(),
+                fingerprint,
+                size as i64,
+                now_text()
+            ],
+        )?;
+        let id = conn.last_insert_rowid();
+        anyhow::ensure!(id <= MAX_ID, "the state store has retained too many files");
+        // Customer files are kept as the database is, for the owner only, from
+        // the first byte.
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            folder.mode(0o700);
+            open.mode(0o600);
+        }
+        folder
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let target = path_of(dir, id);
+        let partial = target.with_extension("part");
+        let to = open
+            .open(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        Ok((id, target, to, partial))
+    };
+    let (id, target, mut to, partial) = record_and_create().map_err(store)?;
+    // Read and written in turn, so that a read that fails is told from a
+    // write that does.
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(unreadable(e)),
+        };
+        to.write_all(&buf[..n])
+            .with_context(|| format!("cannot write {}", partial.display()))
+            .map_err(store)?;
+    }
+    let finish = || -> anyhow::Result<()> {
+        to.sync_all()
+            .with_context(|| format!("cannot sync {}", partial.display()))?;
+        std::fs::rename(&partial, &target)
+            .with_context(|| format!("cannot rename {}", partial.display()))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync {}", dir.display()))?;
+        Ok(())
+    };
+    finish().map_err(store)?;
     Ok(id)
 }
 

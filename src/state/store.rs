@@ -576,13 +576,21 @@ impl Store {
     /// (`Payload::Line`). `fingerprint` names the layout the lines are in.
     /// The copy is pinned until `release_retained`: the commits in between
     /// may not point into it yet (a file whose every entity is unchanged).
-    pub fn retain_file(&mut self, source: &Path, fingerprint: &str) -> Result<i64, StoreError> {
-        let id = retained::retain(&self.conn, &self.retained_dir(), source, fingerprint).map_err(
-            |e| StoreError::Other {
-                path: self.path.display().to_string(),
-                message: format!("{e:#}"),
-            },
-        )?;
+    /// A source that cannot be read is the file's error (an `anyhow`
+    /// error the service rejects the file for, or waits out as the share's),
+    /// never the store's: only a failing store ends the service.
+    pub fn retain_file(&mut self, source: &Path, fingerprint: &str) -> anyhow::Result<i64> {
+        let id = match retained::retain(&self.conn, &self.retained_dir(), source, fingerprint) {
+            Ok(id) => id,
+            Err(retained::RetainError::Source(e)) => return Err(e),
+            Err(retained::RetainError::Store(e)) => {
+                return Err(StoreError::Other {
+                    path: self.path.display().to_string(),
+                    message: format!("{e:#}"),
+                }
+                .into())
+            }
+        };
         self.pinned.insert(id);
         Ok(id)
     }
@@ -1171,6 +1179,22 @@ mod tests {
             .applied_snapshot("b2b", "ARTICOLI")
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_read_is_the_files_failure_not_the_stores() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        // Gone from the share, or a folder in its place: the service must
+        // not end as for a failing store (exit 3).
+        for source in [dir.path().join("gone.txt"), dir.path().to_path_buf()] {
+            let e = store.retain_file(&source, "layout-1").unwrap_err();
+            assert!(
+                !e.chain().any(|c| c.is::<StoreError>()),
+                "{}: {e:#}",
+                source.display()
+            );
+        }
     }
 
     #[test]
