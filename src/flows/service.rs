@@ -221,6 +221,7 @@ impl Intake<'_> {
             };
             share.answered();
             readiness.retain(&candidates);
+            self.left_alone.forget_gone();
             let candidates: Vec<Candidate> = candidates
                 .into_iter()
                 .filter(|c| !self.left_alone.skips(&c.path))
@@ -558,6 +559,12 @@ impl LeftAlone {
         self.files
             .get(path)
             .is_some_and(|s| Self::stamp(path).as_ref() == Some(s))
+    }
+
+    /// Forgets the files no longer there (moved away by hand), so that the
+    /// set does not grow over weeks.
+    fn forget_gone(&mut self) {
+        self.files.retain(|p, _| Self::stamp(p).is_some());
     }
 }
 

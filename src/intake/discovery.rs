@@ -39,9 +39,11 @@ impl Scanner {
     /// Lists the candidates in `inbound`, sorted by name.
     pub fn scan(&mut self, inbound: &Path, registry: &Registry) -> std::io::Result<Vec<Candidate>> {
         let mut found = Vec::new();
+        let mut present = HashSet::new();
         for entry in std::fs::read_dir(inbound)? {
             let entry = entry?;
             let raw_name = entry.file_name();
+            present.insert(raw_name.to_string_lossy().into_owned());
             let Some(name) = raw_name.to_str().and_then(safe_name) else {
                 self.report_once(
                     &raw_name.to_string_lossy(),
@@ -87,6 +89,10 @@ impl Scanner {
                 modified: meta.modified().ok(),
             });
         }
+        // Over weeks, names come and go: a name said once is forgotten when
+        // it leaves, so the set stays as small as the folder, and a new file
+        // of the same name is said again.
+        self.reported.retain(|n| present.contains(n));
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
     }
@@ -134,5 +140,11 @@ mod tests {
         let found = s.scan(dir.path(), &Registry::built_in()).unwrap();
         let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["ART20261128020000.txt"]);
+        // The link and the note are said once, and forgotten once gone.
+        assert!(s.reported.contains("CLI20261128.txt") && s.reported.contains("notes.docx"));
+        std::fs::remove_file(dir.path().join("CLI20261128.txt")).unwrap();
+        std::fs::remove_file(dir.path().join("notes.docx")).unwrap();
+        s.scan(dir.path(), &Registry::built_in()).unwrap();
+        assert!(!s.reported.contains("CLI20261128.txt") && !s.reported.contains("notes.docx"));
     }
 }
