@@ -49,9 +49,6 @@ pub fn claim(
     // What the scan saw may have been swapped since for a link, a FIFO or a
     // device: refused here, it stays where it is, where the scan leaves it.
     let mut source = open_file(path)?;
-    // Hashed before it moves: a file that cannot be read stays in inbound,
-    // where the service leaves it alone, rather than in in-progress.
-    let content_hash = hash_file(path)?;
     let dest = unique_in(in_progress, name);
     // Same filesystem as the share: a rename is atomic, so the ERP and a
     // second scan see the file either there or gone, never half. A file
@@ -73,6 +70,10 @@ pub fn claim(
             .with_context(|| format!("cannot remove {} once copied", path.display()))?;
     }
     let _ = std::fs::remove_file(marker_path(path));
+    // Hashed once moved, so that a read SIGTERM stops leaves the file in
+    // progress; one that cannot be read there is left alone by the service
+    // (see `leftovers_except`), not taken for a failing share.
+    let content_hash = hash_file(&dest)?;
     Ok(Claimed {
         name: name.to_string(),
         path: dest,
