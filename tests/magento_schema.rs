@@ -36,15 +36,6 @@ fn below_store(path: &str) -> &str {
     }
 }
 
-fn write_private(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 /// Two targets on the stand-in: `b2c` with the integration token, every
 /// flow, multi-source stock and the export comment; `legacy` signing in as
 /// an admin user, stock only, single-source (the stockItems endpoint).
@@ -136,11 +127,11 @@ fn everything_ponte_sends() -> Vec<LoggedRequest> {
     let shop = shop(fixture);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(
+    common::write_private(
         &root.join("standin.token"),
         &Fixture::default().integration_token,
     );
-    write_private(&root.join("admin.password"), "ponte-b2b-123");
+    common::write_private(&root.join("admin.password"), "ponte-b2b-123");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url)).unwrap();
     // ingest moves the files it takes: give it copies.
     let drop = root.join("drop");

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ponte::magento::standin::Fixture;
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Mode, Registry};
+use ponte::schema::Mode;
 use ponte::state::Store;
 use serde_json::Value as Json;
 
@@ -106,33 +104,18 @@ fn text(o: &Output) -> String {
 
 /// A complete ARTICOLI file of products `SKU-00000`... up to `n`.
 fn products(dir: &Path, hour: u8, n: u64) -> PathBuf {
-    let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
-    let path = dir.join(format!("ART20261128{hour:02}0000.txt"));
-    let file = std::fs::File::create(&path).unwrap();
-    let mut w = FileWriter::new(
-        &schema,
-        file,
-        common::at_hour(hour),
+    common::simple_products(
+        &dir.join(format!("ART20261128{hour:02}0000.txt")),
+        hour,
         Mode::Complete,
-        "000001",
+        (0..n).map(|i| {
+            (
+                format!("SKU-{i:05}"),
+                format!("Prodotto numero {i}"),
+                1000 + i as i64,
+            )
+        }),
     )
-    .unwrap();
-    for i in 0..n {
-        w.record(
-            "AR",
-            &[
-                ("sku", Value::Text(format!("SKU-{i:05}"))),
-                ("kind", Value::Text("S".into())),
-                ("name", Value::Text(format!("Prodotto numero {i}"))),
-                ("price", Value::Decimal(Decimal::new(1000 + i as i64, 2))),
-                ("vat_code", Value::Text("22".into())),
-                ("active", Value::Flag(true)),
-            ],
-        )
-        .unwrap();
-    }
-    w.finish().unwrap();
-    path
 }
 
 #[test]

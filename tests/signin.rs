@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ponte::magento::standin::Fixture;
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Mode, Registry};
+use ponte::schema::Mode;
 
 const TOKEN_PATH: &str = "/rest/default/V1/integration/admin/token";
 
@@ -42,44 +40,20 @@ retries = 0
 const ADMIN: &str = r#"{ admin = { username = "admin", password = { file = "password" } } }"#;
 const TOKEN: &str = r#"{ token = { file = "token" } }"#;
 
-fn write_private(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 /// A changes-only ARTICOLI file of `n` simple products, at `hour`.
 fn products(dir: &Path, hour: u8, n: usize) -> PathBuf {
-    let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
-    let path = dir.join(format!("ART202611280{hour}0000.txt"));
-    let file = std::fs::File::create(&path).unwrap();
-    let mut w = FileWriter::new(
-        &schema,
-        file,
-        common::at_hour(hour),
+    common::simple_products(
+        &dir.join(format!("ART202611280{hour}0000.txt")),
+        hour,
         Mode::Changes,
-        "000001",
+        (0..n).map(|i| {
+            (
+                format!("SKU-{i:03}"),
+                format!("Prodotto {i} ({hour})"),
+                1000 + i as i64,
+            )
+        }),
     )
-    .unwrap();
-    for i in 0..n {
-        w.record(
-            "AR",
-            &[
-                ("sku", Value::Text(format!("SKU-{i:03}"))),
-                ("kind", Value::Text("S".into())),
-                ("name", Value::Text(format!("Prodotto {i} ({hour})"))),
-                ("price", Value::Decimal(Decimal::new(1000 + i as i64, 2))),
-                ("vat_code", Value::Text("22".into())),
-                ("active", Value::Flag(true)),
-            ],
-        )
-        .unwrap();
-    }
-    w.finish().unwrap();
-    path
 }
 
 fn ingest(dir: &Path, file: &Path) -> Output {
@@ -106,7 +80,7 @@ fn a_wrong_password_costs_one_sign_in_and_holds_the_target_until_it_changes() {
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("password"), "wrong");
+    common::write_private(&root.join("password"), "wrong");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
 
     let out = ingest(root, &products(root, 2, 20));
@@ -132,7 +106,7 @@ fn a_wrong_password_costs_one_sign_in_and_holds_the_target_until_it_changes() {
     );
 
     // The password is mended: tried at once, and Magento never locked the user.
-    write_private(&root.join("password"), "admin123");
+    common::write_private(&root.join("password"), "admin123");
     let out = ingest(root, &products(root, 4, 20));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(count(&shop, TOKEN_PATH), 2, "{}", text(&out));
@@ -144,7 +118,7 @@ fn an_admin_token_is_reused_from_one_command_to_the_next() {
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("password"), "admin123");
+    common::write_private(&root.join("password"), "admin123");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
     for hour in [2, 3] {
         let out = ingest(root, &products(root, hour, 5));
@@ -170,7 +144,7 @@ fn a_refused_integration_token_is_said_once_not_once_per_entity() {
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("token"), "not-the-token");
+    common::write_private(&root.join("token"), "not-the-token");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, TOKEN)).unwrap();
     let out = ingest(root, &products(root, 2, 20));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -189,7 +163,7 @@ fn two_factor_authentication_is_named_with_what_to_do() {
     });
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("password"), "admin123");
+    common::write_private(&root.join("password"), "admin123");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
     let out = ingest(root, &products(root, 2, 3));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -202,7 +176,7 @@ fn a_resource_the_integration_may_not_use_refuses_that_call_only() {
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("token"), &Fixture::default().integration_token);
+    common::write_private(&root.join("token"), &Fixture::default().integration_token);
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, TOKEN)).unwrap();
     // The token works for products...
     let out = ingest(root, &products(root, 2, 3));
@@ -234,7 +208,7 @@ fn failure_retries_wait_out_a_refusal_without_counting_attempts() {
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write_private(&root.join("password"), "wrong");
+    common::write_private(&root.join("password"), "wrong");
     std::fs::write(root.join("ponte.toml"), config(&shop.base_url, ADMIN)).unwrap();
     let out = ingest(root, &products(root, 2, 5));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -86,3 +86,47 @@ pub fn at_hour(hour: u8) -> ponte::schema::Date {
         has_time: true,
     }
 }
+
+/// Writes a secret file readable by its owner only, as ponte wants them.
+pub fn write_private(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// An ARTICOLI file at `path` of simple products, each (sku, name, price
+/// in cents), active, VAT code 22, with its header at `hour` on the tests'
+/// day.
+pub fn simple_products(
+    path: &Path,
+    hour: u8,
+    mode: ponte::schema::Mode,
+    rows: impl IntoIterator<Item = (String, String, i64)>,
+) -> PathBuf {
+    use ponte::record::writer::FileWriter;
+    use ponte::record::{Decimal, Value};
+    let schema = ponte::schema::Registry::built_in()
+        .by_flow("ARTICOLI")
+        .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = FileWriter::new(&schema, file, at_hour(hour), mode, "000001").unwrap();
+    for (sku, name, cents) in rows {
+        w.record(
+            "AR",
+            &[
+                ("sku", Value::Text(sku)),
+                ("kind", Value::Text("S".into())),
+                ("name", Value::Text(name)),
+                ("price", Value::Decimal(Decimal::new(cents, 2))),
+                ("vat_code", Value::Text("22".into())),
+                ("active", Value::Flag(true)),
+            ],
+        )
+        .unwrap();
+    }
+    w.finish().unwrap();
+    path.to_path_buf()
+}
