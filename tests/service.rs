@@ -14,12 +14,11 @@
 
 mod common;
 
+use common::process::Service;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use ponte::magento::standin::{Faults, Fixture, LoggedRequest};
@@ -265,154 +264,6 @@ fn posts_ending(requests: &[LoggedRequest], tail: &str) -> usize {
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with(tail))
         .count()
-}
-
-/// A `ponte` process, killed (and its output printed) if the test fails
-/// while it still runs.
-struct Service {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-    readers: Vec<JoinHandle<()>>,
-    status: Option<ExitStatus>,
-}
-
-impl Service {
-    /// `ponte [--config CONFIG] ARGS...`, from the package root.
-    fn start(config: Option<&Path>, args: &[&str]) -> Service {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ponte"));
-        if let Some(config) = config {
-            command.arg("--config").arg(config);
-        }
-        let mut child = command
-            .args(args)
-            .current_dir(common::root())
-            .env_remove("PONTE_SCHEMAS")
-            .env_remove("RUST_LOG")
-            .env("PONTE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ponte");
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let readers = vec![
-            collect(child.stdout.take().unwrap(), Arc::clone(&stdout)),
-            collect(child.stderr.take().unwrap(), Arc::clone(&stderr)),
-        ];
-        Service {
-            child,
-            stdout,
-            stderr,
-            readers,
-            status: None,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn signal(&self, name: &str) {
-        assert!(self.status.is_none(), "the process already ended");
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name} {}", self.pid());
-    }
-
-    /// SIGKILL: a crash, no chance to clean up.
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        let status = self.child.wait().unwrap();
-        assert!(status.code().is_none(), "killed by a signal: {status:?}");
-        self.finish(status);
-    }
-
-    /// Waits for the process to end (panics past `limit`), then for its
-    /// output to be read to the end.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        if let Some(s) = self.status {
-            return s;
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                self.finish(status);
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ponte (pid {}) still runs after {limit:?}",
-                self.pid()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn finish(&mut self, status: ExitStatus) {
-        self.status = Some(status);
-        for r in self.readers.drain(..) {
-            let _ = r.join();
-        }
-    }
-
-    /// Polls `cond` until it holds; past `limit` the test fails, naming
-    /// what it waited for.
-    fn wait_until(&self, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-        let deadline = Instant::now() + limit;
-        while !cond() {
-            assert!(
-                Instant::now() < deadline,
-                "waited {limit:?} for {what} in vain"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "--- ponte (pid {}) stdout:\n{}\n--- stderr:\n{}",
-                self.pid(),
-                self.stdout(),
-                self.stderr()
-            );
-        }
-    }
-}
-
-fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => into
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n])),
-            }
-        }
-    })
 }
 
 fn at(hour: u8) -> Date {

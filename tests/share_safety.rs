@@ -15,12 +15,12 @@
 
 mod common;
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use common::process::Service;
+
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use ponte::magento::standin::{Faults, Fixture};
 use ponte::record::writer::FileWriter;
@@ -99,7 +99,7 @@ B2C = 1
     }
 
     fn start(&self, args: &[&str]) -> Service {
-        Service::start(&self.dir.path().join("ponte.toml"), args)
+        Service::start(Some(&self.dir.path().join("ponte.toml")), args)
     }
 
     fn ponte(&self, args: &[&str]) -> std::process::Output {
@@ -186,137 +186,6 @@ B2C = 1
         }
         false
     }
-}
-
-/// A `ponte` process, killed (and its output printed) if the test fails
-/// while it still runs.
-struct Service {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    readers: Vec<JoinHandle<()>>,
-    status: Option<ExitStatus>,
-}
-
-impl Service {
-    fn start(config: &Path, args: &[&str]) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ponte"))
-            .arg("--config")
-            .arg(config)
-            .args(args)
-            .current_dir(common::root())
-            .env_remove("PONTE_SCHEMAS")
-            .env_remove("RUST_LOG")
-            .env("PONTE_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ponte");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let readers = vec![collect(child.stderr.take().unwrap(), Arc::clone(&stderr))];
-        Service {
-            child,
-            stderr,
-            readers,
-            status: None,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn sigterm(&self) {
-        let ok = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -TERM {}", self.pid());
-    }
-
-    /// Bytes the process read so far, by any read call (/proc/PID/io).
-    fn bytes_read(&self) -> u64 {
-        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid())).unwrap();
-        io.lines()
-            .find_map(|l| l.strip_prefix("rchar: "))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap()
-    }
-
-    /// The exit status, if the process ends within `limit`.
-    fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                self.status = Some(status);
-                for r in self.readers.drain(..) {
-                    let _ = r.join();
-                }
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, then the exit status, which must come promptly.
-    fn stop_promptly(&mut self) -> ExitStatus {
-        let sent = Instant::now();
-        self.sigterm();
-        let status = self.wait(PROMPT);
-        assert!(
-            status.is_some(),
-            "ponte still runs {:?} after SIGTERM",
-            sent.elapsed()
-        );
-        status.unwrap()
-    }
-
-    fn wait_until(&self, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-        let deadline = Instant::now() + limit;
-        while !cond() {
-            assert!(
-                Instant::now() < deadline,
-                "waited {limit:?} for {what} in vain"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- ponte (pid {}) stderr:\n{}", self.pid(), self.stderr());
-        }
-    }
-}
-
-fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => into
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n])),
-            }
-        }
-    })
 }
 
 fn mkfifo(path: &Path) {
@@ -409,7 +278,7 @@ fn a_link_swapped_in_after_the_scan_is_not_followed() {
     assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
     let left = std::fs::symlink_metadata(w.inbound().join(STOCK)).unwrap();
     assert!(left.file_type().is_symlink(), "the link was moved");
-    let status = svc.stop_promptly();
+    let status = svc.stop_promptly(PROMPT);
     assert_eq!(status.code(), Some(0), "{}", svc.stderr());
 }
 
@@ -425,7 +294,7 @@ fn sigterm_is_honoured_after_a_link_to_dev_zero_is_swapped_in() {
         read < 64 << 20,
         "{read} bytes read: the link's target was read"
     );
-    let status = svc.stop_promptly();
+    let status = svc.stop_promptly(PROMPT);
     assert_eq!(status.code(), Some(0), "{}", svc.stderr());
     assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));
 }
@@ -442,7 +311,7 @@ fn a_fifo_swapped_in_is_not_opened_and_sigterm_is_honoured() {
         .custom_flags_nonblock()
         .open(&fifo);
     assert!(writer.is_err(), "ponte opened the FIFO");
-    let status = svc.stop_promptly();
+    let status = svc.stop_promptly(PROMPT);
     assert_eq!(status.code(), Some(0), "{}", svc.stderr());
 }
 
@@ -477,7 +346,7 @@ fn sigterm_stops_the_reading_of_a_file_as_large_as_a_disk() {
         w.names("in-progress").contains(&name.to_string())
     });
     std::thread::sleep(Duration::from_millis(500));
-    let status = svc.stop_promptly();
+    let status = svc.stop_promptly(PROMPT);
     assert_eq!(status.code(), Some(0), "{}", svc.stderr());
     // Nothing of it was sent or judged: it is read again at the next start.
     assert!(w.names("rejected").is_empty(), "{:?}", w.names("rejected"));

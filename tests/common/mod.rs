@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod contract;
+pub mod process;
 pub mod samba;
 
 use std::path::{Path, PathBuf};
