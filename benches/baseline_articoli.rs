@@ -30,13 +30,13 @@ use std::time::Instant;
 use ponte::config::Config;
 use ponte::flows::baseline::file;
 use ponte::reconcile::{plan_file, PlanOptions};
-use ponte::record::scan::ScanOptions;
-use ponte::schema::Registry;
 use ponte::state::Store;
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::schema::Registry;
 
-#[path = "common/articoli_gen.rs"]
+#[path = "../crates/ponte-layout/benches/common/articoli_gen.rs"]
 mod articoli_gen;
-#[path = "common/measure.rs"]
+#[path = "../crates/ponte-layout/benches/common/measure.rs"]
 mod measure;
 
 use measure::{cpu_model, floor, peak_rss_kb, reset_peak_rss};

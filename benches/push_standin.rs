@@ -16,13 +16,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use magento_standin::{Faults, Fixture, StandIn};
 use ponte::config::Config;
 use ponte::flows::inbound::{ingest_file, Pusher};
-use ponte::magento::standin::{Faults, Fixture, StandIn};
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Date, Mode, Registry};
 use ponte::state::Store;
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Date, Mode, Registry};
 
 const LATENCY: Duration = Duration::from_millis(20);
 const CONCURRENCY: u64 = 16;

@@ -9,7 +9,5 @@ pub mod magento;
 pub mod model;
 pub mod orders;
 pub mod reconcile;
-pub mod record;
-pub mod schema;
 pub mod state;
 pub mod telemetry;

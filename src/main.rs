@@ -3,7 +3,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ponte::cmd;
+use ponte::config::Config;
 use ponte::telemetry::{self, LogFormat};
+use ponte_layout::schema::Registry;
 
 /// ponte keeps Magento shops in step with the Gamma Enterprise ERP.
 #[derive(Parser)]
@@ -37,6 +39,7 @@ enum Command {
     /// Validate files against their schemas; changes nothing.
     Check(cmd::check::Args),
     /// The whole job on the samples against the stand-in, with nothing installed.
+    #[cfg(feature = "stand-in")]
     Demo(cmd::demo::Args),
     /// Process files now (a manual drop): validate, push, archive or reject.
     Ingest(cmd::ingest::Args),
@@ -51,8 +54,9 @@ enum Command {
     /// The schemas found, the file names each claims, and their problems.
     Schemas(cmd::schemas::Args),
     /// A Magento 2 stand-in on loopback, to try ponte without a shop.
+    #[cfg(feature = "stand-in")]
     #[command(name = "stand-in")]
-    StandIn(cmd::standin::Args),
+    StandIn(magento_standin::cli::Args),
     /// The service: watch the share, process files, poll orders.
     Watch(cmd::watch::Args),
 }
@@ -63,55 +67,30 @@ fn main() -> ExitCode {
         eprintln!("ponte: {e:#}");
         return ExitCode::from(2);
     }
-    let registry = ponte::schema::Registry::discover(cli.schemas.as_deref());
+    let registry = Registry::discover(cli.schemas.as_deref());
+    // The commands that reach the state or Magento read the configuration
+    // first; it may name its own schemas folder.
+    let configured = || -> anyhow::Result<(Registry, Config)> {
+        let config = Config::load(&cli.config)?;
+        let registry = cmd::registry_for(&config, cli.schemas.as_deref(), registry.clone());
+        Ok((registry, config))
+    };
     let outcome = match cli.command {
-        Command::Baseline(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::baseline::run,
-        ),
         Command::Check(args) => cmd::check::run(&registry, args),
+        #[cfg(feature = "stand-in")]
         Command::Demo(args) => cmd::demo::run(&registry, args),
         Command::Parse(args) => cmd::parse::run(&registry, args),
-        Command::Plan(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::plan::run,
-        ),
-        Command::Reprocess(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::reprocess::run,
-        ),
-        Command::Watch(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::watch::run,
-        ),
-        Command::Ingest(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::ingest::run,
-        ),
-        Command::Orders(args) => configured(
-            &cli.config,
-            cli.schemas.as_deref(),
-            registry,
-            args,
-            cmd::orders::run,
-        ),
         Command::Schemas(args) => cmd::schemas::run(&registry, args),
-        Command::StandIn(args) => cmd::standin::run(args),
+        #[cfg(feature = "stand-in")]
+        Command::StandIn(args) => magento_standin::cli::run(args).map(|()| cmd::Exit::Ok),
+        Command::Baseline(args) => configured().and_then(|(r, c)| cmd::baseline::run(&r, &c, args)),
+        Command::Ingest(args) => configured().and_then(|(r, c)| cmd::ingest::run(&r, &c, args)),
+        Command::Orders(args) => configured().and_then(|(r, c)| cmd::orders::run(&r, &c, args)),
+        Command::Plan(args) => configured().and_then(|(r, c)| cmd::plan::run(&r, &c, args)),
+        Command::Reprocess(args) => {
+            configured().and_then(|(r, c)| cmd::reprocess::run(&r, &c, args))
+        }
+        Command::Watch(args) => configured().and_then(|(r, c)| cmd::watch::run(&r, &c, args)),
     };
     match outcome {
         Ok(code) => ExitCode::from(code as u8),
@@ -120,17 +99,4 @@ fn main() -> ExitCode {
             ExitCode::from(cmd::exit_for(&e) as u8)
         }
     }
-}
-
-/// Runs a command that needs the configuration (and the schemas it names).
-fn configured<A>(
-    config_path: &std::path::Path,
-    schemas_flag: Option<&std::path::Path>,
-    discovered: ponte::schema::Registry,
-    args: A,
-    run: fn(&ponte::schema::Registry, &ponte::config::Config, A) -> anyhow::Result<cmd::Exit>,
-) -> anyhow::Result<cmd::Exit> {
-    let config = ponte::config::Config::load(config_path)?;
-    let registry = cmd::registry_for(&config, schemas_flag, discovered);
-    run(&registry, &config, args)
 }

@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ponte::magento::standin::state::Source;
-use ponte::magento::standin::Fixture;
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Date, Mode, Registry};
+use magento_standin::state::Source;
+use magento_standin::Fixture;
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Date, Mode, Registry};
 use serde_json::{json, Value as Json};
 
 use common::{code, root, stderr, stdout};
@@ -293,9 +293,12 @@ fn hash_mismatches(w: &World, target: &str, file: &Path) -> usize {
     let schema = Registry::built_in().route(file).unwrap();
     let spec = ponte::model::spec_for_flow(&schema.flow).unwrap();
     let bound = ponte::model::BoundSpec::bind(spec, schema.clone()).unwrap();
-    let (_, set) =
-        ponte::reconcile::scan_desired(file, &bound, &ponte::record::scan::ScanOptions::default())
-            .unwrap();
+    let (_, set) = ponte::reconcile::scan_desired(
+        file,
+        &bound,
+        &ponte_layout::record::scan::ScanOptions::default(),
+    )
+    .unwrap();
     let store = ponte::state::Store::open_read_only(&w.dir.path().join("state"))
         .unwrap()
         .unwrap();

@@ -35,10 +35,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::samba::Samba;
-use ponte::magento::standin::{Faults, Fixture};
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Date, Mode, Registry};
+use magento_standin::{Faults, Fixture};
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Date, Mode, Registry};
 use serde_json::Value as Json;
 
 fn config(base_url: &str, share: &Path) -> String {

@@ -8,12 +8,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use magento_standin::{Faults, Fixture};
 use ponte::config::Config;
 use ponte::flows::inbound::Pusher;
 use ponte::flows::retry::retry_due;
-use ponte::magento::standin::{Faults, Fixture};
-use ponte::schema::Registry;
 use ponte::state::Store;
+use ponte_layout::schema::Registry;
 use serde_json::Value as Json;
 
 const FAMILY: [&str; 5] = [

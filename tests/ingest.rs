@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ponte::magento::standin::{Faults, Fixture};
+use magento_standin::{Faults, Fixture};
 use serde_json::Value as Json;
 
 const SAMPLES: [&str; 4] = [
@@ -298,7 +298,7 @@ fn a_refused_entity_is_recorded_and_does_not_block_the_others() {
     std::fs::write(&path, fixed).unwrap();
     let config = ponte::config::Config::load(&path).unwrap();
     let pusher = ponte::flows::inbound::Pusher::new(&config).unwrap();
-    let registry = ponte::schema::Registry::built_in();
+    let registry = ponte_layout::schema::Registry::built_in();
     w.standin.clear_requests();
     let summary = ponte::flows::retry::retry_due(&config, &registry, &mut store, &pusher).unwrap();
     assert_eq!((summary.applied, summary.failed), (1, 0));
@@ -334,7 +334,7 @@ fn an_expired_admin_token_is_fetched_again_once() {
         GROUPS,
     );
     let config = ponte::config::Config::load(&w.dir.path().join("ponte.toml")).unwrap();
-    let registry = ponte::schema::Registry::built_in();
+    let registry = ponte_layout::schema::Registry::built_in();
     let mut store = ponte::state::Store::open(&config.paths.state_dir).unwrap();
     let pusher = ponte::flows::inbound::Pusher::new(&config).unwrap();
     let files = w.drop_samples(&["ART20261128020000.txt", "GIA20261128083000.txt"]);
@@ -366,7 +366,7 @@ fn many_products(dir: &Path, name: &str, hour: u8, n: u64, bump: bool) -> PathBu
     many_products_with(dir, name, hour, n, bump, |_, _| {})
 }
 
-type Writer<'s> = ponte::record::writer::FileWriter<'s, std::fs::File>;
+type Writer<'s> = ponte_layout::record::writer::FileWriter<'s, std::fs::File>;
 
 /// `many_products`, with `more(i, writer)` called before product `i`, to
 /// add records among them.
@@ -378,9 +378,9 @@ fn many_products_with(
     bump: bool,
     mut more: impl FnMut(u64, &mut Writer),
 ) -> PathBuf {
-    use ponte::record::writer::FileWriter;
-    use ponte::record::{Decimal, Value};
-    use ponte::schema::{Mode, Registry};
+    use ponte_layout::record::writer::FileWriter;
+    use ponte_layout::record::{Decimal, Value};
+    use ponte_layout::schema::{Mode, Registry};
     let schema = Registry::built_in().by_flow("ARTICOLI").unwrap();
     let path = dir.join(name);
     let file = std::fs::File::create(&path).unwrap();
@@ -485,7 +485,7 @@ fn a_large_file_is_kept_as_lines_and_the_next_one_sends_only_what_changed() {
 
 #[test]
 fn a_large_first_import_goes_in_slices_that_keep_each_family_whole() {
-    use ponte::record::{Decimal, Value};
+    use ponte_layout::record::{Decimal, Value};
     let w = World::new(Fixture::demo(), TOKEN, GROUPS);
     let drop = w.dir.path().join("drop");
     std::fs::create_dir_all(&drop).unwrap();
@@ -564,9 +564,9 @@ fn a_large_first_import_goes_in_slices_that_keep_each_family_whole() {
 /// made again: the shipment carries its ERP event in a comment.
 #[test]
 fn a_partial_shipment_made_before_a_crash_is_not_made_again() {
-    use ponte::record::writer::FileWriter;
-    use ponte::record::{Decimal, Value};
-    use ponte::schema::{Mode, Registry};
+    use ponte_layout::record::writer::FileWriter;
+    use ponte_layout::record::{Decimal, Value};
+    use ponte_layout::schema::{Mode, Registry};
     let w = World::new(Fixture::demo(), TOKEN, GROUPS);
     let schema = Registry::built_in().by_flow("EVASIONI").unwrap();
     let drop = w.dir.path().join("drop");

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use ponte::magento::standin::{Faults, Fixture};
+use magento_standin::{Faults, Fixture};
 use serde_json::Value as Json;
 
 const SAMPLES: [&str; 4] = [

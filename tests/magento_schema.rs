@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::contract::{shop, swagger, tolerated, STOCK_ITEM};
-use ponte::magento::standin::{Fixture, LoggedRequest};
+use magento_standin::{Fixture, LoggedRequest};
 use serde_json::json;
 
 const SAMPLES: [&str; 4] = [

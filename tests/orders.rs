@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use magento_standin::{Faults, Fixture, StandIn};
 use ponte::config::Config;
 use ponte::flows::orders::{OrdersPoller, TargetPoll};
-use ponte::magento::standin::{Faults, Fixture, StandIn};
 use ponte::orders::export::{FailPoint, Hooks};
-use ponte::record::line::line_values;
-use ponte::record::scan::{scan_file, RecordVisitor, ScanOptions, Seen};
-use ponte::record::Value;
-use ponte::schema::{Registry, Schema};
 use ponte::state::{watermark_scope, Store};
+use ponte_layout::record::line::line_values;
+use ponte_layout::record::scan::{scan_file, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::record::Value;
+use ponte_layout::schema::{Registry, Schema};
 use serde_json::json;
 
 struct World {
@@ -585,7 +585,7 @@ fn two_order_targets_on_one_shop_each_take_their_own_stores_orders() {
         .requests()
         .iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/V1/orders"))
-        .map(|r| ponte::magento::standin::search::percent_decode(&r.query, true))
+        .map(|r| magento_standin::search::percent_decode(&r.query, true))
         .collect();
     assert_eq!(queries.len(), 2);
     for (q, id) in queries.iter().zip(["1", "2"]) {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use ponte::config::Config;
 use ponte::model::{spec_for_flow, BoundSpec};
 use ponte::reconcile::{plan_file, Action, FilePlan, PlanOptions, Verdict};
-use ponte::record::scan::ScanOptions;
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Date, Mode, Registry, Schema};
 use ponte::state::Store;
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Date, Mode, Registry, Schema};
 
 struct Product {
     sku: &'static str,
@@ -595,7 +595,7 @@ fn known_from(file: &Path, bound: &BoundSpec) -> ponte::state::Snapshot {
 }
 
 type Scanned = (
-    ponte::record::scan::FileReport,
+    ponte_layout::record::scan::FileReport,
     ponte::reconcile::DesiredSet,
 );
 

@@ -9,9 +9,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ponte::magento::standin::Fixture;
-use ponte::schema::Mode;
+use magento_standin::Fixture;
 use ponte::state::Store;
+use ponte_layout::schema::Mode;
 use serde_json::Value as Json;
 
 struct World {

@@ -6,12 +6,12 @@
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
-use ponte::record::line::line_values;
-use ponte::record::reader::ReadOptions;
-use ponte::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
-use ponte::record::writer::FileWriter;
-use ponte::record::{Charset, Decimal, Value};
-use ponte::schema::{parse_schema, Date, Field, FieldKind, Mode, Registry, Schema};
+use ponte_layout::record::line::line_values;
+use ponte_layout::record::reader::ReadOptions;
+use ponte_layout::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Charset, Decimal, Value};
+use ponte_layout::schema::{parse_schema, Date, Field, FieldKind, Mode, Registry, Schema};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;

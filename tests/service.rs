@@ -21,10 +21,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use ponte::magento::standin::{Faults, Fixture, LoggedRequest};
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Date, Mode, Registry};
+use magento_standin::{Faults, Fixture, LoggedRequest};
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Date, Mode, Registry};
 
 /// Generous: the machine running the tests may be loaded.
 const LONG: Duration = Duration::from_secs(60);
@@ -890,7 +890,7 @@ fn a_flow_that_requires_a_marker_waits_for_it_whatever_the_settle() {
 }
 
 /// A file of `flow` holding only its header and trailer.
-fn empty_file(schema: &ponte::schema::Schema, hour: u8) -> Vec<u8> {
+fn empty_file(schema: &ponte_layout::schema::Schema, hour: u8) -> Vec<u8> {
     FileWriter::new(schema, Vec::new(), at(hour), Mode::Changes, "000001")
         .unwrap()
         .finish()

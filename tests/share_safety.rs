@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ponte::magento::standin::{Faults, Fixture};
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{parse_schema, Mode, Registry, Schema};
+use magento_standin::{Faults, Fixture};
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{parse_schema, Mode, Registry, Schema};
 
 /// Generous: the machine running the tests may be loaded.
 const LONG: Duration = Duration::from_secs(60);

@@ -9,8 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ponte::magento::standin::Fixture;
-use ponte::schema::Mode;
+use magento_standin::Fixture;
+use ponte_layout::schema::Mode;
 
 const TOKEN_PATH: &str = "/rest/default/V1/integration/admin/token";
 
@@ -71,7 +71,7 @@ fn text(o: &Output) -> String {
     format!("{}\n{}", common::stdout(o), common::stderr(o))
 }
 
-fn count(shop: &ponte::magento::standin::StandIn, path: &str) -> usize {
+fn count(shop: &magento_standin::StandIn, path: &str) -> usize {
     shop.requests().iter().filter(|r| r.path == path).count()
 }
 
@@ -202,8 +202,8 @@ fn failure_retries_wait_out_a_refusal_without_counting_attempts() {
     use ponte::config::Config;
     use ponte::flows::inbound::Pusher;
     use ponte::flows::retry::retry_due;
-    use ponte::schema::Registry;
     use ponte::state::Store;
+    use ponte_layout::schema::Registry;
 
     let shop = common::contract::shop(Fixture::default());
     let dir = tempfile::tempdir().unwrap();

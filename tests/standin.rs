@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use ponte::magento::standin::{Faults, Fixture, StandIn};
+use magento_standin::{Faults, Fixture, StandIn};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "standin-token";

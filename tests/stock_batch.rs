@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Output;
 
-use ponte::magento::standin::Fixture;
+use magento_standin::Fixture;
 use serde_json::Value as Json;
 
 const ROWS: usize = 500;

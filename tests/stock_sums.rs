@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use ponte::magento::standin::{Faults, Fixture, LoggedRequest};
+use magento_standin::{Faults, Fixture, LoggedRequest};
 use serde_json::Value as Json;
 
 struct World {
@@ -340,7 +340,7 @@ fn a_retry_sends_the_sum_in_one_write() {
     assert_eq!(failed.len(), 2, "both rows of the write failed: {failed:?}");
     w.standin.clear_requests();
     let pusher = ponte::flows::inbound::Pusher::new(&config).unwrap();
-    let registry = ponte::schema::Registry::built_in();
+    let registry = ponte_layout::schema::Registry::built_in();
     let summary = ponte::flows::retry::retry_due(&config, &registry, &mut store, &pusher).unwrap();
     assert_eq!((summary.applied, summary.failed), (2, 0));
     assert_eq!(w.qty("CAF-ESP-1KG"), 135.0);

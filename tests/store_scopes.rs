@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ponte::magento::standin::Fixture;
-use ponte::record::writer::FileWriter;
-use ponte::record::{Decimal, Value};
-use ponte::schema::{Mode, Registry};
+use magento_standin::Fixture;
+use ponte_layout::record::writer::FileWriter;
+use ponte_layout::record::{Decimal, Value};
+use ponte_layout::schema::{Mode, Registry};
 use serde_json::{Map, Value as Json};
 
 fn config(base_url: &str) -> String {
@@ -123,9 +123,7 @@ fn websites(shop: &Json, sku: &str) -> Json {
 }
 
 /// Store-view values the shop holds: (sku, store id) -> attributes.
-fn overrides(
-    shop: &ponte::magento::standin::StandIn,
-) -> BTreeMap<(String, i64), Map<String, Json>> {
+fn overrides(shop: &magento_standin::StandIn) -> BTreeMap<(String, i64), Map<String, Json>> {
     shop.with_state(|s| {
         let sku_of = |id: i64| {
             s.products

@@ -25,13 +25,13 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use ponte::model::{spec_for_flow, BoundSpec};
 use ponte::reconcile::{scan_desired, scan_unchecked};
-use ponte::record::line::{check_line, line_values};
+use ponte_layout::record::line::{check_line, line_values};
 use ponte::state::{SnapEntry, Snapshot};
-use ponte::record::reader::ReadOptions;
-use ponte::record::scan::{scan_reader, FileReport, RecordVisitor, ScanOptions, Seen};
-use ponte::record::writer::format_record;
-use ponte::record::Value;
-use ponte::schema::{parse_schema, Registry, Schema};
+use ponte_layout::record::reader::ReadOptions;
+use ponte_layout::record::scan::{scan_reader, FileReport, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::record::writer::format_record;
+use ponte_layout::record::Value;
+use ponte_layout::schema::{parse_schema, Registry, Schema};
 
 const TEXTS: [(&str, &str); 5] = [
     ("articoli.toml", include_str!("../../schemas/articoli.toml")),

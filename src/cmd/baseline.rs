@@ -36,9 +36,9 @@ use crate::flows::baseline::shop::{baseline_flow, Progress, ShopReader};
 use crate::flows::baseline::FlowReport;
 use crate::intake::lifecycle::header_time;
 use crate::model::{spec_for_flow, BoundSpec};
-use crate::record::scan::ScanOptions;
-use crate::schema::{Registry, Schema};
 use crate::state::Store;
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::schema::{Registry, Schema};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["from_file", "from_magento"])))]

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use super::{schema_for, warn_registry_problems, Exit};
-use crate::record::scan::{scan_file, FileReport, JustCheck, ScanOptions};
-use crate::schema::Registry;
+use ponte_layout::record::scan::{scan_file, FileReport, JustCheck, ScanOptions};
+use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -66,8 +66,8 @@ pub fn summary(r: &FileReport) -> String {
         .as_ref()
         .map(|h| {
             let mode = match h.mode {
-                Some(crate::schema::Mode::Complete) => "complete",
-                Some(crate::schema::Mode::Changes) => "changes",
+                Some(ponte_layout::schema::Mode::Complete) => "complete",
+                Some(ponte_layout::schema::Mode::Changes) => "changes",
                 None => "unknown mode",
             };
             format!(

@@ -18,8 +18,8 @@ use super::Exit;
 use crate::config::Config;
 use crate::flows::orders::OrdersPoller;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
-use crate::magento::standin::{Fixture, StandIn};
-use crate::schema::Registry;
+use magento_standin::{Fixture, StandIn};
+use ponte_layout::schema::Registry;
 
 /// The samples travel inside the binary, so the demo runs from anywhere.
 const SAMPLES: [(&str, &[u8]); 4] = [
@@ -112,7 +112,7 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
     std::fs::create_dir_all(&inbound)?;
     write_private(
         &root.join("standin.token"),
-        crate::magento::standin::Fixture::default()
+        magento_standin::Fixture::default()
             .integration_token
             .as_bytes(),
     )?;

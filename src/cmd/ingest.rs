@@ -26,8 +26,8 @@ use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
 use crate::intake::lifecycle::{self, claim, header_time, Disposition};
 use crate::reconcile::Verdict;
-use crate::schema::Registry;
 use crate::state::Store;
+use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]
 pub struct Args {

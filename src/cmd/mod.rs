@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::schema::{Registry, Schema};
+use ponte_layout::schema::{Registry, Schema};
 
 pub mod baseline;
 pub mod check;
+#[cfg(feature = "stand-in")]
 pub mod demo;
 pub mod ingest;
 pub mod orders;
@@ -14,7 +15,6 @@ pub mod parse;
 pub mod plan;
 pub mod reprocess;
 pub mod schemas;
-pub mod standin;
 pub mod watch;
 
 /// What a command tells the shell.

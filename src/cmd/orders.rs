@@ -16,8 +16,8 @@
 use super::{lock_or_usage, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::orders::{OrdersPoller, TargetPoll};
-use crate::schema::Registry;
 use crate::state::Store;
+use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]
 pub struct Args {

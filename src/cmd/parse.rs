@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{schema_for, warn_registry_problems, Exit};
-use crate::record::line::line_values;
-use crate::record::scan::{scan_file, RecordVisitor, ScanOptions, Seen};
-use crate::schema::{Registry, Schema};
+use ponte_layout::record::line::line_values;
+use ponte_layout::record::scan::{scan_file, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::schema::{Registry, Schema};
 
 #[derive(clap::Args)]
 #[command(group = clap::ArgGroup::new("format").required(true).args(["json", "csv"]))]

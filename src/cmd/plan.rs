@@ -20,9 +20,9 @@ use crate::reconcile::{
     plan_file, Change, FilePlan, FileRows, PlanOptions, SiblingReader, Verdict, ALLOW_FLAG,
     SHARE_KEY,
 };
-use crate::record::scan::ScanOptions;
-use crate::schema::{Mode, Registry, Schema};
 use crate::state::Store;
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::schema::{Mode, Registry, Schema};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -166,8 +166,8 @@ fn json_plan(plan: &FilePlan, requests: &[Vec<Shown>]) -> serde_json::Value {
 
 fn print_plan(plan: &FilePlan, requests: &[Vec<Shown>], limit: usize) {
     let mode = match plan.mode {
-        Some(crate::schema::Mode::Complete) => "complete",
-        Some(crate::schema::Mode::Changes) => "changes",
+        Some(ponte_layout::schema::Mode::Complete) => "complete",
+        Some(ponte_layout::schema::Mode::Changes) => "changes",
         None => "unknown mode",
     };
     let head = format!(

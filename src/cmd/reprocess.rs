@@ -21,9 +21,9 @@ use crate::config::{Config, Flow};
 use crate::flows::inbound::Pusher;
 use crate::intake::lifecycle::{self, hash_file, header_time, Claimed, Disposition};
 use crate::reconcile::{plan_file, PlanOptions, Verdict};
-use crate::record::scan::ScanOptions;
-use crate::schema::{Registry, Schema};
 use crate::state::Store;
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::schema::{Registry, Schema};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -2,7 +2,7 @@
 //! problem in them. Exit 2 when a schema is broken.
 
 use super::Exit;
-use crate::schema::{Registry, SchemaSource};
+use ponte_layout::schema::{Registry, SchemaSource};
 
 #[derive(clap::Args)]
 pub struct Args {

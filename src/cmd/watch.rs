@@ -18,7 +18,7 @@ use crate::flows::orders::OrdersPoller;
 use crate::flows::retry::FailureRetry;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use crate::intake::lock::LockError;
-use crate::schema::Registry;
+use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]
 pub struct Args {

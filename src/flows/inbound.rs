@@ -18,9 +18,9 @@ use crate::reconcile::{
     ack_for, decode_creates, plan_file, variant_axes, Change, ChangeInputs, DesiredEntry, FilePlan,
     FileRows, LineFetcher, PlanOptions, SiblingReader, VariantAxes, Verdict,
 };
-use crate::record::scan::ScanOptions;
-use crate::schema::{Mode, Schema};
 use crate::state::{Ack, Store, REMOVED};
+use ponte_layout::record::scan::ScanOptions;
+use ponte_layout::schema::{Mode, Schema};
 
 use super::slices::{slices, Unit};
 

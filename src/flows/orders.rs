@@ -38,8 +38,8 @@ use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};
 use crate::orders::stores::{self, StoreViews};
 use crate::orders::time;
-use crate::schema::{Registry, Schema};
 use crate::state::{watermark_scope, Store};
+use ponte_layout::schema::{Registry, Schema};
 
 /// Tries of one order's comment or status change before giving up.
 pub const FOLLOWUP_ATTEMPTS: i64 = 5;

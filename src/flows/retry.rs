@@ -20,8 +20,8 @@ use crate::reconcile::{
     ack_for, becomes_parent, changed_fields, decode_stored, desired_axes, links_to,
     make_parent_again, Action, Change, SiblingReader,
 };
-use crate::schema::Registry;
 use crate::state::{now_text, Store};
+use ponte_layout::schema::Registry;
 
 /// How often the service looks for failures that are due.
 const INTERVAL: Duration = Duration::from_secs(60);

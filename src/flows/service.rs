@@ -32,8 +32,8 @@ use crate::intake::lifecycle::{self, claim, header_time, leftovers_except, Claim
 use crate::intake::lock::InstanceLock;
 use crate::intake::readiness::{Assessment, Readiness, Settle};
 use crate::intake::unprocessable::{self, Settled, Unprocessable, FIX_AND_DROP_AGAIN};
-use crate::schema::Registry;
 use crate::state::{Store, StoreError};
+use ponte_layout::schema::Registry;
 
 /// The longest wait between two tries of a share that fails.
 const LONGEST_SHARE_WAIT: Duration = Duration::from_secs(60);
@@ -372,7 +372,7 @@ impl Intake<'_> {
             }
             // Stopped mid-read by SIGTERM: nothing was sent, and the file
             // stays in progress for the next start. Never the file's fault.
-            Ok(Err(e)) if crate::record::stop::is_stopped(&e) => {
+            Ok(Err(e)) if ponte_layout::record::stop::is_stopped(&e) => {
                 tracing::info!(file = %c.name, "{e:#}");
                 return Ok(Handled::Done);
             }
@@ -685,7 +685,7 @@ pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
             flag.store(true, Ordering::SeqCst);
             // A file still being read is read again at the next start:
             // a large one must not hold the stop off.
-            crate::record::stop::stop_reading();
+            ponte_layout::record::stop::stop_reading();
         });
     });
     Ok(())

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::folders::safe_name;
-use crate::schema::{Registry, Schema};
+use ponte_layout::schema::{Registry, Schema};
 
 /// A file in the inbound folder that a schema claims.
 #[derive(Debug, Clone)]

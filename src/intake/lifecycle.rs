@@ -16,11 +16,11 @@ use super::readiness::marker_path;
 use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
 use crate::reconcile::{held_report, Verdict};
-use crate::record::line::{read_field, LineView, Parsed};
-use crate::record::open::open_file;
-use crate::record::stop::{check, stop_flag};
-use crate::schema::{Registry, Schema};
 use crate::state::{FileRow, Store};
+use ponte_layout::record::line::{read_field, LineView, Parsed};
+use ponte_layout::record::open::open_file;
+use ponte_layout::record::stop::{check, stop_flag};
+use ponte_layout::schema::{Registry, Schema};
 
 /// A file in in-progress, with its identity.
 #[derive(Debug, Clone)]

@@ -155,7 +155,7 @@ pub fn marker_path(path: &Path) -> std::path::PathBuf {
 /// not, else the settle checks of the old size would vouch for the new one.
 pub fn ends_with_trailer(c: &Candidate) -> bool {
     let tag = &c.schema.records[c.schema.trailer.record].tag_bytes;
-    let Ok(mut f) = crate::record::open::open_file(&c.path) else {
+    let Ok(mut f) = ponte_layout::record::open::open_file(&c.path) else {
         return false;
     };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);

@@ -5,4 +5,3 @@ pub mod error;
 pub mod payload;
 pub mod push;
 pub mod signin;
-pub mod standin;

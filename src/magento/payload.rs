@@ -322,7 +322,7 @@ pub fn warehouses_at<'a>(
 /// oversold warehouse) it counts as nothing, as it is published alone.
 fn quantity_micros(payload: &Map<String, Json>) -> i64 {
     text(payload, "quantity")
-        .and_then(|q| crate::record::Decimal::parse(q, 6))
+        .and_then(|q| ponte_layout::record::Decimal::parse(q, 6))
         .map_or(0, |d| d.units.max(0))
 }
 

@@ -8,11 +8,11 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::canon::Canon;
 use super::spec::{EntitySpec, Removal};
-use crate::record::line::{bytes_allowed, read_field, trim_spaces, LineView, Parsed};
-use crate::record::probe::Probe;
-use crate::record::writer::format_field;
-use crate::record::Decimal;
-use crate::schema::{Field, FieldKind, Schema};
+use ponte_layout::record::line::{bytes_allowed, read_field, trim_spaces, LineView, Parsed};
+use ponte_layout::record::probe::Probe;
+use ponte_layout::record::writer::format_field;
+use ponte_layout::record::Decimal;
+use ponte_layout::schema::{Field, FieldKind, Schema};
 
 #[derive(Debug, Clone)]
 pub struct BoundSpec {
@@ -51,10 +51,10 @@ pub type Axes = [u64; MAX_AXES];
 const NONE_MARK: u8 = 0x1E;
 
 /// A decimal value at its field's scale, for the writer.
-fn rescaled(value: crate::record::Value, f: &Field) -> crate::record::Value {
+fn rescaled(value: ponte_layout::record::Value, f: &Field) -> ponte_layout::record::Value {
     match (&value, &f.kind) {
-        (crate::record::Value::Decimal(d), FieldKind::Decimal { scale, .. }) => {
-            crate::record::Value::Decimal(Decimal::new(d.units, *scale))
+        (ponte_layout::record::Value::Decimal(d), FieldKind::Decimal { scale, .. }) => {
+            ponte_layout::record::Value::Decimal(Decimal::new(d.units, *scale))
         }
         _ => value,
     }
@@ -77,7 +77,7 @@ fn seeded_content_hash(bytes: &[u8], seed: u64) -> u64 {
 /// The byte range the `owned` fields cover when each starts where the one
 /// before it ends.
 fn side_by_side(
-    layout: &crate::schema::RecordLayout,
+    layout: &ponte_layout::schema::RecordLayout,
     owned: &[usize],
 ) -> Option<std::ops::Range<usize>> {
     let first = layout.fields.get(*owned.first()?)?;
@@ -446,7 +446,7 @@ impl BoundSpec {
             let f = self.field(idx);
             let v = fields.get(&f.key).unwrap_or(&Json::Null);
             let value = Canon::from_json(&f.kind, v)?.into_value();
-            if value == crate::record::Value::None {
+            if value == ponte_layout::record::Value::None {
                 // No value at all: what a none date hashes as in a file.
                 let from = buf.len();
                 buf.push(NONE_MARK);
@@ -545,7 +545,7 @@ impl BoundSpec {
             }
             Removal::ZeroQuantity(f) => {
                 let scale = match self.layout_field(f).map(|x| &x.kind) {
-                    Some(crate::schema::FieldKind::Decimal { scale, .. }) => *scale,
+                    Some(ponte_layout::schema::FieldKind::Decimal { scale, .. }) => *scale,
                     _ => 0,
                 };
                 out.insert(f.into(), Json::String(Decimal::new(0, scale).to_string()));
@@ -571,8 +571,8 @@ impl BoundSpec {
 mod tests {
     use super::*;
     use crate::model::{CUSTOMERS, PRODUCTS, STOCK};
-    use crate::record::line::LineView;
-    use crate::schema::Registry;
+    use ponte_layout::record::line::LineView;
+    use ponte_layout::schema::Registry;
 
     /// Each entity spec with the sample file of its flow.
     fn samples() -> [(&'static EntitySpec, &'static [u8]); 3] {

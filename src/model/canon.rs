@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use serde_json::Value as Json;
 
-use crate::record::line::Parsed;
-use crate::record::{Charset, Decimal};
-use crate::schema::{Date, FieldKind};
+use ponte_layout::record::line::Parsed;
+use ponte_layout::record::{Charset, Decimal};
+use ponte_layout::schema::{Date, FieldKind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Canon<'a> {
@@ -50,8 +50,8 @@ impl<'a> Canon<'a> {
         })
     }
 
-    pub fn into_value(self) -> crate::record::Value {
-        use crate::record::Value;
+    pub fn into_value(self) -> ponte_layout::record::Value {
+        use ponte_layout::record::Value;
         match self {
             Canon::Text(s) => Value::Text(s.into_owned()),
             Canon::Integer(n) => Value::Integer(n),

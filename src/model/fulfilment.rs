@@ -7,9 +7,9 @@ use serde_json::{Map, Value as Json};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::bound::Entity;
-use crate::record::line::line_values;
-use crate::record::{RecordError, Value};
-use crate::schema::Schema;
+use ponte_layout::record::line::line_values;
+use ponte_layout::record::{RecordError, Value};
+use ponte_layout::schema::Schema;
 
 pub const FLOW: &str = "EVASIONI";
 const EVENT: &str = "EV";

@@ -78,9 +78,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::map::MappedOrder;
 use super::time;
-use crate::record::writer::{format_record, FileWriter, WriteError};
-use crate::schema::{Mode, Schema};
 use crate::state::{ExportIntent, IntentOrder, Store, StoreError};
+use ponte_layout::record::writer::{format_record, FileWriter, WriteError};
+use ponte_layout::schema::{Mode, Schema};
 
 /// The gaps between the protocol's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,7 +404,7 @@ pub fn recover(
 fn read_back(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut content = Vec::new();
-    crate::record::open::open_file(path)?.read_to_end(&mut content)?;
+    ponte_layout::record::open::open_file(path)?.read_to_end(&mut content)?;
     Ok(content)
 }
 

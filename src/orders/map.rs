@@ -19,7 +19,7 @@
 use serde_json::Value as Json;
 
 use super::time;
-use crate::record::{Decimal, Value};
+use ponte_layout::record::{Decimal, Value};
 
 /// One order's records, and what the export protocol needs to know of it.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::schema::Date;
+use ponte_layout::schema::Date;
 
 /// Unix seconds now.
 pub fn now_secs() -> i64 {

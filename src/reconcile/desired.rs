@@ -9,11 +9,11 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::model::{BoundSpec, UNVOUCHED};
-use crate::record::line::check_record;
-use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
-use crate::record::RecordError;
-use crate::schema::Schema;
 use crate::state::Snapshot;
+use ponte_layout::record::line::check_record;
+use ponte_layout::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::record::RecordError;
+use ponte_layout::schema::Schema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DesiredEntry {
@@ -335,7 +335,7 @@ pub struct LineFetcher {
 impl LineFetcher {
     pub fn open(path: &Path, schema: &Schema) -> anyhow::Result<LineFetcher> {
         use anyhow::Context;
-        let file = crate::record::open::open_file(path)
+        let file = ponte_layout::record::open::open_file(path)
             .with_context(|| format!("{}: cannot reopen", path.display()))?;
         // Up to 4 bytes a character in UTF-8, and the line end.
         let bytes_a_char = if schema.charset.is_single_byte() {
@@ -412,8 +412,8 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::reader::{process_reader, Chunk, ReadOptions};
-    use crate::schema::Registry;
+    use ponte_layout::record::reader::{process_reader, Chunk, ReadOptions};
+    use ponte_layout::schema::Registry;
 
     /// Each line read back from its offset is the line the reader split,
     /// however the file ends.

@@ -37,9 +37,9 @@ use guard::held_reason;
 use crate::config::{Config, Flow, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
 use crate::model::{spec_for_flow, BoundSpec};
-use crate::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
-use crate::schema::{Mode, Schema};
 use crate::state::{Ack, Located, Payload, Store, REMOVED};
+use ponte_layout::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};
+use ponte_layout::schema::{Mode, Schema};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "verdict", rename_all = "lowercase")]

@@ -68,7 +68,7 @@ pub fn retain(
             anyhow::Error::new(e).context(format!("{}: cannot read", source.display())),
         )
     };
-    let mut from = crate::record::open::open_file(source)
+    let mut from = ponte_layout::record::open::open_file(source)
         .with_context(|| format!("{}: cannot read", source.display()))
         .map_err(RetainError::Source)?;
     let size = from.metadata().map_err(unreadable)?.len();

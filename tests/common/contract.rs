@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
-use ponte::magento::standin::{Contract, Fixture, StandIn};
+use magento_standin::{Contract, Fixture, StandIn};
 use serde_json::{json, Value as Json};
 
 pub const SCHEMA: &str = "tests/fixtures/magento/admin-schema-2.4.8.json";

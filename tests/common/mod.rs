@@ -76,8 +76,8 @@ pub fn display(p: &Path) -> String {
 }
 
 /// A header time on the tests' day, 2026-11-28, at `hour` o'clock.
-pub fn at_hour(hour: u8) -> ponte::schema::Date {
-    ponte::schema::Date {
+pub fn at_hour(hour: u8) -> ponte_layout::schema::Date {
+    ponte_layout::schema::Date {
         year: 2026,
         month: 11,
         day: 28,
@@ -104,12 +104,12 @@ pub fn write_private(path: &Path, text: &str) {
 pub fn simple_products(
     path: &Path,
     hour: u8,
-    mode: ponte::schema::Mode,
+    mode: ponte_layout::schema::Mode,
     rows: impl IntoIterator<Item = (String, String, i64)>,
 ) -> PathBuf {
-    use ponte::record::writer::FileWriter;
-    use ponte::record::{Decimal, Value};
-    let schema = ponte::schema::Registry::built_in()
+    use ponte_layout::record::writer::FileWriter;
+    use ponte_layout::record::{Decimal, Value};
+    let schema = ponte_layout::schema::Registry::built_in()
         .by_flow("ARTICOLI")
         .unwrap();
     let file = std::fs::File::create(path).unwrap();

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use crate::config::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{classify, scan_desired, DesiredSet};
-use crate::record::scan::{FileReport, ScanOptions};
-use crate::schema::{Mode, Schema};
 use crate::state::{Ack, Store};
+use ponte_layout::record::scan::{FileReport, ScanOptions};
+use ponte_layout::schema::{Mode, Schema};
 
 /// Why a file is refused, as `ingest` would refuse it.
 #[derive(Debug, Clone, PartialEq)]

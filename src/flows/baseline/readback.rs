@@ -47,9 +47,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::Target;
 use crate::model::{product_attribute, BoundSpec};
-use crate::record::Decimal;
-use crate::schema::FieldKind;
 use crate::state::{Ack, Payload};
+use ponte_layout::record::Decimal;
+use ponte_layout::schema::FieldKind;
 
 /// Option id -> label, per select attribute code.
 pub type OptionLabels = HashMap<String, HashMap<String, String>>;
@@ -462,7 +462,7 @@ mod tests {
 
     #[test]
     fn a_sum_is_split_by_the_erp_only_when_it_adds_up() {
-        let registry = crate::schema::Registry::built_in();
+        let registry = ponte_layout::schema::Registry::built_in();
         let schema = registry.by_flow("GIACENZE").unwrap();
         let bound =
             BoundSpec::bind(crate::model::spec_for_flow("GIACENZE").unwrap(), schema).unwrap();

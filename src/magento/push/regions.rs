@@ -133,7 +133,7 @@ mod tests {
     #[tokio::test]
     async fn the_cache_asks_the_shop_once_per_country() {
         use crate::config::Config;
-        use crate::magento::standin::{Fixture, StandIn};
+        use magento_standin::{Fixture, StandIn};
 
         let shop = StandIn::start(([127, 0, 0, 1], 0).into(), Fixture::demo())
             .await

@@ -12,7 +12,7 @@
 //! `orders`, `documents` (shipments, invoices), `stores` (the store views).
 //!
 //! ```no_run
-//! use ponte::magento::standin::{Fixture, StandIn};
+//! use magento_standin::{Fixture, StandIn};
 //! let shop = StandIn::spawn(Fixture::demo()).unwrap();
 //! // point a client at shop.base_url with the token "standin-token"
 //! let orders = shop.with_state(|s| s.orders.len());
@@ -21,6 +21,7 @@
 
 pub mod attributes;
 pub mod auth;
+pub mod cli;
 pub mod configurable;
 pub mod contract;
 pub mod customers;

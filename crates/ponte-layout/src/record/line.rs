@@ -518,19 +518,19 @@ mod tests {
         let files: [(&str, &[u8]); 4] = [
             (
                 "ARTICOLI",
-                include_bytes!("../../samples/ART20261128020000.txt"),
+                include_bytes!("../../../../samples/ART20261128020000.txt"),
             ),
             (
                 "GIACENZE",
-                include_bytes!("../../samples/GIA20261128083000.txt"),
+                include_bytes!("../../../../samples/GIA20261128083000.txt"),
             ),
             (
                 "CLIENTI",
-                include_bytes!("../../samples/CLI20261128030000.txt"),
+                include_bytes!("../../../../samples/CLI20261128030000.txt"),
             ),
             (
                 "EVASIONI",
-                include_bytes!("../../samples/EVA20261128100000.txt"),
+                include_bytes!("../../../../samples/EVA20261128100000.txt"),
             ),
         ];
         let mut next = xorshift(0x2545_F491_4F6C_DD1D);

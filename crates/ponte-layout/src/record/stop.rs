@@ -21,13 +21,13 @@ pub fn stop_reading() {
 }
 
 /// The flag [`stop_reading`] sets, for the loops that read blocks.
-pub(crate) fn stop_flag() -> &'static AtomicBool {
+pub fn stop_flag() -> &'static AtomicBool {
     &STOP
 }
 
 /// `Err(Stopped)` once `flag` is set; one atomic load, once a block.
 #[inline]
-pub(crate) fn check(flag: &AtomicBool) -> Result<(), Stopped> {
+pub fn check(flag: &AtomicBool) -> Result<(), Stopped> {
     if flag.load(Ordering::Relaxed) {
         Err(Stopped)
     } else {

@@ -1,4 +1,4 @@
-//! `ponte stand-in [--listen ADDR] [--fixture FILE] [--latency-ms N] [--error-rate F] [--lost-reply-rate F]`:
+//! `magento-standin` (and `ponte stand-in`) `[--listen ADDR] [--fixture FILE] [--latency-ms N] [--error-rate F] [--lost-reply-rate F]`:
 //! a Magento 2.4 stand-in for trying ponte without a shop.
 //!
 //! Serves Magento's REST routes that ponte uses under `/rest/V1/...` and
@@ -6,7 +6,7 @@
 //! with its error messages. Prints the base URL and the bearer token (admin
 //! users can also sign in at `POST /rest/V1/integration/admin/token`), then
 //! runs until Ctrl-C. Default listen address 127.0.0.1:8089; default shop
-//! the demo fixture (`--fixture FILE`: JSON of `magento::standin::Fixture`).
+//! the demo fixture (`--fixture FILE`: JSON of [`Fixture`]).
 //!
 //! A control API, without token: `GET /__standin/state` (the whole shop as
 //! JSON), `GET /__standin/requests`, `GET|POST /__standin/faults`
@@ -22,8 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Exit;
-use crate::magento::standin::{Faults, Fixture, StandIn};
+use crate::{Faults, Fixture, StandIn};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,7 +43,7 @@ pub struct Args {
     lost_reply_rate: f64,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Exit> {
+pub fn run(args: Args) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.error_rate) {
         anyhow::bail!("--error-rate must be between 0 and 1");
     }
@@ -87,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<Exit> {
         tokio::signal::ctrl_c().await?;
         tracing::info!("stand-in stopping");
         shop.shutdown();
-        Ok(Exit::Ok)
+        Ok(())
     });
     // Open client connections would otherwise hold the runtime's shutdown.
     runtime.shutdown_timeout(Duration::from_millis(200));

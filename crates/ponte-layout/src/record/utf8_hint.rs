@@ -142,7 +142,7 @@ mod tests {
     fn a_utf8_schema_is_not_second_guessed() {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/schemas/articoli.toml"
+            "/../../schemas/articoli.toml"
         ))
         .unwrap()
         .replace("encoding = \"windows-1252\"", "encoding = \"utf-8\"");

@@ -473,7 +473,12 @@ fn splitmix(mut x: u64) -> u64 {
 }
 
 /// Unix seconds as Magento writes them, `YYYY-MM-DD hh:mm:ss` (UTC).
-pub use crate::orders::time::format as format_timestamp;
+pub fn format_timestamp(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
 
 #[cfg(test)]
 mod tests {

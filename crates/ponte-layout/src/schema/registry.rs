@@ -10,11 +10,26 @@ use std::sync::Arc;
 use super::{parse_schema, Schema, SchemaError};
 
 const BUILT_IN: [(&str, &str); 5] = [
-    ("articoli.toml", include_str!("../../schemas/articoli.toml")),
-    ("giacenze.toml", include_str!("../../schemas/giacenze.toml")),
-    ("clienti.toml", include_str!("../../schemas/clienti.toml")),
-    ("evasioni.toml", include_str!("../../schemas/evasioni.toml")),
-    ("ordini.toml", include_str!("../../schemas/ordini.toml")),
+    (
+        "articoli.toml",
+        include_str!("../../../../schemas/articoli.toml"),
+    ),
+    (
+        "giacenze.toml",
+        include_str!("../../../../schemas/giacenze.toml"),
+    ),
+    (
+        "clienti.toml",
+        include_str!("../../../../schemas/clienti.toml"),
+    ),
+    (
+        "evasioni.toml",
+        include_str!("../../../../schemas/evasioni.toml"),
+    ),
+    (
+        "ordini.toml",
+        include_str!("../../../../schemas/ordini.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone)]

@@ -25,8 +25,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ponte::record::scan::{scan_file, FileReport, JustCheck, ScanOptions};
-use ponte::schema::Registry;
+use ponte_layout::record::scan::{scan_file, FileReport, JustCheck, ScanOptions};
+use ponte_layout::schema::Registry;
 
 #[path = "common/articoli_gen.rs"]
 mod articoli_gen;
