@@ -21,6 +21,10 @@ pub enum ApiError {
     /// 429, 5xx, timeouts and connection errors that outlasted the retries.
     #[error("gave up after {attempts} attempts: {last}")]
     Unavailable { attempts: u32, last: String },
+    /// Nothing was sent: the target's configuration lacks a mapping the
+    /// change needs. Not Magento's word, so it carries no HTTP status.
+    #[error("not sent, the configuration lacks a mapping: {0}")]
+    Configuration(String),
     /// A response ponte cannot read.
     #[error("unexpected response: {0}")]
     Protocol(String),
