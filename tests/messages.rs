@@ -1,0 +1,223 @@
+//! What ponte tells an operator, run as an operator would: the real binary
+//! against the stand-in, its words and logs read back.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use magento_standin::Fixture;
+use ponte_layout::schema::Mode;
+
+struct World {
+    dir: tempfile::TempDir,
+    _standin: Option<common::contract::Shop>,
+}
+
+const GROUPS: &str = r#"B2C = 1
+"B2B-HORECA" = 2
+"B2B-RIV" = 3"#;
+
+impl World {
+    fn new(groups: &str) -> World {
+        let standin = common::contract::shop(Fixture::demo());
+        World::with_base_url(&standin.base_url.clone(), groups, Some(standin))
+    }
+
+    fn with_base_url(
+        base_url: &str,
+        groups: &str,
+        standin: Option<common::contract::Shop>,
+    ) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("standin.token"), "standin-token").unwrap();
+        let config = format!(
+            r#"
+[paths]
+state_dir = "state"
+inbound = "share/inbound"
+in_progress = "share/in-progress"
+archive = "share/archive"
+rejected = "share/rejected"
+outbound = "share/outbound"
+
+[[target]]
+name = "b2c"
+base_url = "{base_url}"
+flows = ["products", "stock", "customers", "fulfilment"]
+auth = {{ token = {{ file = "standin.token" }} }}
+retries = 3
+[target.tax_classes]
+"22" = 2
+"10" = 7
+"04" = 8
+[target.sources]
+MAG01 = "default"
+MAG02 = "eu_north"
+[target.customer_groups]
+{groups}
+[target.carriers]
+BRT = {{ code = "custom", title = "BRT Bartolini" }}
+"#
+        );
+        std::fs::write(dir.path().join("ponte.toml"), config).unwrap();
+        World {
+            dir,
+            _standin: standin,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A sample copied into a folder of the user's, outside the share.
+    fn drop_sample(&self, name: &str) -> PathBuf {
+        let drop = self.path("drop");
+        std::fs::create_dir_all(&drop).unwrap();
+        let to = drop.join(name);
+        std::fs::copy(common::root().join("samples").join(name), &to).unwrap();
+        to
+    }
+
+    fn ponte(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ponte"))
+            .arg("--config")
+            .arg(self.path("ponte.toml"))
+            .args(args)
+            .current_dir(common::root())
+            .env_remove("PONTE_LOG")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    }
+
+    fn ingest(&self, files: &[&Path], extra: &[&str]) -> Output {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.insert(0, "ingest");
+        let files: Vec<String> = files.iter().map(|f| common::display(f)).collect();
+        args.extend(files.iter().map(String::as_str));
+        self.ponte(&args)
+    }
+
+    fn archived(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.path().is_dir() {
+                    walk(&e.path(), out);
+                } else {
+                    out.push(e.path());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.path("share/archive"), &mut out);
+        out
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_file_given_from_elsewhere_is_copied_and_left_where_it_was() {
+    let w = World::new(GROUPS);
+    let mine = w.drop_sample("ART20261128020000.txt");
+    let out = w.ingest(&[&mine], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        mine.exists(),
+        "the user's own file was taken: {}",
+        text(&out)
+    );
+    let archived = w.archived();
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    assert_eq!(
+        std::fs::read(&archived[0]).unwrap(),
+        std::fs::read(&mine).unwrap()
+    );
+
+    // `--move` hands the file itself over.
+    let stock = w.drop_sample("GIA20261128083000.txt");
+    let out = w.ingest(&[&stock], &["--move"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!stock.exists(), "--move left the file: {}", text(&out));
+    assert_eq!(w.archived().len(), 2);
+}
+
+#[test]
+fn a_price_list_without_a_customer_group_is_a_configuration_gap() {
+    // B2B-RIV, which the sample's customers use, is left out.
+    let w = World::new("B2C = 1\n\"B2B-HORECA\" = 2");
+    let file = w.drop_sample("CLI20261128030000.txt");
+    let out = w.ingest(&[&file], &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("B2B-RIV"), "{said}");
+    // No HTTP status Magento never gave.
+    assert!(!said.contains(": 0 "), "{said}");
+    assert!(
+        said.contains("configuration") && said.contains("[target.customer_groups]"),
+        "the config key to set is not named: {said}"
+    );
+}
+
+#[test]
+fn a_stale_file_is_said_in_words_by_a_dry_run() {
+    let w = World::new(GROUPS);
+    let newer = common::simple_products(
+        &w.path("ART20261128050000.txt"),
+        5,
+        Mode::Changes,
+        [("S1".to_string(), "One".to_string(), 1000)],
+    );
+    let out = w.ingest(&[&newer], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // An older file put in the archive by hand.
+    let day = w.path("share/archive/2026/11/28");
+    std::fs::create_dir_all(&day).unwrap();
+    common::simple_products(
+        &day.join("ART20261128020000.txt"),
+        2,
+        Mode::Changes,
+        [("S1".to_string(), "Old".to_string(), 900)],
+    );
+    let out = w.ponte(&["reprocess", "--dry-run", "--glob", "ART20261128020000*"]);
+    let said = text(&out);
+    assert!(said.contains("stale"), "{said}");
+    assert!(!said.contains("Stale {"), "Rust's Debug format: {said}");
+    assert!(
+        !said.contains("exported_at:"),
+        "Rust's Debug format: {said}"
+    );
+}
+
+#[test]
+fn check_into_a_closed_pipe_ends_quietly() {
+    let sample = common::root().join("samples/ART20261128020000.txt");
+    let files: Vec<PathBuf> = (0..400).map(|_| sample.clone()).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("check")
+        .args(&files)
+        .current_dir(common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes at once, as `head` does once it has its lines.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        out.status
+    );
+}
