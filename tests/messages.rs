@@ -41,6 +41,11 @@ archive = "share/archive"
 rejected = "share/rejected"
 outbound = "share/outbound"
 
+[intake]
+scan_interval = "200ms"
+settle_checks = 2
+settle_spacing = "1s"
+
 [[target]]
 name = "b2c"
 base_url = "{base_url}"
@@ -219,5 +224,62 @@ fn check_into_a_closed_pipe_ends_quietly() {
         out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
         "{:?}: {err}",
         out.status
+    );
+}
+
+/// The JSON log lines on stderr.
+fn json_lines(o: &Output) -> Vec<(String, serde_json::Value)> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter_map(|l| Some((l.to_string(), serde_json::from_str(l).ok()?)))
+        .collect()
+}
+
+#[test]
+fn every_line_about_a_files_entities_names_the_file_and_the_target() {
+    let w = World::new("B2C = 1\n\"B2B-HORECA\" = 2");
+    let file = w.drop_sample("CLI20261128030000.txt");
+    let out = w.ingest(&[&file], &["--log-format", "json", "--log-level", "debug"]);
+    let lines = json_lines(&out);
+    let about_entities: Vec<&String> = lines
+        .iter()
+        .filter(|(_, j)| j.get("key").is_some())
+        .map(|(l, _)| l)
+        .collect();
+    assert!(!about_entities.is_empty(), "{}", text(&out));
+    for line in about_entities {
+        assert!(line.contains("CLI20261128030000.txt"), "no file: {line}");
+        assert!(line.contains("\"b2c\""), "no target: {line}");
+    }
+}
+
+#[test]
+fn the_services_rejected_line_names_the_first_error() {
+    let w = World::new(GROUPS);
+    let inbound = w.path("share/inbound");
+    std::fs::create_dir_all(&inbound).unwrap();
+    let name = "ART20261128020002.txt";
+    std::fs::copy(
+        common::root().join("samples/bad").join(name),
+        inbound.join(name),
+    )
+    .unwrap();
+    std::fs::write(inbound.join(format!("{name}.ok")), b"").unwrap();
+    let out = w.ponte(&["--log-format", "json", "watch", "--until-idle"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rejected: Vec<String> = json_lines(&out)
+        .into_iter()
+        .filter(|(_, j)| {
+            j["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("rejected"))
+        })
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", text(&out));
+    assert!(
+        rejected[0].contains(&format!("{name}:2: record AR field price")),
+        "{}",
+        rejected[0]
     );
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::config::{Config, Flow, Target};
 use crate::magento::payload::{stock_sibling_keys, Siblings};
@@ -99,7 +100,9 @@ impl Pusher {
         siblings: &Siblings,
     ) -> Vec<Outcome> {
         match self.contexts.get(target) {
-            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes, siblings)),
+            Some(ctx) => self
+                .runtime
+                .block_on(push(ctx, flow, changes, siblings).in_current_span()),
             None => changes
                 .iter()
                 .map(|_| Outcome::Failed(format!("no target {target}")))
@@ -253,6 +256,7 @@ fn send(
     }
     let mut results = Vec::new();
     for tp in &plan.targets {
+        let _target = tracing::info_span!("push", target = %tp.target).entered();
         let target = config
             .target(&tp.target)
             .ok_or_else(|| anyhow::anyhow!("no target {}", tp.target))?;

@@ -456,7 +456,13 @@ impl Intake<'_> {
             }
             Disposition::Rejected { path, reason } => {
                 summary.rejected += 1;
-                tracing::warn!(file = %c.name, to = %path.display(), "rejected: {reason}");
+                // The first error says what to look for in the report.
+                let first = result
+                    .and_then(|r| r.plan.as_ref())
+                    .and_then(|p| p.report.errors.first())
+                    .map(|e| format!("; the first: {}", e.display_in(&c.name)))
+                    .unwrap_or_default();
+                tracing::warn!(file = %c.name, to = %path.display(), "rejected: {reason}{first}");
             }
         }
     }

@@ -220,6 +220,10 @@ pub fn process(
     pusher: &Pusher,
     opts: &Options,
 ) -> anyhow::Result<(Disposition, Option<FileResult>)> {
+    // Every line logged while the file is handled names it, so that
+    // `grep FILE` finds all of it.
+    let _file =
+        tracing::info_span!("file", file = %claimed.name, flow = %claimed.schema.flow).entered();
     let earlier = store.files_with_hash(&claimed.content_hash)?;
     if !opts.force {
         if let Some(done) = earlier
