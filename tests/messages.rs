@@ -283,3 +283,69 @@ fn the_services_rejected_line_names_the_first_error() {
         rejected[0]
     );
 }
+
+/// An HTTPS server on loopback with a self-signed certificate, counting
+/// the connections it is offered (each handshake fails on ponte's side).
+fn self_signed_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key =
+        tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der())
+            .unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let offered = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&offered);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let _ = acceptor.accept(tcp).await;
+                });
+            }
+        });
+    });
+    (url, offered)
+}
+
+#[test]
+fn a_self_signed_certificate_is_named_and_not_retried() {
+    let (url, offered) = self_signed_server();
+    let w = World::with_base_url(&url, GROUPS, None);
+    let file = common::simple_products(
+        &w.path("ART20261128050000.txt"),
+        5,
+        Mode::Changes,
+        [("S1".to_string(), "One".to_string(), 1000)],
+    );
+    let out = w.ingest(&[&file], &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("certificate"), "{said}");
+    assert!(said.contains("verify_tls"), "{said}");
+    assert!(
+        !said.contains("gave up after"),
+        "retried as if transient: {said}"
+    );
+    // One product, one request: retries = 3 would have made it four.
+    let n = offered.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(n, 1, "{n} connections: {said}");
+}
