@@ -349,3 +349,28 @@ fn a_self_signed_certificate_is_named_and_not_retried() {
     let n = offered.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(n, 1, "{n} connections: {said}");
 }
+
+#[test]
+fn a_share_that_disappears_is_named_with_its_path() {
+    let w = World::new(GROUPS);
+    std::fs::create_dir_all(w.path("share/inbound")).unwrap();
+    let mut svc = common::process::Service::start(Some(&w.path("ponte.toml")), &["watch"]);
+    svc.wait_until("watching", std::time::Duration::from_secs(30), || {
+        svc.stderr().contains("watching")
+    });
+    std::fs::remove_dir_all(w.path("share")).unwrap();
+    svc.wait_until(
+        "the share's failure",
+        std::time::Duration::from_secs(30),
+        || svc.stderr().contains("the share failed"),
+    );
+    svc.sigterm();
+    svc.wait(std::time::Duration::from_secs(30));
+    let err = svc.stderr();
+    let line = err
+        .lines()
+        .find(|l| l.contains("the share failed"))
+        .unwrap_or_default();
+    assert!(line.contains(&common::display(&w.path("share"))), "{line}");
+    assert!(line.contains("mounted"), "{line}");
+}
