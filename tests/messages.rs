@@ -374,3 +374,26 @@ fn a_share_that_disappears_is_named_with_its_path() {
     assert!(line.contains(&common::display(&w.path("share"))), "{line}");
     assert!(line.contains("mounted"), "{line}");
 }
+
+#[test]
+fn a_large_file_says_its_progress() {
+    let w = World::new(GROUPS);
+    let rows = (0..1200).map(|i| (format!("P{i:05}"), format!("Product {i}"), 1000 + i));
+    let file = common::simple_products(&w.path("ART20261128050000.txt"), 5, Mode::Complete, rows);
+    let out = w.ingest(&[&file], &["--log-format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let progress: Vec<(String, serde_json::Value)> = json_lines(&out)
+        .into_iter()
+        .filter(|(_, j)| {
+            j["level"] == "INFO"
+                && j["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("pushed to b2c: "))
+        })
+        .collect();
+    assert!(progress.len() >= 2, "{}", text(&out));
+    for (line, _) in &progress {
+        assert!(line.contains("ART20261128050000.txt"), "{line}");
+    }
+    assert_eq!(progress.last().unwrap().1["done"], 1200, "{}", text(&out));
+}

@@ -1,5 +1,7 @@
 //! Logging through tracing: readable on a terminal, JSON lines for machines.
 
+pub mod progress;
+
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
