@@ -75,6 +75,12 @@ fn main() -> ExitCode {
         let registry = cmd::registry_for(&config, cli.schemas.as_deref(), registry.clone());
         Ok((registry, config))
     };
+    if matches!(
+        cli.command,
+        Command::Check(_) | Command::Parse(_) | Command::Plan(_) | Command::Schemas(_)
+    ) {
+        cmd::pipe::end_quietly_when_the_reader_goes();
+    }
     let outcome = match cli.command {
         Command::Check(args) => cmd::check::run(&registry, args),
         #[cfg(feature = "stand-in")]

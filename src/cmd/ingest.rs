@@ -15,6 +15,10 @@
 //! stale or held or a change failed; 2 on usage or configuration errors, or when a
 //! `ponte watch` holds the state directory.
 //!
+//! A file given from outside the inbound folder is the user's own: ponte
+//! processes a copy (archived or rejected like any other) and leaves the
+//! original where it is, unless `--move` hands the file itself over.
+//!
 //! Files are taken in the order the data needs: products before stock,
 //! customers and fulfilment, each flow by header time.
 
@@ -24,7 +28,7 @@ use super::{exit_for, lock_or_usage, schema_for, Exit};
 use crate::config::{Config, Flow};
 use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
-use crate::intake::lifecycle::{self, claim, header_time, Disposition};
+use crate::intake::lifecycle::{self, claim, claim_copy, header_time, Disposition};
 use crate::reconcile::Verdict;
 use crate::state::Store;
 use ponte_layout::schema::Registry;
@@ -44,6 +48,10 @@ pub struct Args {
     /// held in the rejected folder, and this is how it is replayed).
     #[arg(long)]
     allow_mass_removal: bool,
+    /// Move files given from outside the inbound folder into the lifecycle
+    /// (and so into the archive) instead of processing a copy.
+    #[arg(long = "move")]
+    move_files: bool,
 }
 
 pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
@@ -89,7 +97,12 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     };
     let mut worst = Exit::Ok;
     for (path, name, schema) in work {
-        let claimed = claim(&path, &name, schema, &config.paths.in_progress)?;
+        let copied = !args.move_files && !within(&path, &config.paths.inbound);
+        let claimed = if copied {
+            claim_copy(&path, &name, schema, &config.paths.in_progress)?
+        } else {
+            claim(&path, &name, schema, &config.paths.in_progress)?
+        };
         let (disposition, result) =
             match lifecycle::process(&claimed, config, &mut store, &pusher, &opts) {
                 Ok(done) => done,
@@ -97,7 +110,11 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
                 Err(e) => {
                     // The user's file, not one the ERP dropped: it goes back
                     // where it was rather than into rejected/.
-                    let back = give_back(&claimed.path, &path);
+                    let back = if copied {
+                        drop_copy(&claimed.path)
+                    } else {
+                        give_back(&claimed.path, &path)
+                    };
                     println!(
                         "{}: NOT PROCESSED: {e:#}; {}",
                         path.display(),
@@ -139,6 +156,32 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         }
     }
     Ok(worst)
+}
+
+/// Whether `path` is in the folder `dir` (both resolved, so that a
+/// relative or linked spelling of the inbound folder counts).
+fn within(path: &std::path::Path, dir: &std::path::Path) -> bool {
+    let parent = path.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            p
+        }
+    });
+    match (
+        parent.map(std::fs::canonicalize),
+        std::fs::canonicalize(dir),
+    ) {
+        (Some(Ok(p)), Ok(d)) => p == d,
+        _ => false,
+    }
+}
+
+/// Removes the copy of a file the user still has.
+fn drop_copy(claimed: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::remove_file(claimed)
+        .with_context(|| format!("its copy could not be removed from {}", claimed.display()))
 }
 
 /// Moves a claimed file back to where the user had it (copied back when

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod ingest;
 pub mod orders;
 pub mod parse;
+pub mod pipe;
 pub mod plan;
 pub mod reprocess;
 pub mod schemas;

@@ -153,7 +153,11 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
                 .collect();
             let line = match &plan.verdict {
                 Verdict::Ready => format!("{}: would send {}", f.path.display(), counts.join("; ")),
-                other => format!("{}: would not be applied: {other:?}", f.path.display()),
+                other => format!(
+                    "{}: would not be applied: {}",
+                    f.path.display(),
+                    other.describe(&plan.flow)
+                ),
             };
             print_line(&bar, &line);
             if let Some(b) = &bar {

@@ -9,6 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tracing::Instrument;
+
+use crate::telemetry::progress::{Heartbeat, Progress};
 
 use crate::config::{Config, Flow, Target};
 use crate::magento::payload::{stock_sibling_keys, Siblings};
@@ -99,7 +102,9 @@ impl Pusher {
         siblings: &Siblings,
     ) -> Vec<Outcome> {
         match self.contexts.get(target) {
-            Some(ctx) => self.runtime.block_on(push(ctx, flow, changes, siblings)),
+            Some(ctx) => self
+                .runtime
+                .block_on(push(ctx, flow, changes, siblings).in_current_span()),
             None => changes
                 .iter()
                 .map(|_| Outcome::Failed(format!("no target {target}")))
@@ -138,7 +143,9 @@ pub fn ingest_file(
         .map(|spec| BoundSpec::bind(spec, Arc::clone(&schema)))
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let reading = Heartbeat::start("reading the file and comparing it with what was applied");
     let mut plan = plan_file(path, schema, config, Some(store), &opts)?;
+    drop(reading);
     if !allow_stale {
         plan.check_stale(Some(store))?;
     }
@@ -253,6 +260,7 @@ fn send(
     }
     let mut results = Vec::new();
     for tp in &plan.targets {
+        let _target = tracing::info_span!("push", target = %tp.target).entered();
         let target = config
             .target(&tp.target)
             .ok_or_else(|| anyhow::anyhow!("no target {}", tp.target))?;
@@ -272,6 +280,12 @@ fn send(
                 .map(|c| ack_for(c, retained))
                 .collect::<Vec<_>>(),
         )?;
+        let total = (tp.changes.len() + tp.pending.len()) as u64;
+        let mut progress = Progress::new(
+            format!("pushed to {}", tp.target),
+            total,
+            plan.entries.len() >= RETAIN_FROM,
+        );
         let work = slices(
             &tp.changes,
             &tp.pending,
@@ -331,6 +345,7 @@ fn send(
                 }
             }
             store.record_applied(&tp.target, &plan.flow, &acks)?;
+            progress.advance(changes.len() as u64);
         }
         if let Some(r) = retained {
             store.repoint(Some(&tp.target), &plan.flow, r, &lines)?;

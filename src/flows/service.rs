@@ -379,7 +379,7 @@ impl Intake<'_> {
             Ok(Err(e)) if is_store_failure(&e) => return Err(e),
             Ok(Err(e)) => {
                 if let Some(down) = self.share_failure() {
-                    tracing::warn!(file = %c.name, "{e:#}");
+                    tracing::warn!(file = %c.name, path = %c.path.display(), "{e:#}");
                     return Ok(Handled::ShareFailed(down));
                 }
                 format!("{e:#}")
@@ -456,7 +456,13 @@ impl Intake<'_> {
             }
             Disposition::Rejected { path, reason } => {
                 summary.rejected += 1;
-                tracing::warn!(file = %c.name, to = %path.display(), "rejected: {reason}");
+                // The first error says what to look for in the report.
+                let first = result
+                    .and_then(|r| r.plan.as_ref())
+                    .and_then(|p| p.report.errors.first())
+                    .map(|e| format!("; the first: {}", e.display_in(&c.name)))
+                    .unwrap_or_default();
+                tracing::warn!(file = %c.name, to = %path.display(), "rejected: {reason}{first}");
             }
         }
     }
@@ -582,9 +588,19 @@ impl ShareBackoff {
         let wait = base
             .saturating_mul(1 << self.failures.saturating_sub(1).min(16))
             .min(LONGEST_SHARE_WAIT.max(base));
+        // A folder of the share that is no longer there is most often an
+        // unmounted share (the mount point left, empty).
+        let gone = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+        });
+        let hint = match gone {
+            true => ": the share's folder is gone: is the share still mounted?",
+            false => "",
+        };
         tracing::error!(
             attempt = self.failures,
-            "the share failed: {e:#}; trying again in {} ms",
+            "the share failed: {e:#}{hint}; trying again in {} ms",
             wait.as_millis()
         );
         wait

@@ -59,17 +59,39 @@ pub fn claim(
                 format!("cannot claim {} into {}", path.display(), dest.display())
             });
         }
-        let mut copy = || -> std::io::Result<()> {
-            let mut to = std::fs::File::create_new(&dest)?;
-            std::io::copy(&mut source, &mut to)?;
-            to.sync_all()
-        };
-        copy()
-            .with_context(|| format!("cannot copy {} into {}", path.display(), dest.display()))?;
+        copy_into(&mut source, path, &dest)?;
         std::fs::remove_file(path)
             .with_context(|| format!("cannot remove {} once copied", path.display()))?;
     }
     let _ = std::fs::remove_file(marker_path(path));
+    claimed_at(dest, name, schema)
+}
+
+/// Copies a file given by hand into in-progress, leaving the original
+/// where its owner keeps it: the archive then holds ponte's copy.
+pub fn claim_copy(
+    path: &Path,
+    name: &str,
+    schema: Arc<Schema>,
+    in_progress: &Path,
+) -> anyhow::Result<Claimed> {
+    let mut source = open_file(path)?;
+    let dest = unique_in(in_progress, name);
+    copy_into(&mut source, path, &dest)?;
+    claimed_at(dest, name, schema)
+}
+
+fn copy_into(source: &mut std::fs::File, path: &Path, dest: &Path) -> anyhow::Result<()> {
+    fn copy(source: &mut std::fs::File, dest: &Path) -> std::io::Result<()> {
+        let mut to = std::fs::File::create_new(dest)?;
+        std::io::copy(source, &mut to)?;
+        to.sync_all()
+    }
+    copy(source, dest)
+        .with_context(|| format!("cannot copy {} into {}", path.display(), dest.display()))
+}
+
+fn claimed_at(dest: PathBuf, name: &str, schema: Arc<Schema>) -> anyhow::Result<Claimed> {
     // Hashed once moved, so that a read SIGTERM stops leaves the file in
     // progress; one that cannot be read there is left alone by the service
     // (see `leftovers_except`), not taken for a failing share.
@@ -198,6 +220,10 @@ pub fn process(
     pusher: &Pusher,
     opts: &Options,
 ) -> anyhow::Result<(Disposition, Option<FileResult>)> {
+    // Every line logged while the file is handled names it, so that
+    // `grep FILE` finds all of it.
+    let _file =
+        tracing::info_span!("file", file = %claimed.name, flow = %claimed.schema.flow).entered();
     let earlier = store.files_with_hash(&claimed.content_hash)?;
     if !opts.force {
         if let Some(done) = earlier
@@ -270,14 +296,8 @@ pub fn process(
             "held",
             reason.clone(),
         )?,
-        Verdict::Stale {
-            exported_at,
-            newest,
-        } => {
-            let why = format!(
-                "stale: the file was exported at {exported_at}, before {newest}, the newest {} file already applied: applying it would overwrite newer data",
-                result.flow
-            );
+        stale @ Verdict::Stale { .. } => {
+            let why = stale.describe(&result.flow);
             reject(claimed, config, store, opts, file_id, &result, "stale", why)?
         }
     };

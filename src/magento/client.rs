@@ -370,8 +370,13 @@ impl RestClient {
         }
         let response = match req.send().await {
             Ok(r) => r,
-            // reqwest's message can name the URL but never the headers.
-            Err(e) => return Err(Attempt::Retry(transport_error(e))),
+            Err(e) => {
+                if let Some(problem) = certificate_problem(&e) {
+                    return Err(Attempt::Final(ApiError::Certificate(problem)));
+                }
+                // reqwest's message can name the URL but never the headers.
+                return Err(Attempt::Retry(transport_error(e)));
+            }
         };
         let status = response.status();
         let retry_after = response
@@ -434,7 +439,40 @@ fn transport_error(e: reqwest::Error) -> String {
         "connection error"
     };
     // The URL has no secret in it; the query is searchCriteria at most.
-    format!("{kind}: {}", e.without_url())
+    let e = e.without_url();
+    let mut text = format!("{kind}: {e}");
+    // The cause ("Connection refused", a DNS failure) is further down.
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let said = s.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// rustls' word on a refused certificate, found down the error's sources:
+/// reqwest's own message says only "error sending request".
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls @ rustls::Error::InvalidCertificate(_)) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return Some(tls.to_string());
+        }
+        // An io::Error's source skips the error it wraps: look inside.
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// Exponential backoff with full jitter: a random wait up to base * 2^n,

@@ -21,6 +21,14 @@ pub enum ApiError {
     /// 429, 5xx, timeouts and connection errors that outlasted the retries.
     #[error("gave up after {attempts} attempts: {last}")]
     Unavailable { attempts: u32, last: String },
+    /// Nothing was sent: the target's configuration lacks a mapping the
+    /// change needs. Not Magento's word, so it carries no HTTP status.
+    #[error("not sent, the configuration lacks a mapping: {0}")]
+    Configuration(String),
+    /// The shop's TLS certificate is refused: permanent until the operator
+    /// fixes the certificate (or turns `verify_tls` off), so not retried.
+    #[error("the shop's TLS certificate is refused ({0}): give the shop a certificate this machine trusts, add its authority to this machine's trust store, or set verify_tls = false for this target (not retried until then)")]
+    Certificate(String),
     /// A response ponte cannot read.
     #[error("unexpected response: {0}")]
     Protocol(String),

@@ -204,8 +204,9 @@ fn fields_request(
                 let code = value.as_str().unwrap_or_default();
                 let class = target.tax_classes.get(code).ok_or_else(|| {
                     format!(
-                        "VAT code {code:?} has no tax class in target {} (tax_classes)",
-                        target.name
+                        "VAT code {code:?} has no tax class in target {t}: add {code:?} = <tax class id> \
+                         under [target.tax_classes] of target {t:?} in ponte.toml",
+                        t = target.name
                     )
                 })?;
                 custom
@@ -563,8 +564,9 @@ pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
     let price_list = text(p, "price_list").unwrap_or_default();
     let group = target.customer_groups.get(price_list).ok_or_else(|| {
         format!(
-            "price list {price_list:?} has no customer group in target {} (customer_groups)",
-            target.name
+            "price list {price_list:?} has no customer group in target {t}: add {price_list:?} = \
+             <customer group id> under [target.customer_groups] of target {t:?} in ponte.toml",
+            t = target.name
         )
     })?;
     let taxvat = if is_company {

@@ -58,6 +58,22 @@ pub enum Verdict {
     },
 }
 
+impl Verdict {
+    /// The verdict in an operator's words; `flow` names the file's flow.
+    pub fn describe(&self, flow: &str) -> String {
+        match self {
+            Verdict::Ready => "ready to apply".to_string(),
+            Verdict::Rejected { reason } | Verdict::Held { reason, .. } => reason.clone(),
+            Verdict::Stale {
+                exported_at,
+                newest,
+            } => format!(
+                "stale: the file was exported at {exported_at}, before {newest}, the newest {flow} file already applied: applying it would overwrite newer data"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetPlan {
     pub target: String,

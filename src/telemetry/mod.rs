@@ -1,5 +1,7 @@
 //! Logging through tracing: readable on a terminal, JSON lines for machines.
 
+pub mod progress;
+
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,7 +25,12 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
+            // The file and target a line belongs to are the spans' fields.
             .with_current_span(false)
+            .with_span_list(true)
+            // Its module path would be a second `target` key beside the
+            // Magento target's, and a JSON reader keeps only the last.
+            .with_target(false)
             .try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))

@@ -49,8 +49,7 @@ async fn find_by_email(ctx: &TargetContext, email: &str) -> Result<Option<Json>,
 }
 
 async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let mut body = customer_body(&ctx.target, change)
-        .map_err(|message| ApiError::Rejected { status: 0, message })?;
+    let mut body = customer_body(&ctx.target, change).map_err(ApiError::Configuration)?;
     resolve_region(ctx, change, &mut body).await?;
     let mut existing = find_by_email(ctx, email_of(&change.payload)).await?;
     if existing.is_none() {

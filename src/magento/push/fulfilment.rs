@@ -9,6 +9,7 @@
 //! the first attempt took effect (see `RestClient::create`).
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -34,13 +35,16 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
         let ctx = Arc::clone(ctx);
         let events: Vec<(usize, Change)> =
             idx.into_iter().map(|i| (i, changes[i].clone())).collect();
-        set.spawn(async move {
-            let mut done = Vec::with_capacity(events.len());
-            for (i, change) in events {
-                done.push((i, Outcome::from(apply_event(&ctx, &change).await)));
+        set.spawn(
+            async move {
+                let mut done = Vec::with_capacity(events.len());
+                for (i, change) in events {
+                    done.push((i, Outcome::from(apply_event(&ctx, &change).await)));
+                }
+                done
             }
-            done
-        });
+            .in_current_span(),
+        );
     }
     let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
     while let Some(joined) = set.join_next().await {

@@ -12,6 +12,7 @@ mod regions;
 mod stock;
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use crate::config::{Flow, Target};
 use crate::magento::client::RestClient;
@@ -95,7 +96,7 @@ where
     let mut set = tokio::task::JoinSet::new();
     for (i, change) in changes.iter().enumerate() {
         let fut = task(Arc::clone(ctx), change.clone());
-        set.spawn(async move { (i, fut.await) });
+        set.spawn(async move { (i, fut.await) }.in_current_span());
     }
     let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
     while let Some(joined) = set.join_next().await {

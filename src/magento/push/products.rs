@@ -65,8 +65,7 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
 }
 
 async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let requests = product_requests(&ctx.target, change)
-        .map_err(|message| ApiError::Rejected { status: 0, message })?;
+    let requests = product_requests(&ctx.target, change).map_err(ApiError::Configuration)?;
     for mut scoped in requests {
         let body = &mut scoped.request.body;
         resolve_options(ctx, body).await?;

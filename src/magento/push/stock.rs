@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use reqwest::Method;
 use serde_json::json;
@@ -67,14 +68,17 @@ async fn push_stock_items(
     let mut set = tokio::task::JoinSet::new();
     for write in writes {
         let ctx = Arc::clone(ctx);
-        set.spawn(async move {
-            let request = stock_item_request(&write);
-            let r = ctx
-                .client
-                .call(Method::PUT, &request.path, Some(&request.body), &[])
-                .await;
-            (write, Outcome::from(r.map(|_| ())))
-        });
+        set.spawn(
+            async move {
+                let request = stock_item_request(&write);
+                let r = ctx
+                    .client
+                    .call(Method::PUT, &request.path, Some(&request.body), &[])
+                    .await;
+                (write, Outcome::from(r.map(|_| ())))
+            }
+            .in_current_span(),
+        );
     }
     joined(set).await
 }
@@ -85,7 +89,7 @@ async fn push_source_items(
 ) -> Vec<(StockWrite, Outcome)> {
     let mut set = tokio::task::JoinSet::new();
     for batch in writes.chunks(ctx.target.stock_batch.max(1)) {
-        set.spawn(send_batch(Arc::clone(ctx), batch.to_vec()));
+        set.spawn(send_batch(Arc::clone(ctx), batch.to_vec()).in_current_span());
     }
     let mut out = Vec::new();
     for part in joined(set).await {
