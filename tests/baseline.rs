@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use magento_standin::state::Source;
 use magento_standin::Fixture;
+use magento_standin::Source;
 use ponte_layout::record::writer::FileWriter;
 use ponte_layout::record::{Decimal, Value};
 use ponte_layout::schema::{Date, Mode, Registry};

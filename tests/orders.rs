@@ -585,7 +585,7 @@ fn two_order_targets_on_one_shop_each_take_their_own_stores_orders() {
         .requests()
         .iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/V1/orders"))
-        .map(|r| magento_standin::search::percent_decode(&r.query, true))
+        .map(|r| magento_standin::percent_decode(&r.query, true))
         .collect();
     assert_eq!(queries.len(), 2);
     for (q, id) in queries.iter().zip(["1", "2"]) {

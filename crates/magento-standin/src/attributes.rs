@@ -13,17 +13,29 @@ use super::input::{self, opt, to_int, to_text};
 use super::router::{Reply, Request, Route};
 use super::state::{AttributeOption, ShopState};
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| Route::guarded(handler, "Magento_Catalog::attributes_attributes");
-    match (method, segs) {
-        ("GET", ["products", "attributes", _]) => r(get),
-        ("GET", ["products", "attributes", _, "options"]) => r(list),
-        ("POST", ["products", "attributes", _, "options"]) => r(add),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded(
+        "GET",
+        "/products/attributes/{attributeCode}",
+        get,
+        "Magento_Catalog::attributes_attributes",
+    ),
+    Route::guarded(
+        "GET",
+        "/products/attributes/{attributeCode}/options",
+        list,
+        "Magento_Catalog::attributes_attributes",
+    ),
+    Route::guarded(
+        "POST",
+        "/products/attributes/{attributeCode}/options",
+        add,
+        "Magento_Catalog::attributes_attributes",
+    ),
+];
 
-pub fn not_found(code: &str) -> ApiError {
+pub(crate) fn not_found(code: &str) -> ApiError {
     ApiError::not_found(
         "The attribute with a \"%1\" attributeCode doesn't exist. Verify the attribute and try again.",
     )
@@ -41,7 +53,7 @@ fn is_plain_attribute(state: &ShopState, code: &str) -> bool {
 /// `catalog-data-product-attribute-interface`. Magento's other attributes
 /// (name, price...) have no id here and answer as unknown.
 fn get(state: &mut ShopState, req: &Request) -> Reply {
-    let key = req.seg(2);
+    let key = req.param("attributeCode");
     let attr = state
         .attribute_by_code_or_id(key)
         .ok_or_else(|| not_found(key))?;
@@ -67,7 +79,7 @@ fn get(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn list(state: &mut ShopState, req: &Request) -> Reply {
-    let code = req.seg(2);
+    let code = req.param("attributeCode");
     let Some(attr) = state.attribute(code) else {
         if is_plain_attribute(state, code) {
             return Ok(json!([]));
@@ -86,7 +98,7 @@ fn list(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn add(state: &mut ShopState, req: &Request) -> Reply {
-    let code = req.seg(2).to_string();
+    let code = req.param("attributeCode").to_string();
     let body = input::parse_body(req.body)?;
     let option = input::object(
         input::required(&body, "option")?,
@@ -143,7 +155,7 @@ fn add(state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

@@ -18,21 +18,17 @@ use super::state::ShopState;
 const MAX_FAILURES: u32 = 6;
 const LOCK_SECONDS: i64 = 1800;
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    match (method, segs) {
-        ("POST", ["integration", "admin", "token"]) => Route::open(admin_token),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[Route::open("POST", "/integration/admin/token", admin_token)];
 
 /// The 401 for a missing, unknown or expired token.
-pub fn unauthorized(resource: &str) -> ApiError {
+pub(crate) fn unauthorized(resource: &str) -> ApiError {
     ApiError::new(401, "The consumer isn't authorized to access %resources.")
         .with_named(json!({ "resources": resource }))
 }
 
 /// The bearer token of an `Authorization` header value.
-pub fn bearer(header: &str) -> Option<&str> {
+pub(crate) fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -95,7 +91,7 @@ fn admin_token(state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

@@ -22,17 +22,39 @@ use super::products::not_found;
 use super::router::{Reply, Request, Route};
 use super::state::ShopState;
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| Route::guarded(handler, "Magento_Catalog::products");
-    match (method, segs) {
-        ("POST", ["configurable-products", _, "options"]) => r(add_option),
-        ("GET", ["configurable-products", _, "options", "all"]) => r(list_options),
-        ("POST", ["configurable-products", _, "child"]) => r(add_child),
-        ("GET", ["configurable-products", _, "children"]) => r(children),
-        ("DELETE", ["configurable-products", _, "children", _]) => r(remove_child),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded(
+        "POST",
+        "/configurable-products/{sku}/options",
+        add_option,
+        "Magento_Catalog::products",
+    ),
+    Route::guarded(
+        "GET",
+        "/configurable-products/{sku}/options/all",
+        list_options,
+        "Magento_Catalog::products",
+    ),
+    Route::guarded(
+        "POST",
+        "/configurable-products/{sku}/child",
+        add_child,
+        "Magento_Catalog::products",
+    ),
+    Route::guarded(
+        "GET",
+        "/configurable-products/{sku}/children",
+        children,
+        "Magento_Catalog::products",
+    ),
+    Route::guarded(
+        "DELETE",
+        "/configurable-products/{sku}/children/{childSku}",
+        remove_child,
+        "Magento_Catalog::products",
+    ),
+];
 
 fn options_of(p: &Json) -> Vec<Json> {
     p.pointer("/extension_attributes/configurable_product_options")
@@ -57,7 +79,7 @@ fn is_configurable(p: &Json) -> bool {
 }
 
 fn add_option(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1).to_string();
+    let sku = req.param("sku").to_string();
     let body = input::parse_body(req.body)?;
     let option = input::object(
         input::required(&body, "option")?,
@@ -185,7 +207,7 @@ fn add_option(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn list_options(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1);
+    let sku = req.param("sku");
     let i = product(state, sku)?;
     if !is_configurable(&state.products[i]) {
         return Err(
@@ -196,7 +218,7 @@ fn list_options(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn add_child(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1).to_string();
+    let sku = req.param("sku").to_string();
     let body = input::parse_body(req.body)?;
     let child_sku = to_text(input::required(&body, "childSku")?)?;
     let i = product(state, &sku)?;
@@ -252,7 +274,7 @@ fn add_child(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn children(state: &mut ShopState, req: &Request) -> Reply {
-    let i = product(state, req.seg(1))?;
+    let i = product(state, req.param("sku"))?;
     if !is_configurable(&state.products[i]) {
         return Ok(json!([]));
     }
@@ -265,8 +287,8 @@ fn children(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn remove_child(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1).to_string();
-    let child_sku = req.seg(3).to_string();
+    let sku = req.param("sku").to_string();
+    let child_sku = req.param("childSku").to_string();
     let i = product(state, &sku)?;
     if !is_configurable(&state.products[i]) {
         return Err(ApiError::bad_request(
@@ -300,7 +322,7 @@ fn remove_child(state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     fn shop_with(skus: &[(&str, &str, &str)]) -> ShopState {

@@ -24,20 +24,32 @@ use super::search::SearchCriteria;
 use super::state::{keep_or_assign_id, ShopState};
 
 /// Customer attributes this shop has besides Magento's own fields.
-pub const CUSTOM_ATTRIBUTES: [&str; 1] = ["erp_customer_code"];
+pub(crate) const CUSTOM_ATTRIBUTES: [&str; 1] = ["erp_customer_code"];
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = Route::guarded;
-    match (method, segs) {
-        ("GET", ["customers", "search"]) => r(search, "Magento_Customer::customer"),
-        ("GET", ["customers", _]) => r(get, "Magento_Customer::customer"),
-        ("POST", ["customers"]) => r(create, "Magento_Customer::manage"),
-        ("PUT", ["customers", _]) => r(update, "Magento_Customer::manage"),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded(
+        "GET",
+        "/customers/search",
+        search,
+        "Magento_Customer::customer",
+    ),
+    Route::guarded(
+        "GET",
+        "/customers/{customerId}",
+        get,
+        "Magento_Customer::customer",
+    ),
+    Route::guarded("POST", "/customers", create, "Magento_Customer::manage"),
+    Route::guarded(
+        "PUT",
+        "/customers/{customerId}",
+        update,
+        "Magento_Customer::manage",
+    ),
+];
 
-pub fn insert_fixture_customer(state: &mut ShopState, c: Json) {
+pub(crate) fn insert_fixture_customer(state: &mut ShopState, c: Json) {
     let Json::Object(mut c) = c else { return };
     let id = keep_or_assign_id(&mut c, "id", &mut state.ids.customer);
     if let Some(Json::Array(addresses)) = c.get_mut("addresses") {
@@ -58,7 +70,7 @@ fn search(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn get(state: &mut ShopState, req: &Request) -> Reply {
-    let id = path_int(req.seg(1))?;
+    let id = path_int(req.param("customerId"))?;
     let i = state
         .customer_index(id)
         .ok_or_else(|| ApiError::no_such_entity("customerId", id))?;
@@ -417,7 +429,7 @@ fn create(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn update(state: &mut ShopState, req: &Request) -> Reply {
-    let id = path_int(req.seg(1))?;
+    let id = path_int(req.param("customerId"))?;
     let body = input::parse_body(req.body)?;
     let given = input::object(
         input::required(&body, "customer")?,
@@ -441,7 +453,7 @@ fn update(state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     fn body(email: &str) -> Json {

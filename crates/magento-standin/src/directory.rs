@@ -19,29 +19,26 @@ use super::errors::ApiError;
 use super::router::{Reply, Request, Route};
 use super::state::ShopState;
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = Route::open;
-    match (method, segs) {
-        ("GET", ["directory", "countries"]) => r(list),
-        ("GET", ["directory", "countries", _]) => r(get),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::open("GET", "/directory/countries", list),
+    Route::open("GET", "/directory/countries/{countryId}", get),
+];
 
 /// One region of a country: Magento's `directory_country_region` row.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Region {
-    pub id: i64,
-    pub code: &'static str,
-    pub name: &'static str,
+pub(crate) struct Region {
+    pub(crate) id: i64,
+    pub(crate) code: &'static str,
+    pub(crate) name: &'static str,
 }
 
 /// A country the stand-in's store offers.
-pub struct Country {
-    pub id: &'static str,
-    pub iso3: &'static str,
-    pub name: &'static str,
-    pub regions: &'static [Region],
+pub(crate) struct Country {
+    pub(crate) id: &'static str,
+    pub(crate) iso3: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) regions: &'static [Region],
 }
 
 const fn region(id: i64, code: &'static str, name: &'static str) -> Region {
@@ -77,7 +74,7 @@ const AUSTRIA: [Region; 9] = [
 
 /// The store's countries, sorted by id. San Marino, the Netherlands and the
 /// United Kingdom have no regions in Magento.
-pub const COUNTRIES: [Country; 5] = [
+pub(crate) const COUNTRIES: [Country; 5] = [
     Country {
         id: "AT",
         iso3: "AUT",
@@ -110,12 +107,12 @@ pub const COUNTRIES: [Country; 5] = [
     },
 ];
 
-pub fn country(id: &str) -> Option<&'static Country> {
+pub(crate) fn country(id: &str) -> Option<&'static Country> {
     COUNTRIES.iter().find(|c| c.id == id)
 }
 
 /// The region with `id` in `country`, if it is one of its regions.
-pub fn region_of(country_id: &str, id: i64) -> Option<Region> {
+pub(crate) fn region_of(country_id: &str, id: i64) -> Option<Region> {
     country(country_id)?
         .regions
         .iter()
@@ -147,7 +144,7 @@ fn list(_state: &mut ShopState, _req: &Request) -> Reply {
 }
 
 fn get(_state: &mut ShopState, req: &Request) -> Reply {
-    country(req.seg(2))
+    country(req.param("countryId"))
         .map(info)
         .ok_or_else(|| ApiError::not_found("Requested country is not available."))
 }
@@ -155,7 +152,7 @@ fn get(_state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

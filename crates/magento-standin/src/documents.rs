@@ -13,16 +13,33 @@ use super::router::{Reply, Request, Route};
 use super::search::SearchCriteria;
 use super::state::ShopState;
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = Route::guarded;
-    match (method, segs) {
-        ("GET", ["shipments"]) => r(list_shipments, "Magento_Sales::shipment"),
-        ("GET", ["shipment", _]) => r(get_shipment, "Magento_Sales::shipment"),
-        ("GET", ["invoices"]) => r(list_invoices, "Magento_Sales::sales_invoice"),
-        ("GET", ["invoices", _]) => r(get_invoice, "Magento_Sales::sales_invoice"),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded(
+        "GET",
+        "/shipments",
+        list_shipments,
+        "Magento_Sales::shipment",
+    ),
+    Route::guarded(
+        "GET",
+        "/shipment/{id}",
+        get_shipment,
+        "Magento_Sales::shipment",
+    ),
+    Route::guarded(
+        "GET",
+        "/invoices",
+        list_invoices,
+        "Magento_Sales::sales_invoice",
+    ),
+    Route::guarded(
+        "GET",
+        "/invoices/{id}",
+        get_invoice,
+        "Magento_Sales::sales_invoice",
+    ),
+];
 
 fn search(all: &[Json], req: &Request) -> Reply {
     let sc = SearchCriteria::from_query(req.query)?
@@ -44,7 +61,7 @@ fn list_shipments(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn get_shipment(state: &mut ShopState, req: &Request) -> Reply {
-    by_id(&state.shipments, req.seg(1))
+    by_id(&state.shipments, req.param("id"))
 }
 
 fn list_invoices(state: &mut ShopState, req: &Request) -> Reply {
@@ -52,13 +69,13 @@ fn list_invoices(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn get_invoice(state: &mut ShopState, req: &Request) -> Reply {
-    by_id(&state.invoices, req.seg(1))
+    by_id(&state.invoices, req.param("id"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

@@ -3,7 +3,7 @@
 //! request then changes nothing), a connection closed without any answer
 //! (nothing changed either), or a lost reply: the request is applied and
 //! then the connection is closed before the answer, as when a proxy or the
-//! network loses Magento's answer. Draws come from a seeded generator, one
+//! network loses Magento's answer. Draws come from a seeded generator (`fastrand`), one
 //! per request in arrival order, so a run is repeatable.
 
 use std::cmp::{Ordering, Reverse};
@@ -46,7 +46,7 @@ impl Default for Faults {
 
 /// What the faults decided for one request.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Handle,
     Error(u16),
     Drop,
@@ -54,36 +54,12 @@ pub enum Decision {
     LostReply,
 }
 
-/// The seeded generator (splitmix64).
-#[derive(Debug, Clone)]
-pub struct Dice {
-    state: u64,
-}
-
-impl Dice {
-    pub fn new(seed: u64) -> Dice {
-        Dice { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 impl Faults {
-    pub fn decide(&self, dice: &mut Dice) -> Decision {
-        let drop = dice.unit();
-        let error = dice.unit();
-        let pick = dice.next_u64();
+    /// One decision, from three draws of `dice` (four with lost replies).
+    pub(crate) fn decide(&self, dice: &mut fastrand::Rng) -> Decision {
+        let drop = dice.f64();
+        let error = dice.f64();
+        let pick = dice.u64(..);
         if drop < self.drop_rate {
             return Decision::Drop;
         }
@@ -97,7 +73,7 @@ impl Faults {
         }
         // Drawn only when asked for, so that the runs of a seed from before
         // this fault existed stay as they were.
-        if self.lost_reply_rate > 0.0 && dice.unit() < self.lost_reply_rate {
+        if self.lost_reply_rate > 0.0 && dice.f64() < self.lost_reply_rate {
             return Decision::LostReply;
         }
         Decision::Handle
@@ -112,7 +88,7 @@ impl Faults {
 /// out of reach whatever ponte did. One thread of its own waits on a
 /// condition variable, which the kernel wakes to the tens of microseconds,
 /// and answers each sleeper at its deadline, never before.
-pub struct Timer {
+pub(crate) struct Timer {
     shared: Arc<(Mutex<Sleepers>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
@@ -156,7 +132,7 @@ fn lock(m: &Mutex<Sleepers>) -> MutexGuard<'_, Sleepers> {
 }
 
 impl Timer {
-    pub fn start() -> std::io::Result<Timer> {
+    pub(crate) fn start() -> std::io::Result<Timer> {
         let shared = Arc::new((Mutex::new(Sleepers::default()), Condvar::new()));
         let theirs = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -169,7 +145,7 @@ impl Timer {
     }
 
     /// Returns once `duration` has passed, and not before.
-    pub async fn sleep(&self, duration: Duration) {
+    pub(crate) async fn sleep(&self, duration: Duration) {
         let deadline = Instant::now() + duration;
         let (wake, woken) = oneshot::channel();
         {
@@ -234,7 +210,7 @@ impl Drop for Timer {
 /// Magento behind nginx: Magento's own JSON for what Magento answers (500,
 /// 401, 404, 400, 429), the web server's or maintenance page's HTML for
 /// what comes from in front of it (502, 503, 504). Returns (content type, body).
-pub fn fault_body(status: u16, report: u64) -> (&'static str, String) {
+pub(crate) fn fault_body(status: u16, report: u64) -> (&'static str, String) {
     let json_body = |v: serde_json::Value| ("application/json; charset=utf-8", v.to_string());
     match status {
         500 => json_body(ApiError::internal(report).body()),
@@ -275,7 +251,7 @@ mod tests {
             error_statuses: vec![502],
             ..Faults::default()
         };
-        let mut d = Dice::new(7);
+        let mut d = fastrand::Rng::with_seed(7);
         assert!((0..50).all(|_| f.decide(&mut d) == Decision::Error(502)));
         let f = Faults {
             drop_rate: 1.0,
@@ -294,7 +270,7 @@ mod tests {
             ..Faults::default()
         };
         let run = |seed| {
-            let mut d = Dice::new(seed);
+            let mut d = fastrand::Rng::with_seed(seed);
             (0..100).map(|_| f.decide(&mut d)).collect::<Vec<_>>()
         };
         assert_eq!(run(42), run(42));

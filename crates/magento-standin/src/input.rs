@@ -8,8 +8,8 @@ use serde_json::{Map, Value as Json};
 
 use super::errors::{ApiError, ApiResult};
 
-pub const PRODUCT_CLASS: &str = "Magento\\Catalog\\Api\\Data\\ProductInterface";
-pub const PRODUCT_FIELDS: &[&str] = &[
+pub(crate) const PRODUCT_CLASS: &str = "Magento\\Catalog\\Api\\Data\\ProductInterface";
+pub(crate) const PRODUCT_FIELDS: &[&str] = &[
     "id",
     "sku",
     "name",
@@ -28,8 +28,9 @@ pub const PRODUCT_FIELDS: &[&str] = &[
     "tier_prices",
     "custom_attributes",
 ];
-pub const PRODUCT_EXTENSION_CLASS: &str = "Magento\\Catalog\\Api\\Data\\ProductExtensionInterface";
-pub const PRODUCT_EXTENSION_FIELDS: &[&str] = &[
+pub(crate) const PRODUCT_EXTENSION_CLASS: &str =
+    "Magento\\Catalog\\Api\\Data\\ProductExtensionInterface";
+pub(crate) const PRODUCT_EXTENSION_FIELDS: &[&str] = &[
     "website_ids",
     "category_links",
     "discounts",
@@ -41,10 +42,10 @@ pub const PRODUCT_EXTENSION_FIELDS: &[&str] = &[
     "configurable_product_options",
     "configurable_product_links",
 ];
-pub const ATTRIBUTE_VALUE_CLASS: &str = "Magento\\Framework\\Api\\AttributeInterface";
-pub const ATTRIBUTE_VALUE_FIELDS: &[&str] = &["attribute_code", "value"];
-pub const CUSTOMER_CLASS: &str = "Magento\\Customer\\Api\\Data\\CustomerInterface";
-pub const CUSTOMER_FIELDS: &[&str] = &[
+pub(crate) const ATTRIBUTE_VALUE_CLASS: &str = "Magento\\Framework\\Api\\AttributeInterface";
+pub(crate) const ATTRIBUTE_VALUE_FIELDS: &[&str] = &["attribute_code", "value"];
+pub(crate) const CUSTOMER_CLASS: &str = "Magento\\Customer\\Api\\Data\\CustomerInterface";
+pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
     "id",
     "group_id",
     "default_billing",
@@ -69,8 +70,8 @@ pub const CUSTOMER_FIELDS: &[&str] = &[
     "extension_attributes",
     "custom_attributes",
 ];
-pub const ADDRESS_CLASS: &str = "Magento\\Customer\\Api\\Data\\AddressInterface";
-pub const ADDRESS_FIELDS: &[&str] = &[
+pub(crate) const ADDRESS_CLASS: &str = "Magento\\Customer\\Api\\Data\\AddressInterface";
+pub(crate) const ADDRESS_FIELDS: &[&str] = &[
     "id",
     "customer_id",
     "region",
@@ -93,13 +94,15 @@ pub const ADDRESS_FIELDS: &[&str] = &[
     "extension_attributes",
     "custom_attributes",
 ];
-pub const REGION_CLASS: &str = "Magento\\Customer\\Api\\Data\\RegionInterface";
-pub const REGION_FIELDS: &[&str] = &["region_code", "region", "region_id", "extension_attributes"];
-pub const OPTION_CLASS: &str = "Magento\\Eav\\Api\\Data\\AttributeOptionInterface";
-pub const OPTION_FIELDS: &[&str] = &["label", "value", "sort_order", "is_default", "store_labels"];
-pub const CONFIGURABLE_OPTION_CLASS: &str =
+pub(crate) const REGION_CLASS: &str = "Magento\\Customer\\Api\\Data\\RegionInterface";
+pub(crate) const REGION_FIELDS: &[&str] =
+    &["region_code", "region", "region_id", "extension_attributes"];
+pub(crate) const OPTION_CLASS: &str = "Magento\\Eav\\Api\\Data\\AttributeOptionInterface";
+pub(crate) const OPTION_FIELDS: &[&str] =
+    &["label", "value", "sort_order", "is_default", "store_labels"];
+pub(crate) const CONFIGURABLE_OPTION_CLASS: &str =
     "Magento\\ConfigurableProduct\\Api\\Data\\OptionInterface";
-pub const CONFIGURABLE_OPTION_FIELDS: &[&str] = &[
+pub(crate) const CONFIGURABLE_OPTION_FIELDS: &[&str] = &[
     "id",
     "attribute_id",
     "label",
@@ -109,19 +112,20 @@ pub const CONFIGURABLE_OPTION_FIELDS: &[&str] = &[
     "extension_attributes",
     "product_id",
 ];
-pub const CONFIGURABLE_VALUE_CLASS: &str =
+pub(crate) const CONFIGURABLE_VALUE_CLASS: &str =
     "Magento\\ConfigurableProduct\\Api\\Data\\OptionValueInterface";
-pub const CONFIGURABLE_VALUE_FIELDS: &[&str] = &["value_index", "extension_attributes"];
-pub const SOURCE_ITEM_CLASS: &str = "Magento\\InventoryApi\\Api\\Data\\SourceItemInterface";
-pub const SOURCE_ITEM_FIELDS: &[&str] = &[
+pub(crate) const CONFIGURABLE_VALUE_FIELDS: &[&str] = &["value_index", "extension_attributes"];
+pub(crate) const SOURCE_ITEM_CLASS: &str = "Magento\\InventoryApi\\Api\\Data\\SourceItemInterface";
+pub(crate) const SOURCE_ITEM_FIELDS: &[&str] = &[
     "sku",
     "source_code",
     "quantity",
     "status",
     "extension_attributes",
 ];
-pub const STOCK_ITEM_CLASS: &str = "Magento\\CatalogInventory\\Api\\Data\\StockItemInterface";
-pub const STOCK_ITEM_FIELDS: &[&str] = &[
+pub(crate) const STOCK_ITEM_CLASS: &str =
+    "Magento\\CatalogInventory\\Api\\Data\\StockItemInterface";
+pub(crate) const STOCK_ITEM_FIELDS: &[&str] = &[
     "item_id",
     "product_id",
     "stock_id",
@@ -150,8 +154,9 @@ pub const STOCK_ITEM_FIELDS: &[&str] = &[
     "stock_status_changed_auto",
     "extension_attributes",
 ];
-pub const STATUS_HISTORY_CLASS: &str = "Magento\\Sales\\Api\\Data\\OrderStatusHistoryInterface";
-pub const STATUS_HISTORY_FIELDS: &[&str] = &[
+pub(crate) const STATUS_HISTORY_CLASS: &str =
+    "Magento\\Sales\\Api\\Data\\OrderStatusHistoryInterface";
+pub(crate) const STATUS_HISTORY_FIELDS: &[&str] = &[
     "comment",
     "created_at",
     "entity_id",
@@ -162,11 +167,13 @@ pub const STATUS_HISTORY_FIELDS: &[&str] = &[
     "status",
     "extension_attributes",
 ];
-pub const SHIPMENT_ITEM_CLASS: &str = "Magento\\Sales\\Api\\Data\\ShipmentItemCreationInterface";
-pub const INVOICE_ITEM_CLASS: &str = "Magento\\Sales\\Api\\Data\\InvoiceItemCreationInterface";
-pub const DOCUMENT_ITEM_FIELDS: &[&str] = &["extension_attributes", "order_item_id", "qty"];
-pub const TRACK_CLASS: &str = "Magento\\Sales\\Api\\Data\\ShipmentTrackCreationInterface";
-pub const TRACK_FIELDS: &[&str] = &[
+pub(crate) const SHIPMENT_ITEM_CLASS: &str =
+    "Magento\\Sales\\Api\\Data\\ShipmentItemCreationInterface";
+pub(crate) const INVOICE_ITEM_CLASS: &str =
+    "Magento\\Sales\\Api\\Data\\InvoiceItemCreationInterface";
+pub(crate) const DOCUMENT_ITEM_FIELDS: &[&str] = &["extension_attributes", "order_item_id", "qty"];
+pub(crate) const TRACK_CLASS: &str = "Magento\\Sales\\Api\\Data\\ShipmentTrackCreationInterface";
+pub(crate) const TRACK_FIELDS: &[&str] = &[
     "extension_attributes",
     "track_number",
     "title",
@@ -176,7 +183,7 @@ pub const TRACK_FIELDS: &[&str] = &[
 /// The request body as a JSON object. An empty body is an empty object (the
 /// required-parameter checks then name what is missing); anything that is
 /// not JSON is Magento's production-mode "Decoding error.".
-pub fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Json>> {
+pub(crate) fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Json>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -189,7 +196,7 @@ pub fn parse_body(bytes: &[u8]) -> ApiResult<Map<String, Json>> {
 }
 
 /// A required top-level parameter.
-pub fn required<'a>(body: &'a Map<String, Json>, name: &str) -> ApiResult<&'a Json> {
+pub(crate) fn required<'a>(body: &'a Map<String, Json>, name: &str) -> ApiResult<&'a Json> {
     match body.get(name) {
         None | Some(Json::Null) => Err(ApiError::required_field(name)),
         Some(v) => Ok(v),
@@ -197,7 +204,7 @@ pub fn required<'a>(body: &'a Map<String, Json>, name: &str) -> ApiResult<&'a Js
 }
 
 /// A data object: a JSON object whose keys all have getters in `class`.
-pub fn object<'a>(
+pub(crate) fn object<'a>(
     value: &'a Json,
     class: &str,
     allowed: &[&str],
@@ -214,7 +221,7 @@ pub fn object<'a>(
 }
 
 /// An array of data objects (or scalars: `allowed` empty means no check).
-pub fn array<'a>(value: &'a Json, expected: &str) -> ApiResult<&'a Vec<Json>> {
+pub(crate) fn array<'a>(value: &'a Json, expected: &str) -> ApiResult<&'a Vec<Json>> {
     match value {
         Json::Array(a) => Ok(a),
         other => Err(ApiError::invalid_type(other, expected)),
@@ -230,7 +237,7 @@ fn numeric_text(s: &str) -> Option<f64> {
 }
 
 /// PHP's `int` conversion of an input value.
-pub fn to_int(v: &Json) -> ApiResult<i64> {
+pub(crate) fn to_int(v: &Json) -> ApiResult<i64> {
     match v {
         Json::Number(n) => n
             .as_i64()
@@ -244,7 +251,7 @@ pub fn to_int(v: &Json) -> ApiResult<i64> {
 }
 
 /// PHP's `float` conversion of an input value.
-pub fn to_float(v: &Json) -> ApiResult<f64> {
+pub(crate) fn to_float(v: &Json) -> ApiResult<f64> {
     match v {
         Json::Number(n) => n.as_f64().ok_or_else(|| ApiError::invalid_type(v, "float")),
         Json::String(s) => numeric_text(s).ok_or_else(|| ApiError::invalid_type(v, "float")),
@@ -253,7 +260,7 @@ pub fn to_float(v: &Json) -> ApiResult<f64> {
 }
 
 /// PHP's `bool` conversion of an input value.
-pub fn to_bool(v: &Json) -> ApiResult<bool> {
+pub(crate) fn to_bool(v: &Json) -> ApiResult<bool> {
     match v {
         Json::Bool(b) => Ok(*b),
         Json::Number(n) => match n.as_i64() {
@@ -271,7 +278,7 @@ pub fn to_bool(v: &Json) -> ApiResult<bool> {
 }
 
 /// A `string` input value: numbers become their text, as in PHP.
-pub fn to_text(v: &Json) -> ApiResult<String> {
+pub(crate) fn to_text(v: &Json) -> ApiResult<String> {
     match v {
         Json::String(s) => Ok(s.clone()),
         Json::Number(n) => Ok(n.to_string()),
@@ -281,7 +288,7 @@ pub fn to_text(v: &Json) -> ApiResult<String> {
 }
 
 /// An optional field converted by `f`; JSON null is absent.
-pub fn opt<T>(
+pub(crate) fn opt<T>(
     m: &Map<String, Json>,
     key: &str,
     f: impl Fn(&Json) -> ApiResult<T>,
@@ -293,7 +300,7 @@ pub fn opt<T>(
 }
 
 /// A number as Magento prints it: integral values without a fraction.
-pub fn number(f: f64) -> Json {
+pub(crate) fn number(f: f64) -> Json {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         Json::from(f as i64)
     } else {
@@ -302,7 +309,7 @@ pub fn number(f: f64) -> Json {
 }
 
 /// A path parameter declared `int`: `"000000101"` is 101, `"abc"` a 400.
-pub fn path_int(s: &str) -> ApiResult<i64> {
+pub(crate) fn path_int(s: &str) -> ApiResult<i64> {
     to_int(&Json::String(s.to_string()))
 }
 

@@ -27,17 +27,19 @@ use super::state::{ShopState, SourceItem};
 const MSI: &str = "Magento_InventoryApi::source";
 const LEGACY: &str = "Magento_CatalogInventory::cataloginventory";
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = Route::guarded;
-    match (method, segs) {
-        ("POST", ["inventory", "source-items"]) => r(save_source_items, MSI),
-        ("GET", ["inventory", "source-items"]) => r(list_source_items, MSI),
-        ("GET", ["inventory", "sources"]) => r(list_sources, MSI),
-        ("GET", ["stockItems", _]) => r(get_stock_item, LEGACY),
-        ("PUT", ["products", _, "stockItems", _]) => r(put_stock_item, LEGACY),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded("POST", "/inventory/source-items", save_source_items, MSI),
+    Route::guarded("GET", "/inventory/source-items", list_source_items, MSI),
+    Route::guarded("GET", "/inventory/sources", list_sources, MSI),
+    Route::guarded("GET", "/stockItems/{productSku}", get_stock_item, LEGACY),
+    Route::guarded(
+        "PUT",
+        "/products/{sku}/stockItems/{itemId}",
+        put_stock_item,
+        LEGACY,
+    ),
+];
 
 fn validation_error(message: &str, field: &str) -> Json {
     json!({ "message": message, "parameters": { "field": field } })
@@ -132,17 +134,7 @@ fn save_source_items(state: &mut ShopState, req: &Request) -> Reply {
     for item in items {
         let sku = item.sku.clone();
         let default = item.source_code == "default";
-        match state
-            .source_items
-            .iter_mut()
-            .find(|s| s.sku.eq_ignore_ascii_case(&item.sku) && s.source_code == item.source_code)
-        {
-            Some(existing) => {
-                existing.quantity = item.quantity;
-                existing.status = item.status;
-            }
-            None => state.source_items.push(item),
-        }
+        state.upsert_source_item(item);
         if default {
             sync_stock_from_sources(state, &sku);
         }
@@ -182,12 +174,10 @@ fn list_sources(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 /// The legacy stock item follows the `default` source's item.
-pub fn sync_stock_from_sources(state: &mut ShopState, sku: &str) {
+pub(crate) fn sync_stock_from_sources(state: &mut ShopState, sku: &str) {
     let Some(src) = state
-        .source_items
-        .iter()
-        .find(|s| s.source_code == "default" && s.sku.eq_ignore_ascii_case(sku))
-        .cloned()
+        .source_item_index(sku, "default")
+        .map(|i| state.source_items[i].clone())
     else {
         return;
     };
@@ -223,7 +213,7 @@ const STOCK_NUMBERS: [&str; 6] = [
 ];
 
 /// Type checks of a stock item body; returns it with values converted.
-pub fn check_stock_item(m: &Map<String, Json>) -> ApiResult<Map<String, Json>> {
+pub(crate) fn check_stock_item(m: &Map<String, Json>) -> ApiResult<Map<String, Json>> {
     let mut out = Map::new();
     for (k, v) in m {
         if v.is_null() {
@@ -245,7 +235,7 @@ pub fn check_stock_item(m: &Map<String, Json>) -> ApiResult<Map<String, Json>> {
 
 fn get_stock_item(state: &mut ShopState, req: &Request) -> Reply {
     let i = state
-        .product_index(req.seg(1))
+        .product_index(req.param("productSku"))
         .ok_or_else(products::not_found)?;
     Ok(state.products[i]
         .pointer("/extension_attributes/stock_item")
@@ -262,7 +252,7 @@ fn put_stock_item(state: &mut ShopState, req: &Request) -> Reply {
     )?;
     let update = check_stock_item(given)?;
     let i = state
-        .product_index(req.seg(1))
+        .product_index(req.param("sku"))
         .ok_or_else(products::not_found)?;
     let sku = state.products[i]["sku"]
         .as_str()
@@ -295,29 +285,19 @@ fn put_stock_item(state: &mut ShopState, req: &Request) -> Reply {
         .unwrap_or(false);
     let item_id = item.get("item_id").cloned().unwrap_or(json!(0));
     state.products[i]["updated_at"] = json!(now);
-    match state
-        .source_items
-        .iter_mut()
-        .find(|s| s.source_code == "default" && s.sku.eq_ignore_ascii_case(&sku))
-    {
-        Some(s) => {
-            s.quantity = qty;
-            s.status = i64::from(in_stock);
-        }
-        None => state.source_items.push(SourceItem {
-            sku,
-            source_code: "default".into(),
-            quantity: qty,
-            status: i64::from(in_stock),
-        }),
-    }
+    state.upsert_source_item(SourceItem {
+        sku,
+        source_code: "default".into(),
+        quantity: qty,
+        status: i64::from(in_stock),
+    });
     Ok(item_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

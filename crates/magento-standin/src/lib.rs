@@ -4,7 +4,9 @@
 //! observed behaviour decide), for tests and for trying ponte without a shop.
 //!
 //! One file per concept: `state` (the shop), `fixture` (what it starts
-//! with), `router` (URL to handler), `server` (HTTP, auth, log, faults),
+//! with), `router` (the routes each resource lists, and Magento's answers
+//! to what none takes), `server` (the axum application: routing, auth,
+//! log, faults), `in_process` (the same application without sockets),
 //! `search` (search criteria), `faults`, `errors` (Magento's error bodies),
 //! `input` (reading bodies as Magento's input processor does), and a file
 //! per resource: `auth`, `products`, `attributes`, `configurable`,
@@ -19,29 +21,30 @@
 //! # let _ = orders;
 //! ```
 
-pub mod attributes;
-pub mod auth;
+mod attributes;
+mod auth;
 pub mod cli;
-pub mod configurable;
-pub mod contract;
-pub mod customers;
-pub mod directory;
-pub mod documents;
-pub mod errors;
-pub mod faults;
-pub mod fixture;
-pub mod input;
-pub mod inventory;
-pub mod orders;
-pub mod products;
-pub mod router;
-pub mod search;
-pub mod server;
-pub mod state;
-pub mod stores;
+mod configurable;
+mod contract;
+mod customers;
+mod directory;
+mod documents;
+mod errors;
+mod faults;
+mod fixture;
+mod in_process;
+mod input;
+mod inventory;
+mod orders;
+mod products;
+mod router;
+mod search;
+mod server;
+mod state;
+mod stores;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -50,9 +53,13 @@ pub use contract::Contract;
 pub use errors::ApiError;
 pub use faults::Faults;
 pub use fixture::Fixture;
-pub use state::ShopState;
+pub use in_process::InProcess;
+pub use search::percent_decode;
+pub use state::{
+    AdminUser, Attribute, AttributeOption, Counters, CustomerGroup, ShopState, Source, SourceItem,
+    Token,
+};
 
-use faults::Dice;
 use server::{lock, Shared};
 
 /// A request the stand-in received (and authenticated), with the status it
@@ -86,14 +93,7 @@ async fn bind(
 ) -> std::io::Result<(TcpListener, Arc<Shared>, String)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(ShopState::from_fixture(fixture)),
-        faults: Mutex::new((Faults::default(), Dice::new(0))),
-        log: Mutex::new(Vec::new()),
-        timer: faults::Timer::start()?,
-        contract: Mutex::new(None),
-        violations: Mutex::new(Vec::new()),
-    });
+    let shared = Arc::new(Shared::new(ShopState::from_fixture(fixture))?);
     Ok((listener, shared, format!("http://{local}")))
 }
 
@@ -157,7 +157,7 @@ impl StandIn {
 
     /// Replaces the faults (and restarts their random sequence from the seed).
     pub fn set_faults(&self, faults: Faults) {
-        let dice = Dice::new(faults.seed);
+        let dice = fastrand::Rng::with_seed(faults.seed);
         *lock(&self.shared.faults) = (faults, dice);
     }
 

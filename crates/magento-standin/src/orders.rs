@@ -45,27 +45,44 @@ use super::router::{Reply, Request, Route};
 use super::search::SearchCriteria;
 use super::state::{keep_or_assign_id, ShopState};
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = Route::guarded;
-    match (method, segs) {
-        ("GET", ["orders"]) => r(list, "Magento_Sales::actions_view"),
-        ("GET", ["orders", _]) => r(get, "Magento_Sales::actions_view"),
-        ("POST", ["order", _, "ship"]) => r(ship, "Magento_Sales::ship"),
-        ("POST", ["order", _, "invoice"]) => r(invoice, "Magento_Sales::sales_invoice"),
-        ("POST", ["orders", _, "cancel"]) => r(cancel, "Magento_Sales::cancel"),
-        ("POST", ["orders", _, "comments"]) => r(add_comment, "Magento_Sales::comment"),
-        ("GET", ["orders", _, "comments"]) => r(comments, "Magento_Sales::actions_view"),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded("GET", "/orders", list, "Magento_Sales::actions_view"),
+    Route::guarded("GET", "/orders/{id}", get, "Magento_Sales::actions_view"),
+    Route::guarded("POST", "/order/{orderId}/ship", ship, "Magento_Sales::ship"),
+    Route::guarded(
+        "POST",
+        "/order/{orderId}/invoice",
+        invoice,
+        "Magento_Sales::sales_invoice",
+    ),
+    Route::guarded(
+        "POST",
+        "/orders/{id}/cancel",
+        cancel,
+        "Magento_Sales::cancel",
+    ),
+    Route::guarded(
+        "POST",
+        "/orders/{id}/comments",
+        add_comment,
+        "Magento_Sales::comment",
+    ),
+    Route::guarded(
+        "GET",
+        "/orders/{id}/comments",
+        comments,
+        "Magento_Sales::actions_view",
+    ),
+];
 
-pub fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::not_found(
         "The entity that was requested doesn't exist. Verify the entity and try again.",
     )
 }
 
-pub fn insert_fixture_order(state: &mut ShopState, o: Json) {
+pub(crate) fn insert_fixture_order(state: &mut ShopState, o: Json) {
     let Json::Object(mut o) = o else { return };
     let id = keep_or_assign_id(&mut o, "entity_id", &mut state.ids.order);
     if let Some(Json::Array(items)) = o.get_mut("items") {
@@ -133,7 +150,7 @@ fn state_of(o: &Json) -> String {
 
 /// The order as `GET` shows it: child rows with a copy of their parent
 /// row, the shipping assignment listing the items.
-pub fn render(o: &Json) -> Json {
+pub(crate) fn render(o: &Json) -> Json {
     let mut o = o.clone();
     let rows = items(&o);
     let rendered: Vec<Json> = rows
@@ -176,7 +193,7 @@ fn list(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn get(state: &mut ShopState, req: &Request) -> Reply {
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("id"))?;
     Ok(render(&state.orders[i]))
 }
 
@@ -245,7 +262,7 @@ fn ship(state: &mut ShopState, req: &Request) -> Reply {
         )),
         _ => None,
     };
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("orderId"))?;
     let order = state.orders[i].clone();
     let rows = items(&order);
     // ShipmentFactory::prepareItems: what each line ships.
@@ -382,7 +399,7 @@ fn invoice(state: &mut ShopState, req: &Request) -> Reply {
     let asked = document_items(&body, input::INVOICE_ITEM_CLASS)?;
     let capture = opt(&body, "capture", to_bool)?.unwrap_or(false);
     let _notify = opt(&body, "notify", to_bool)?.unwrap_or(false);
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("orderId"))?;
     let order = state.orders[i].clone();
     let rows = items(&order);
     let mut messages = Vec::new();
@@ -521,7 +538,7 @@ fn invoice(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn cancel(state: &mut ShopState, req: &Request) -> Reply {
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("id"))?;
     let o = &state.orders[i];
     let order_state = state_of(o);
     let rows = items(o);
@@ -569,7 +586,7 @@ fn add_comment(state: &mut ShopState, req: &Request) -> Reply {
     let notified = opt(h, "is_customer_notified", to_int)?;
     let visible = opt(h, "is_visible_on_front", to_int)?.unwrap_or(0);
     let status = opt(h, "status", to_text)?;
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("id"))?;
     let sets_status = state.comment_sets_status;
     if let Some(s) = status.as_ref().filter(|s| !s.is_empty()) {
         let allowed = state_statuses(&state_of(&state.orders[i]));
@@ -621,7 +638,7 @@ fn state_statuses(state: &str) -> &'static [&'static str] {
 }
 
 fn comments(state: &mut ShopState, req: &Request) -> Reply {
-    let i = order_index(state, req.seg(1))?;
+    let i = order_index(state, req.param("id"))?;
     let list = state.orders[i]
         .get("status_histories")
         .cloned()
@@ -633,7 +650,7 @@ fn comments(state: &mut ShopState, req: &Request) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     fn demo() -> ShopState {

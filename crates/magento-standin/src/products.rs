@@ -27,7 +27,7 @@ use super::state::{ShopState, STORES};
 
 const RESOURCE: &str = "Magento_Catalog::products";
 
-pub const TYPES: [&str; 7] = [
+pub(crate) const TYPES: [&str; 7] = [
     "simple",
     "virtual",
     "configurable",
@@ -38,7 +38,7 @@ pub const TYPES: [&str; 7] = [
 ];
 
 /// Product attributes every Magento catalog has (besides the top-level fields).
-pub const SYSTEM_ATTRIBUTES: [&str; 24] = [
+pub(crate) const SYSTEM_ATTRIBUTES: [&str; 24] = [
     "description",
     "short_description",
     "meta_title",
@@ -69,7 +69,7 @@ pub const SYSTEM_ATTRIBUTES: [&str; 24] = [
 /// store view code (`default`, `b2c`, `b2b`) of an existing product writes
 /// these at that store view, as Magento does; `all` writes the defaults.
 /// Price, weight and the rest are global (Magento's default price scope).
-pub const STORE_SCOPED: [&str; 9] = [
+pub(crate) const STORE_SCOPED: [&str; 9] = [
     "name",
     "status",
     "visibility",
@@ -82,7 +82,7 @@ pub const STORE_SCOPED: [&str; 9] = [
 ];
 
 /// A product as a store view sees it: its defaults, then that store's values.
-pub fn store_view_of(state: &ShopState, p: &Json, store_id: i64) -> Json {
+pub(crate) fn store_view_of(state: &ShopState, p: &Json, store_id: i64) -> Json {
     let id = p.get("id").and_then(Json::as_i64).unwrap_or(0);
     let Some(values) = state.product_store_values.get(&(id, store_id)) else {
         return p.clone();
@@ -103,19 +103,16 @@ pub fn store_view_of(state: &ShopState, p: &Json, store_id: i64) -> Json {
     p
 }
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    let r = |handler| Route::guarded(handler, RESOURCE);
-    match (method, segs) {
-        ("GET", ["products"]) => r(list),
-        ("POST", ["products"]) => r(create),
-        ("GET", ["products", _]) => r(get),
-        ("PUT", ["products", _]) => r(put),
-        ("DELETE", ["products", _]) => r(delete),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[
+    Route::guarded("GET", "/products", list, RESOURCE),
+    Route::guarded("POST", "/products", create, RESOURCE),
+    Route::guarded("GET", "/products/{sku}", get, RESOURCE),
+    Route::guarded("PUT", "/products/{sku}", put, RESOURCE),
+    Route::guarded("DELETE", "/products/{sku}", delete, RESOURCE),
+];
 
-pub fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::not_found(
         "The product that was requested doesn't exist. Verify the product and try again.",
     )
@@ -193,7 +190,7 @@ fn normalize(p: &mut Map<String, Json>, id: i64) {
     *p = sorted;
 }
 
-pub fn insert_fixture_product(state: &mut ShopState, p: Json) {
+pub(crate) fn insert_fixture_product(state: &mut ShopState, p: Json) {
     let Json::Object(mut p) = p else { return };
     let id = match p.get("id").and_then(Json::as_i64) {
         Some(id) => id,
@@ -221,7 +218,7 @@ pub fn insert_fixture_product(state: &mut ShopState, p: Json) {
 }
 
 fn get(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1);
+    let sku = req.param("sku");
     let i = state.product_index(sku).ok_or_else(not_found)?;
     Ok(store_view_of(state, &state.products[i], req.store.id))
 }
@@ -239,7 +236,9 @@ fn list(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn delete(state: &mut ShopState, req: &Request) -> Reply {
-    let i = state.product_index(req.seg(1)).ok_or_else(not_found)?;
+    let i = state
+        .product_index(req.param("sku"))
+        .ok_or_else(not_found)?;
     let removed = state.remove_product(i);
     let id = removed.get("id").and_then(Json::as_i64).unwrap_or(0);
     state.product_store_values.retain(|(p, _), _| *p != id);
@@ -247,9 +246,8 @@ fn delete(state: &mut ShopState, req: &Request) -> Reply {
         .get("sku")
         .and_then(Json::as_str)
         .unwrap_or_default();
-    state
-        .source_items
-        .retain(|s| !s.sku.eq_ignore_ascii_case(sku));
+    let sku = sku.to_string();
+    state.remove_source_items(&sku);
     Ok(json!(true))
 }
 
@@ -258,7 +256,7 @@ fn create(state: &mut ShopState, req: &Request) -> Reply {
 }
 
 fn put(state: &mut ShopState, req: &Request) -> Reply {
-    let sku = req.seg(1).to_string();
+    let sku = req.param("sku").to_string();
     save(state, req, Some(sku))
 }
 
@@ -552,7 +550,7 @@ fn save(state: &mut ShopState, req: &Request, url_sku: Option<String>) -> Reply 
 #[cfg(test)]
 mod tests {
     use super::super::fixture::Fixture;
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::*;
 
     #[test]

@@ -25,24 +25,24 @@ use super::errors::{ApiError, ApiResult};
 type RawFilter = (Option<String>, Option<String>, Option<String>);
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    pub field: String,
-    pub value: String,
-    pub condition_type: Option<String>,
+pub(crate) struct Filter {
+    pub(crate) field: String,
+    pub(crate) value: String,
+    pub(crate) condition_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SortOrder {
-    pub field: String,
-    pub direction: String,
+pub(crate) struct SortOrder {
+    pub(crate) field: String,
+    pub(crate) direction: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchCriteria {
-    pub filter_groups: Vec<Vec<Filter>>,
-    pub sort_orders: Vec<SortOrder>,
-    pub page_size: Option<i64>,
-    pub current_page: Option<i64>,
+pub(crate) struct SearchCriteria {
+    pub(crate) filter_groups: Vec<Vec<Filter>>,
+    pub(crate) sort_orders: Vec<SortOrder>,
+    pub(crate) page_size: Option<i64>,
+    pub(crate) current_page: Option<i64>,
 }
 
 /// Decodes `%XX` and `+` of a query-string component.
@@ -73,7 +73,7 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
 }
 
 /// The query string as decoded (key, value) pairs, in order.
-pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
@@ -122,7 +122,7 @@ fn int_value(s: &str) -> ApiResult<i64> {
 impl SearchCriteria {
     /// Reads `searchCriteria` from a query string. `Ok(None)` when the query
     /// has no `searchCriteria` at all (Magento: the parameter is required).
-    pub fn from_query(query: &str) -> ApiResult<Option<SearchCriteria>> {
+    pub(crate) fn from_query(query: &str) -> ApiResult<Option<SearchCriteria>> {
         let mut found = false;
         let mut groups: Vec<Vec<RawFilter>> = Vec::new();
         let mut sorts: Vec<(Option<String>, Option<String>)> = Vec::new();
@@ -216,7 +216,7 @@ impl SearchCriteria {
     }
 
     /// The `search_criteria` object of a search result.
-    pub fn echo(&self) -> Json {
+    pub(crate) fn echo(&self) -> Json {
         let groups: Vec<Json> = self
             .filter_groups
             .iter()
@@ -257,7 +257,7 @@ impl SearchCriteria {
         Json::Object(m)
     }
 
-    pub fn matches(&self, item: &Json) -> bool {
+    pub(crate) fn matches(&self, item: &Json) -> bool {
         self.filter_groups
             .iter()
             .all(|g| g.is_empty() || g.iter().any(|f| filter_matches(f, item)))
@@ -265,7 +265,7 @@ impl SearchCriteria {
 
     /// Filters, sorts and pages `items` (default order: as given, which is
     /// entity id order); returns the page and the total count.
-    pub fn apply(&self, items: &[Json]) -> (Vec<Json>, usize) {
+    pub(crate) fn apply(&self, items: &[Json]) -> (Vec<Json>, usize) {
         let mut hits: Vec<&Json> = items.iter().filter(|i| self.matches(i)).collect();
         if !self.sort_orders.is_empty() {
             hits.sort_by(|a, b| {
@@ -302,7 +302,7 @@ impl SearchCriteria {
 }
 
 /// A field of an entity: a top-level key, else a custom attribute.
-pub fn field<'a>(item: &'a Json, name: &str) -> Option<&'a Json> {
+pub(crate) fn field<'a>(item: &'a Json, name: &str) -> Option<&'a Json> {
     if let Some(v) = item.get(name) {
         return Some(v);
     }

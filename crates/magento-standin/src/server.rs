@@ -4,7 +4,6 @@
 //! small control API under `/__standin/` (no token, no faults, not logged).
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,10 +12,14 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, OriginalUri, Path, RawPathParams, Request, State,
+};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{any, on, MethodFilter};
 use axum::serve::{IncomingStream, Listener};
+use axum::RequestPartsExt;
 use axum::Router;
 use serde_json::{json, Value as Json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -26,24 +29,38 @@ use tokio::sync::oneshot;
 use super::auth;
 use super::contract::{below_store, Contract};
 use super::errors::ApiError;
-use super::faults::{fault_body, Decision, Dice, Faults, Timer};
-use super::router::{self, Request};
+use super::faults::{fault_body, Decision, Faults, Timer};
+use super::router::{self, Route};
 use super::state::ShopState;
 use super::LoggedRequest;
 
 /// What the server and the `StandIn` handle share.
-pub struct Shared {
-    pub state: Mutex<ShopState>,
-    pub faults: Mutex<(Faults, Dice)>,
-    pub log: Mutex<Vec<LoggedRequest>>,
-    pub timer: Timer,
-    pub contract: Mutex<Option<Arc<dyn Contract>>>,
-    pub violations: Mutex<Vec<String>>,
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<ShopState>,
+    pub(crate) faults: Mutex<(Faults, fastrand::Rng)>,
+    pub(crate) log: Mutex<Vec<LoggedRequest>>,
+    pub(crate) timer: Timer,
+    pub(crate) contract: Mutex<Option<Arc<dyn Contract>>>,
+    pub(crate) violations: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// A shop without faults, contract or log yet (starts the timer thread).
+    pub(crate) fn new(state: ShopState) -> std::io::Result<Shared> {
+        Ok(Shared {
+            state: Mutex::new(state),
+            faults: Mutex::new((Faults::default(), fastrand::Rng::with_seed(0))),
+            log: Mutex::new(Vec::new()),
+            timer: Timer::start()?,
+            contract: Mutex::new(None),
+            violations: Mutex::new(Vec::new()),
+        })
+    }
 }
 
 /// The most requests the log keeps; past it the oldest half is dropped
 /// (a long `ponte stand-in` run must not grow without bound).
-pub const LOG_LIMIT: usize = 50_000;
+pub(crate) const LOG_LIMIT: usize = 50_000;
 
 fn log(shared: &Shared, entry: LoggedRequest) {
     let mut log = lock(&shared.log);
@@ -54,20 +71,19 @@ fn log(shared: &Shared, entry: LoggedRequest) {
 }
 
 /// A lock that survives a panicking holder (the data is plain state).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A connection's address and the switch that cuts it.
+/// The switch that cuts a connection.
 #[derive(Clone, Debug)]
-pub struct Conn {
-    pub remote: SocketAddr,
-    pub kill: Arc<AtomicBool>,
+pub(crate) struct Conn {
+    pub(crate) kill: Arc<AtomicBool>,
 }
 
 /// A TCP stream that, once killed, reads end-of-file and fails every
 /// write: hyper then drops the connection without sending anything.
-pub struct KillStream {
+pub(crate) struct KillStream {
     inner: TcpStream,
     kill: Arc<AtomicBool>,
 }
@@ -109,7 +125,7 @@ impl AsyncWrite for KillStream {
     }
 }
 
-pub struct KillListener(pub TcpListener);
+pub(crate) struct KillListener(pub TcpListener);
 
 impl Listener for KillListener {
     type Io = KillStream;
@@ -118,7 +134,7 @@ impl Listener for KillListener {
     async fn accept(&mut self) -> (KillStream, Conn) {
         loop {
             match self.0.accept().await {
-                Ok((inner, remote)) => {
+                Ok((inner, _)) => {
                     let _ = inner.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
                     return (
@@ -126,7 +142,7 @@ impl Listener for KillListener {
                             inner,
                             kill: kill.clone(),
                         },
-                        Conn { remote, kill },
+                        Conn { kill },
                     );
                 }
                 Err(e) => {
@@ -138,8 +154,8 @@ impl Listener for KillListener {
     }
 
     fn local_addr(&self) -> io::Result<Conn> {
+        self.0.local_addr()?;
         Ok(Conn {
-            remote: self.0.local_addr()?,
             kill: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -158,7 +174,7 @@ fn json_response(status: u16, body: &Json) -> Response {
 /// JSON as PHP's `json_encode` writes it with Magento's default flags:
 /// `/` escaped as `\/`, every non-ASCII character as `\uXXXX` (UTF-16).
 /// Outside strings JSON has neither, so escaping the whole text is safe.
-pub fn php_json(v: &Json) -> String {
+pub(crate) fn php_json(v: &Json) -> String {
     let plain = v.to_string();
     let mut out = String::with_capacity(plain.len() + plain.len() / 8);
     for c in plain.chars() {
@@ -198,12 +214,8 @@ fn excerpt(body: &Json) -> String {
 }
 
 /// Serves until `stop` fires (or is dropped).
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
-    let app = Router::new()
-        .fallback(handle)
-        .layer(DefaultBodyLimit::max(256 << 20))
-        .with_state(shared)
-        .into_make_service_with_connect_info::<Conn>();
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Receiver<()>) {
+    let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<Conn>(app(shared));
     let server = axum::serve(KillListener(listener), app);
     tokio::select! {
         r = server => {
@@ -215,27 +227,123 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: oneshot::Re
     }
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The whole HTTP application: every route under `/rest/V1` and
+/// `/rest/{store}/V1`, the control API, and Magento's answers to what
+/// matches nothing, behind the path tidying Magento does.
+pub(crate) fn app(shared: Arc<Shared>) -> App {
+    let mut api = Router::new();
+    for route in router::all() {
+        let route = *route;
+        let Some(filter) = method_filter(route.method) else {
+            continue;
+        };
+        let endpoint = on(
+            filter,
+            move |State(shared): State<Arc<Shared>>, req: Request| handle(route, shared, req),
+        );
+        api = api
+            .route(&format!("/rest/V1{}", route.path), endpoint.clone())
+            .route(&format!("/rest/{{store}}/V1{}", route.path), endpoint);
+    }
+    let api = api
+        .route(
+            "/__standin/{*rest}",
+            any(
+                |State(shared): State<Arc<Shared>>,
+                 method: Method,
+                 Path(rest): Path<String>,
+                 body: Bytes| async move {
+                    control(&shared, method.as_str(), &rest, &body)
+                },
+            ),
+        )
+        .fallback(unrouted)
+        .method_not_allowed_fallback(unrouted)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(shared);
+    tower::ServiceExt::map_request(api, tidy as fn(Request) -> Request)
+}
+
+/// The application `app` builds.
+pub(crate) type App = tower::util::MapRequest<Router, fn(Request) -> Request>;
+
+const BODY_LIMIT: usize = 256 << 20;
+
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    Some(match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        _ => return None,
+    })
+}
+
+/// Magento splits the path on `/` and drops empty parts (a trailing `/`
+/// or `//` still finds the route); axum matches the path as written, so
+/// it is tidied first. The path as received is kept for the log.
+fn tidy(mut req: Request) -> Request {
+    let original = req.uri().clone();
+    let path = original.path();
+    if path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let tidied = match original.query() {
+            Some(q) => format!("/{}?{q}", segments.join("/")),
+            None => format!("/{}", segments.join("/")),
+        };
+        if let Ok(uri) = tidied.parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req.extensions_mut().insert(OriginalUri(original));
+    req
+}
+
+async fn unrouted(OriginalUri(uri): OriginalUri) -> Response {
+    error_response(&router::unmatched(uri.path()))
+}
+
+/// Marks a request made from inside the crate's tests: served without a
+/// token, as the handlers were called directly before there was a router.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Trusted;
+
+/// One API request through a matched route: the store, authentication,
+/// the contract, the faults, the handler under the shop's lock, the log.
+async fn handle(route: Route, shared: Arc<Shared>, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or("").to_string();
-    if let Some(rest) = path.strip_prefix("/__standin/") {
-        return control(&shared, method.as_str(), rest, &body);
+    let method = parts.method.clone();
+    // axum answers HEAD on GET routes; Magento routes HEAD nowhere.
+    if method == Method::HEAD {
+        return error_response(&router::unmatched(&path));
     }
-    let (store, segments) = match router::parse_path(&path) {
-        Ok(x) => x,
-        Err(e) => return error_response(&e),
+    let params: Vec<(String, String)> = match parts.extract::<RawPathParams>().await {
+        Ok(params) => params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        Err(_) => router::lossy_params(&route, &path),
     };
-    let Some(route) = router::find(method.as_str(), &segments) else {
-        return error_response(&ApiError::no_route());
+    let store = match params.iter().find(|(k, _)| k == "store") {
+        Some((_, code)) => router::store_of(code),
+        None => router::store_of("default"),
     };
-    if !route.anonymous {
+    let Some(store) = store else {
+        return error_response(&router::unmatched(&path));
+    };
+    let trusted = parts.extensions.get::<Trusted>().is_some();
+    let conn = parts
+        .extensions
+        .get::<ConnectInfo<Conn>>()
+        .map(|c| c.0.clone());
+    let headers = parts.headers;
+    if !route.anonymous && !trusted {
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -248,6 +356,16 @@ async fn handle(
             return error_response(&auth::unauthorized(route.resource));
         }
     }
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(_) => {
+            return text_response(
+                413,
+                "text/plain; charset=utf-8",
+                "length limit exceeded".into(),
+            )
+        }
+    };
     let logged_body = if body.iter().all(u8::is_ascii_whitespace) {
         Json::Null
     } else {
@@ -292,14 +410,16 @@ async fn handle(
         let mut f = lock(&shared.faults);
         let (faults, dice) = &mut *f;
         let decision = faults.decide(dice);
-        (faults.latency, decision, dice.next_u64())
+        (faults.latency, decision, dice.u64(..))
     };
     if !latency.is_zero() {
         shared.timer.sleep(latency).await;
     }
     let response = match decision {
         Decision::Drop => {
-            conn.kill.store(true, Ordering::SeqCst);
+            if let Some(conn) = &conn {
+                conn.kill.store(true, Ordering::SeqCst);
+            }
             entry.status = 0;
             log(&shared, entry);
             return text_response(500, "text/plain", String::new());
@@ -310,9 +430,8 @@ async fn handle(
             text_response(status, content_type, text)
         }
         Decision::Handle | Decision::LostReply => {
-            let req = Request {
-                method: method.as_str(),
-                segments,
+            let req = router::Request {
+                params,
                 query: &query,
                 body: &body,
                 store,
@@ -337,7 +456,9 @@ async fn handle(
             if decision == Decision::LostReply {
                 // Applied above; the client gets no answer, and the log
                 // says so with status 0, as for a dropped connection.
-                conn.kill.store(true, Ordering::SeqCst);
+                if let Some(conn) = &conn {
+                    conn.kill.store(true, Ordering::SeqCst);
+                }
                 entry.status = 0;
                 entry.lost_reply = true;
                 log(&shared, entry);
@@ -372,7 +493,7 @@ fn control(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Response {
         ("POST", "faults") => match faults_from_json(body) {
             Ok(f) => {
                 let out = faults_json(&f);
-                *lock(&shared.faults) = (f.clone(), Dice::new(f.seed));
+                *lock(&shared.faults) = (f.clone(), fastrand::Rng::with_seed(f.seed));
                 json_response(200, &out)
             }
             Err(message) => json_response(400, &json!({ "message": message })),
@@ -381,7 +502,7 @@ fn control(shared: &Shared, method: &str, rest: &str, body: &[u8]) -> Response {
     }
 }
 
-pub fn faults_json(f: &Faults) -> Json {
+pub(crate) fn faults_json(f: &Faults) -> Json {
     json!({
         "latency_ms": f.latency.as_millis() as u64,
         "error_rate": f.error_rate,
@@ -392,7 +513,7 @@ pub fn faults_json(f: &Faults) -> Json {
     })
 }
 
-pub fn faults_from_json(body: &[u8]) -> Result<Faults, String> {
+pub(crate) fn faults_from_json(body: &[u8]) -> Result<Faults, String> {
     let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let Json::Object(m) = v else {
         return Err("expected a JSON object".into());

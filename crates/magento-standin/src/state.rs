@@ -172,9 +172,16 @@ pub struct ShopState {
     /// lock: a scan of a 10,000-product catalogue there cost about 0.5 ms
     /// per look-up, and every other request queued behind it.
     product_positions: HashMap<String, usize>,
-    /// How many products `product_positions` was built over: a different
+    /// Product id to position in `products`, kept with `product_positions`.
+    product_ids: HashMap<i64, usize>,
+    /// How many products the two indexes were built over: a different
     /// length means `products` changed behind the helpers' back.
     indexed_products: usize,
+    /// (Lower-cased SKU, source code) to position in `source_items` (the
+    /// first such item): a stock write found its row by scanning them all.
+    source_item_positions: HashMap<(String, String), usize>,
+    /// How many source items `source_item_positions` was built over.
+    indexed_source_items: usize,
     /// `customer-data-customer-interface` objects.
     pub customers: Vec<Json>,
     /// `sales-data-order-interface` objects.
@@ -222,7 +229,10 @@ impl ShopState {
             customer_groups: f.customer_groups,
             products: Vec::new(),
             product_positions: HashMap::new(),
+            product_ids: HashMap::new(),
             indexed_products: 0,
+            source_item_positions: HashMap::new(),
+            indexed_source_items: 0,
             customers: Vec::new(),
             orders: Vec::new(),
             shipments: Vec::new(),
@@ -242,6 +252,7 @@ impl ShopState {
             .flat_map(|a| a.options.iter().map(|o| o.value))
             .max()
             .unwrap_or(0);
+        s.reindex_source_items();
         for p in f.products {
             super::products::insert_fixture_product(&mut s, p);
         }
@@ -289,12 +300,8 @@ impl ShopState {
 
     pub fn issue_token(&mut self) -> String {
         self.ids.token += 1;
-        let mut x = self.ids.token.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.clock as u64);
-        let mut token = String::with_capacity(32);
-        for _ in 0..2 {
-            x = splitmix(x);
-            token.push_str(&format!("{x:016x}"));
-        }
+        let mut rng = fastrand::Rng::with_seed(self.ids.token ^ (self.clock as u64));
+        let token = format!("{:016x}{:016x}", rng.u64(..), rng.u64(..));
         self.tokens.push(Token {
             token: token.clone(),
             expired: false,
@@ -358,15 +365,22 @@ impl ShopState {
     }
 
     fn index_product(&mut self, i: usize) {
-        if let Some(sku) = self.products[i].get("sku").and_then(Json::as_str) {
+        let Some(p) = self.products.get(i) else {
+            return;
+        };
+        if let Some(sku) = p.get("sku").and_then(Json::as_str) {
             self.product_positions
                 .entry(sku.to_ascii_lowercase())
                 .or_insert(i);
+        }
+        if let Some(id) = p.get("id").and_then(Json::as_i64) {
+            self.product_ids.entry(id).or_insert(i);
         }
     }
 
     fn reindex_products(&mut self) {
         self.product_positions.clear();
+        self.product_ids.clear();
         for i in 0..self.products.len() {
             self.index_product(i);
         }
@@ -374,9 +388,85 @@ impl ShopState {
     }
 
     pub fn product_index_by_id(&self, id: i64) -> Option<usize> {
-        self.products
-            .iter()
-            .position(|p| p.get("id").and_then(Json::as_i64) == Some(id))
+        let has_id = |i: usize| {
+            self.products
+                .get(i)
+                .and_then(|p| p.get("id"))
+                .and_then(Json::as_i64)
+                == Some(id)
+        };
+        match self.product_ids.get(&id) {
+            Some(&i) if has_id(i) => return Some(i),
+            None if self.indexed_products == self.products.len() => return None,
+            // As for SKUs: changed past the helpers, found by a scan.
+            _ => {}
+        }
+        (0..self.products.len()).find(|&i| has_id(i))
+    }
+
+    /// The item of `sku` (any case, as MySQL compares) at `source`.
+    pub fn source_item_index(&self, sku: &str, source: &str) -> Option<usize> {
+        let is_it = |i: usize| {
+            self.source_items
+                .get(i)
+                .is_some_and(|s| s.source_code == source && s.sku.eq_ignore_ascii_case(sku))
+        };
+        let key = (sku.to_ascii_lowercase(), source.to_string());
+        match self.source_item_positions.get(&key) {
+            Some(&i) if is_it(i) => return Some(i),
+            None if self.indexed_source_items == self.source_items.len() => return None,
+            // `source_items` is public (tests edit it): a scan when the
+            // index no longer matches it.
+            _ => {}
+        }
+        (0..self.source_items.len()).find(|&i| is_it(i))
+    }
+
+    /// Sets the quantity and status of the item of its SKU and source, or
+    /// adds it. Returns its position.
+    pub fn upsert_source_item(&mut self, item: SourceItem) -> usize {
+        if let Some(i) = self.source_item_index(&item.sku, &item.source_code) {
+            let existing = &mut self.source_items[i];
+            existing.quantity = item.quantity;
+            existing.status = item.status;
+            return i;
+        }
+        let i = self.source_items.len();
+        let in_step = self.indexed_source_items == i;
+        self.source_items.push(item);
+        if in_step {
+            self.index_source_item(i);
+            self.indexed_source_items = self.source_items.len();
+        } else {
+            self.reindex_source_items();
+        }
+        i
+    }
+
+    /// Removes every source item of `sku` (any case).
+    pub fn remove_source_items(&mut self, sku: &str) {
+        let before = self.source_items.len();
+        self.source_items
+            .retain(|s| !s.sku.eq_ignore_ascii_case(sku));
+        if self.source_items.len() != before {
+            self.reindex_source_items();
+        }
+    }
+
+    fn index_source_item(&mut self, i: usize) {
+        if let Some(s) = self.source_items.get(i) {
+            self.source_item_positions
+                .entry((s.sku.to_ascii_lowercase(), s.source_code.clone()))
+                .or_insert(i);
+        }
+    }
+
+    fn reindex_source_items(&mut self) {
+        self.source_item_positions.clear();
+        for i in 0..self.source_items.len() {
+            self.index_source_item(i);
+        }
+        self.indexed_source_items = self.source_items.len();
     }
 
     pub fn customer_index(&self, id: i64) -> Option<usize> {
@@ -464,14 +554,6 @@ impl ShopState {
     }
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Unix seconds as Magento writes them, `YYYY-MM-DD hh:mm:ss` (UTC).
 pub fn format_timestamp(secs: i64) -> String {
     jiff::Timestamp::from_second(secs)
@@ -537,6 +619,46 @@ mod tests {
         assert_eq!(s.push_product(json!({ "sku": "E-5" })), 3);
         assert_eq!(s.product_index("D-4"), Some(0));
         assert_eq!(s.product_index("e-5"), Some(3));
+    }
+
+    #[test]
+    fn source_items_are_found_through_upserts_removals_and_edits() {
+        let mut s = ShopState::from_fixture(Fixture::demo());
+        let item = |sku: &str, source: &str, quantity: f64| SourceItem {
+            sku: sku.into(),
+            source_code: source.into(),
+            quantity,
+            status: 1,
+        };
+        let a = s.upsert_source_item(item("NEW-1", "default", 1.0));
+        assert_eq!(s.upsert_source_item(item("new-1", "default", 2.0)), a);
+        assert_eq!(s.source_items[a].quantity, 2.0);
+        assert_eq!(s.source_items[a].sku, "NEW-1");
+        let b = s.upsert_source_item(item("NEW-1", "eu_north", 3.0));
+        assert_ne!(a, b);
+        assert_eq!(s.source_item_index("NEW-1", "nowhere"), None);
+        s.remove_source_items("new-1");
+        assert_eq!(s.source_item_index("NEW-1", "default"), None);
+        // Past the helpers: still found, by the scan.
+        s.source_items.insert(0, item("EDIT-1", "default", 4.0));
+        assert_eq!(s.source_item_index("edit-1", "default"), Some(0));
+        let c = s.upsert_source_item(item("NEW-2", "default", 5.0));
+        assert_eq!(s.source_item_index("new-2", "default"), Some(c));
+        assert_eq!(s.source_item_index("EDIT-1", "default"), Some(0));
+    }
+
+    #[test]
+    fn products_are_found_by_id() {
+        let mut s = ShopState::from_fixture(Fixture::default());
+        for (id, sku) in [(7, "A"), (9, "B"), (11, "C")] {
+            s.push_product(json!({ "id": id, "sku": sku }));
+        }
+        assert_eq!(s.product_index_by_id(9), Some(1));
+        assert_eq!(s.product_index_by_id(8), None);
+        s.remove_product(0);
+        assert_eq!(s.product_index_by_id(11), Some(1));
+        s.products.swap(0, 1);
+        assert_eq!(s.product_index_by_id(11), Some(0));
     }
 
     #[test]

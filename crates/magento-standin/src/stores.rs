@@ -13,26 +13,27 @@ use serde_json::{json, Value as Json};
 use super::router::{Reply, Request, Route};
 use super::state::ShopState;
 
-pub fn route(method: &str, segs: &[&str]) -> Option<Route> {
-    match (method, segs) {
-        ("GET", ["store", "storeViews"]) => Route::guarded(list, "Magento_Backend::stores"),
-        _ => None,
-    }
-}
+/// This resource's routes, below `/V1`.
+pub(crate) const ROUTES: &[Route] = &[Route::guarded(
+    "GET",
+    "/store/storeViews",
+    list,
+    "Magento_Backend::stores",
+)];
 
 /// A row of Magento's `store` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreView {
-    pub id: i64,
-    pub code: &'static str,
-    pub name: &'static str,
-    pub website_id: i64,
-    pub store_group_id: i64,
-    pub is_active: bool,
+pub(crate) struct StoreView {
+    pub(crate) id: i64,
+    pub(crate) code: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) website_id: i64,
+    pub(crate) store_group_id: i64,
+    pub(crate) is_active: bool,
 }
 
 /// The admin store, the main website's default view, the B2B website's view.
-pub const STORE_VIEWS: [StoreView; 3] = [
+pub(crate) const STORE_VIEWS: [StoreView; 3] = [
     StoreView {
         id: 0,
         code: "admin",
@@ -78,7 +79,7 @@ fn list(_: &mut ShopState, _: &Request) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    use super::super::router::test_call;
+    use super::super::in_process::test_call;
     use super::super::state::STORES;
     use super::*;
 
