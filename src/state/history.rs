@@ -403,14 +403,16 @@ impl Store {
     /// Per flow and target: the last file applied there and when, and the
     /// entities failing there now with their soonest retry.
     pub fn last_applied(&self) -> Result<Vec<LastApplied>, StoreError> {
-        // SQLite gives the bare columns of the row holding the max().
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT f.flow, t.target, f.name, max(f.finished_at) FROM files f
-                 JOIN file_targets t ON t.file_id = f.id
-                 WHERE f.status IN ('applied', 'applied-with-failures') AND t.sent + t.unchanged > 0
-                 GROUP BY f.flow, t.target",
+                "SELECT flow, target, name, finished_at FROM (
+                    SELECT f.flow, t.target, f.name, f.finished_at, row_number() OVER (
+                        PARTITION BY f.flow, t.target ORDER BY f.finished_at DESC, f.id DESC) AS n
+                    FROM files f JOIN file_targets t ON t.file_id = f.id
+                    WHERE f.status IN ('applied', 'applied-with-failures')
+                        AND f.finished_at IS NOT NULL AND t.sent + t.unchanged > 0)
+                 WHERE n = 1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], |r| {
@@ -514,5 +516,175 @@ fn lines_before(file: std::fs::File, offset: u64) -> std::io::Result<u64> {
             return Ok(lines);
         }
         lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Ack, FileFinish, FileRow, IntentOrder, Payload};
+
+    fn ack(key: &str, kh: u64) -> Ack {
+        Ack {
+            key: key.into(),
+            key_hash: kh,
+            hash: 7,
+            payload: Payload::Json(format!("{{\"k\":\"{key}\"}}")),
+            removed: false,
+        }
+    }
+
+    #[test]
+    fn an_operator_finds_files_entities_and_orders() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("ART2.txt");
+        std::fs::write(&source, b"HEAD\nA line\nB line\n").unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        let row = |name: &str| FileRow {
+            id: 0,
+            content_hash: name.into(),
+            name: name.into(),
+            flow: "ARTICOLI".into(),
+            exported_at: None,
+            mode: Some("watch".into()),
+            status: "claimed".into(),
+            records: 0,
+            bad_records: 0,
+            error: None,
+        };
+        // A small file: its entity is a row naming the file.
+        let one = store.insert_file(&row("ART1.txt")).unwrap();
+        store.set_current_file(Some(one));
+        store
+            .commit_desired("ARTICOLI", None, None, &[ack("A", 1)])
+            .unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[ack("A", 1)])
+            .unwrap();
+        store.set_current_file(None);
+        store.set_file_status(one, "applied", None).unwrap();
+        let counts = |sent| TargetCounts {
+            target: "b2c".into(),
+            sent,
+            unchanged: 0,
+            failed: 0,
+        };
+        store
+            .finish_file(
+                one,
+                &FileFinish {
+                    records: 1,
+                    bad_records: 0,
+                    place: "archive/2026/11/28/ART1.txt".into(),
+                    targets: vec![counts(1)],
+                },
+            )
+            .unwrap();
+        let view = store.entity("ARTICOLI", "A", 1, &["b2c", "b2b"]).unwrap();
+        assert_eq!(
+            view.erp,
+            Some(SourceLine {
+                file: Some("ART1.txt".into()),
+                line: None
+            })
+        );
+        assert_eq!(view.acknowledged.len(), 1);
+        assert!(view.acknowledged[0].at.is_some());
+
+        // A large file: its entity is a line, found by number.
+        let two = store.insert_file(&row("ART2.txt")).unwrap();
+        let kept = store.retain_file(&source, "l").unwrap();
+        store
+            .commit_desired("ARTICOLI", Some(two), None, &[Ack::line(2, 8, kept, 12)])
+            .unwrap();
+        store
+            .record_applied("b2c", "ARTICOLI", &[Ack::line(2, 8, kept, 12)])
+            .unwrap();
+        store.release_retained(kept).unwrap();
+        store
+            .record_failure_at("b2b", "ARTICOLI", "B", Some(2), "400 no", None, Some(3))
+            .unwrap();
+        store
+            .set_file_status(two, "applied-with-failures", None)
+            .unwrap();
+        store
+            .finish_file(
+                two,
+                &FileFinish {
+                    records: 2,
+                    targets: vec![counts(1)],
+                    ..FileFinish::default()
+                },
+            )
+            .unwrap();
+        let view = store.entity("ARTICOLI", "B", 2, &["b2c"]).unwrap();
+        assert_eq!(
+            view.erp,
+            Some(SourceLine {
+                file: Some("ART2.txt".into()),
+                line: Some(3)
+            })
+        );
+        assert_eq!(view.acknowledged[0].file.as_deref(), Some("ART2.txt"));
+        assert_eq!(view.failures.len(), 1);
+        assert_eq!(view.failures[0].target, "b2b");
+
+        let files = store.history(&HistoryFilter::default()).unwrap();
+        assert_eq!(
+            files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["ART2.txt", "ART1.txt"]
+        );
+        assert_eq!(files[1].targets, vec![counts(1)]);
+        let limited = HistoryFilter {
+            flow: Some("GIACENZE"),
+            ..HistoryFilter::default()
+        };
+        assert!(store.history(&limited).unwrap().is_empty());
+        let future = HistoryFilter {
+            since: Some(Timestamp::now() + jiff::SignedDuration::from_hours(1)),
+            ..HistoryFilter::default()
+        };
+        assert!(store.history(&future).unwrap().is_empty());
+
+        let last = store.last_applied().unwrap();
+        let b2c = last.iter().find(|l| l.target == "b2c").unwrap();
+        assert_eq!(b2c.file.as_deref(), Some("ART2.txt"));
+        let b2b = last.iter().find(|l| l.target == "b2b").unwrap();
+        assert_eq!((b2b.file.as_deref(), b2b.failing), (None, 1));
+
+        // Orders: the poll, the watermark, the last file.
+        store
+            .record_orders_poll("b2c", Some("Magento: down"))
+            .unwrap();
+        let order = IntentOrder {
+            id: 5,
+            increment_id: "000000005".into(),
+            updated_at: "2026-11-28 08:00:00".into(),
+        };
+        let intent = store
+            .begin_export(
+                "b2c",
+                "http://shop",
+                "ORD1.txt",
+                1,
+                &[order],
+                Some("2026-11-28 08:00:00"),
+            )
+            .unwrap();
+        let intent = store
+            .export_intents("b2c")
+            .unwrap()
+            .into_iter()
+            .find(|i| i.id == intent)
+            .unwrap();
+        store.complete_export(&intent, false).unwrap();
+        let orders = store.orders_view("b2c").unwrap();
+        assert_eq!(orders.last_poll_error.as_deref(), Some("Magento: down"));
+        assert!(orders.last_poll.is_some());
+        assert_eq!(orders.watermark.as_deref(), Some("2026-11-28 08:00:00"));
+        assert_eq!(
+            (orders.last_file.as_deref(), orders.last_file_orders),
+            (Some("ORD1.txt"), 1)
+        );
     }
 }
