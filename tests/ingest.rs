@@ -288,6 +288,37 @@ fn a_refused_entity_is_recorded_and_does_not_block_the_others() {
     assert!(failures[0]
         .last_error
         .contains("No such entity with id = 99"));
+    // The file's row says how it came, what it held, what each target got,
+    // and where it went; the failure names the file and line it came from.
+    let history = store.history(&Default::default()).unwrap();
+    let cli = &history[0];
+    assert_eq!(
+        (cli.name.as_str(), cli.outcome.as_str(), cli.mode.as_deref()),
+        (
+            "CLI20261128030000.txt",
+            "applied-with-failures",
+            Some("ingest")
+        )
+    );
+    assert!(cli.records >= 3, "{cli:?}");
+    assert!(
+        cli.place.as_deref().is_some_and(|p| p.contains("archive")),
+        "{cli:?}"
+    );
+    assert!(
+        cli.finished_at.is_some() && cli.duration_secs.is_some(),
+        "{cli:?}"
+    );
+    let b2c = cli.targets.iter().find(|t| t.target == "b2c").unwrap();
+    assert_eq!((b2c.sent, b2c.unchanged, b2c.failed), (2, 0, 1));
+    let open = store.open_failures(Some("b2c"), None).unwrap();
+    assert_eq!(open.len(), 1);
+    let refused = &open[0];
+    assert_eq!(refused.file.as_deref(), Some("CLI20261128030000.txt"));
+    assert!(refused.line.is_some_and(|l| l > 1), "{refused:?}");
+    assert_eq!(refused.status, Some(404));
+    assert_eq!(refused.message, "No such entity with id = 99");
+    assert!(refused.first_attempt.ends_with("+00:00"), "{refused:?}");
 
     // Once the mapping is put right, the retry sends it from the desired
     // state, though no new file mentions it.
@@ -303,6 +334,14 @@ fn a_refused_entity_is_recorded_and_does_not_block_the_others() {
     let summary = ponte::flows::retry::retry_due(&config, &registry, &mut store, &pusher).unwrap();
     assert_eq!((summary.applied, summary.failed), (1, 0));
     assert!(store.failures(None).unwrap().is_empty());
+    // The file's last failing entity is applied: so is the file, and the
+    // failure is kept, resolved.
+    let history = store.history(&Default::default()).unwrap();
+    assert_eq!(history[0].outcome, "applied");
+    let past = store.failure_history(&refused.flow, "C000125").unwrap();
+    assert_eq!(past.len(), 1);
+    assert!(past[0].resolved_at.is_some(), "{past:?}");
+    assert_eq!(past[0].file.as_deref(), Some("CLI20261128030000.txt"));
     let created: Vec<String> = w
         .standin
         .requests()

@@ -94,6 +94,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     let opts = lifecycle::Options {
         force: false,
         move_when_done: true,
+        mode: "ingest",
     };
     let mut worst = Exit::Ok;
     for (path, name, schema) in work {

@@ -173,6 +173,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     let opts = lifecycle::Options {
         force: args.force,
         move_when_done: false,
+        mode: "reprocess",
     };
     for f in &files {
         if let Some(b) = &bar {

@@ -332,13 +332,14 @@ fn send(
                         if refused.as_ref() != Some(&reason) {
                             tracing::warn!(target = %tp.target, flow = %plan.flow, key = %change.key, "not applied: {reason}");
                         }
-                        store.record_failure(
+                        store.record_failure_at(
                             &tp.target,
                             &plan.flow,
                             &change.key,
                             Some(change.key_hash),
                             &reason,
                             None,
+                            change.line,
                         )?;
                         outcome.failed.push((change.key.clone(), reason));
                     }

@@ -160,6 +160,9 @@ impl OrdersPoller {
                 if let Err(e) = self.poll_target(i, store, &mut report) {
                     report.error = Some(format!("{e:#}"));
                 }
+                if let Err(e) = store.record_orders_poll(&report.target, report.error.as_deref()) {
+                    tracing::warn!(target = %report.target, "cannot record the orders poll: {e}");
+                }
                 log(&report);
                 report
             })

@@ -357,6 +357,7 @@ impl Intake<'_> {
         let opts = lifecycle::Options {
             force: false,
             move_when_done: true,
+            mode: "watch",
         };
         let (config, pusher) = (self.config, self.pusher);
         let store = &mut *self.store;

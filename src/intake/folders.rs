@@ -1,10 +1,11 @@
 //! The folders a file moves through: inbound (the share), in-progress,
-//! archive/YYYY/MM/DD and rejected. A name that came from the share never
+//! archive/YYYY/MM/DD (the local day) and rejected. A name that came from the share never
 //! builds a path outside them.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use jiff::Zoned;
 
 use crate::config::Paths;
 
@@ -75,36 +76,19 @@ pub fn unique_in(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or(first)
 }
 
-/// `archive/YYYY/MM/DD` for today (UTC).
+/// `archive/YYYY/MM/DD` for today in the operator's time zone (the
+/// system's, or `TZ`'s when set): the folder a person looks in for
+/// "last night's file" is the day on their own calendar, not UTC's.
 pub fn archive_day(archive: &Path) -> PathBuf {
-    let (y, m, d) = today();
+    day_folder(archive, &Zoned::now())
+}
+
+/// `archive/YYYY/MM/DD` for the civil day of `now`.
+fn day_folder(archive: &Path, now: &Zoned) -> PathBuf {
     archive
-        .join(format!("{y:04}"))
-        .join(format!("{m:02}"))
-        .join(format!("{d:02}"))
-}
-
-/// Today's civil date in UTC, from the system clock.
-pub fn today() -> (i64, u32, u32) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    civil_from_days(secs.div_euclid(86_400))
-}
-
-/// Howard Hinnant's days-to-civil conversion.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+        .join(now.strftime("%Y").to_string())
+        .join(now.strftime("%m").to_string())
+        .join(now.strftime("%d").to_string())
 }
 
 #[cfg(test)]
@@ -120,10 +104,19 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    fn the_day_folder_is_the_local_calendar_day() {
+        // 23:30 UTC on the 27th is already the 28th in Rome (UTC+1), and
+        // still the 27th in New York.
+        let instant: jiff::Timestamp = "2026-11-27T23:30:00Z".parse().unwrap();
+        let at = |hours| instant.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(hours)));
+        let root = Path::new("archive");
+        assert_eq!(day_folder(root, &at(1)), root.join("2026/11/28"));
+        assert_eq!(day_folder(root, &at(-5)), root.join("2026/11/27"));
+        let leap: jiff::Timestamp = "2024-02-29T12:00:00Z".parse().unwrap();
+        assert_eq!(
+            day_folder(root, &leap.to_zoned(jiff::tz::TimeZone::UTC)),
+            root.join("2024/02/29")
+        );
     }
 
     #[test]

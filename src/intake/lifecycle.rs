@@ -16,7 +16,7 @@ use super::readiness::marker_path;
 use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
 use crate::reconcile::{held_report, Verdict};
-use crate::state::{FileRow, Store};
+use crate::state::{FileFinish, FileRow, Store, TargetCounts};
 use ponte_layout::record::line::{read_field, LineView, Parsed};
 use ponte_layout::record::open::open_file;
 use ponte_layout::record::stop::{check, stop_flag};
@@ -210,6 +210,9 @@ pub struct Options {
     pub force: bool,
     /// Move the file when done (intake); reprocess leaves archived files be.
     pub move_when_done: bool,
+    /// How the file came, as the `files` table records it: `watch`,
+    /// `ingest` or `reprocess`.
+    pub mode: &'static str,
 }
 
 /// Processes a claimed file and puts it where it belongs.
@@ -231,12 +234,20 @@ pub fn process(
             .find(|f| f.status == "applied" || f.status == "applied-with-failures")
         {
             let path = settle_file(claimed, config, "duplicate", opts)?;
-            store.insert_file(&file_row(
+            let id = store.insert_file(&file_row(
                 claimed,
+                opts,
                 "duplicate",
                 None,
                 Some(&format!("same content as {} (file {})", done.name, done.id)),
             ))?;
+            store.finish_file(
+                id,
+                &FileFinish {
+                    place: path.display().to_string(),
+                    ..FileFinish::default()
+                },
+            )?;
             tracing::info!(file = %claimed.name, of = %done.name, "duplicate content: archived, nothing sent");
             return Ok((
                 Disposition::Duplicate {
@@ -251,11 +262,14 @@ pub fn process(
         Some(row) => row.id,
         None => store.insert_file(&file_row(
             claimed,
+            opts,
             "claimed",
             header_time(&claimed.path, &claimed.schema),
             None,
         ))?,
     };
+    // Failures and desired rows recorded while it is sent name this file.
+    store.set_current_file(Some(file_id));
     let result = ingest_file(
         &claimed.path,
         Arc::clone(&claimed.schema),
@@ -263,7 +277,9 @@ pub fn process(
         store,
         pusher,
         opts.force,
-    )?;
+    );
+    store.set_current_file(None);
+    let result = result?;
     let disposition = match &result.verdict {
         Verdict::Ready => {
             let all_applied = result.all_applied();
@@ -301,7 +317,34 @@ pub fn process(
             reject(claimed, config, store, opts, file_id, &result, "stale", why)?
         }
     };
+    store.finish_file(file_id, &finish(&disposition, &result))?;
     Ok((disposition, Some(result)))
+}
+
+/// The counts and place a file's row keeps.
+fn finish(disposition: &Disposition, result: &FileResult) -> FileFinish {
+    let place = match disposition {
+        Disposition::Archived { path, .. }
+        | Disposition::Duplicate { path, .. }
+        | Disposition::Rejected { path, .. } => path.display().to_string(),
+    };
+    let report = result.plan.as_ref().map(|p| &p.report);
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    FileFinish {
+        records: report.map_or(0, |r| count(r.counted)),
+        bad_records: report.map_or(0, |r| count(r.bad_records)),
+        place,
+        targets: result
+            .targets
+            .iter()
+            .map(|t| TargetCounts {
+                target: t.target.clone(),
+                sent: count(t.sent),
+                unchanged: count(t.unchanged),
+                failed: count(t.failed.len() as u64),
+            })
+            .collect(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -325,6 +368,7 @@ fn reject(
 
 fn file_row(
     c: &Claimed,
+    opts: &Options,
     status: &str,
     exported_at: Option<String>,
     error: Option<&str>,
@@ -335,7 +379,7 @@ fn file_row(
         name: c.name.clone(),
         flow: c.schema.flow.clone(),
         exported_at,
-        mode: None,
+        mode: Some(opts.mode.to_string()),
         status: status.to_string(),
         records: 0,
         bad_records: 0,

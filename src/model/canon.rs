@@ -74,34 +74,29 @@ impl<'a> Canon<'a> {
     }
 }
 
-/// `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss`, as `Date`'s Display writes them.
+/// `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss`, as `Date`'s Display writes them
+/// and in no other spelling: the text must be what the date writes back,
+/// which refuses what jiff would also read (`20261128`, a leap second, an
+/// offset).
 pub fn parse_iso_date(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u16> { s.get(r)?.parse().ok() };
-    if b.len() != 10 && b.len() != 19 {
-        return None;
-    }
-    if b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let mut d = Date {
-        year: num(0..4)?,
-        month: num(5..7)? as u8,
-        day: num(8..10)? as u8,
-        hour: 0,
-        minute: 0,
-        second: 0,
-        has_time: b.len() == 19,
-    };
-    if d.has_time {
-        if b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-            return None;
+    let (date, time) = match s.len() {
+        10 => (s.parse::<jiff::civil::Date>().ok()?, None),
+        19 if s.as_bytes()[10] == b'T' => {
+            let dt = s.parse::<jiff::civil::DateTime>().ok()?;
+            (dt.date(), Some(dt.time()))
         }
-        d.hour = num(11..13)? as u8;
-        d.minute = num(14..16)? as u8;
-        d.second = num(17..19)? as u8;
-    }
-    d.is_valid().then_some(d)
+        _ => return None,
+    };
+    let d = Date {
+        year: u16::try_from(date.year()).ok()?,
+        month: date.month() as u8,
+        day: date.day() as u8,
+        hour: time.map_or(0, |t| t.hour() as u8),
+        minute: time.map_or(0, |t| t.minute() as u8),
+        second: time.map_or(0, |t| t.second() as u8),
+        has_time: time.is_some(),
+    };
+    (d.is_valid() && d.to_string() == s).then_some(d)
 }
 
 #[cfg(test)]
@@ -132,5 +127,13 @@ mod tests {
         );
         assert!(parse_iso_date("2026-02-30").is_none());
         assert!(parse_iso_date("20261128").is_none());
+        for bad in [
+            "2026-11-28T08:30:60",
+            "2026-11-28 08:30:00",
+            "+02026-11-28",
+            "2026-11-28T8:30:00Z",
+        ] {
+            assert!(parse_iso_date(bad).is_none(), "{bad}");
+        }
     }
 }

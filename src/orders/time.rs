@@ -1,25 +1,34 @@
 //! Magento's timestamps: `YYYY-MM-DD hh:mm:ss`, UTC, one-second resolution.
 //! They sort as text, and they convert to and from Unix seconds here for the
-//! overlap arithmetic and the file names (which are UTC too: ponte has no
-//! time-zone database, and the ERP only needs names that sort).
+//! overlap arithmetic and the file names (UTC too: the ERP only needs names
+//! that sort, and UTC names never repeat when the clocks go back).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
 use ponte_layout::schema::Date;
 
 /// Unix seconds now.
 pub fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    Timestamp::now().as_second()
 }
 
 /// `2026-11-27 09:41:07` (a `T` or a fractional part are accepted too) as
 /// Unix seconds; `None` when it is not a timestamp.
 pub fn parse(text: &str) -> Option<i64> {
     let d = parse_date(text)?;
-    Some(to_secs(&d))
+    let civil = DateTime::new(
+        i16::try_from(d.year).ok()?,
+        i8::try_from(d.month).ok()?,
+        i8::try_from(d.day).ok()?,
+        i8::try_from(d.hour).ok()?,
+        i8::try_from(d.minute).ok()?,
+        i8::try_from(d.second).ok()?,
+        0,
+    )
+    .ok()?;
+    let zoned = civil.to_zoned(TimeZone::UTC).ok()?;
+    Some(zoned.timestamp().as_second())
 }
 
 /// A Magento timestamp as a record date with its time of day.
@@ -50,59 +59,39 @@ pub fn parse_date(text: &str) -> Option<Date> {
     d.is_valid().then_some(d)
 }
 
-fn to_secs(d: &Date) -> i64 {
-    // Howard Hinnant's days_from_civil.
-    let (m, y) = (d.month as i64, d.year as i64);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d.day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + d.hour as i64 * 3600 + d.minute as i64 * 60 + d.second as i64
+/// Unix seconds in UTC; outside jiff's range (years -9999 to 9999), the
+/// nearest end of it, as a clock can be wrong but a header cannot be unwritten.
+fn utc(secs: i64) -> DateTime {
+    let ts = Timestamp::from_second(secs).unwrap_or(if secs < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    });
+    ts.to_zoned(TimeZone::UTC).datetime()
 }
 
 /// Unix seconds as a date with its time of day (UTC).
 pub fn date(secs: i64) -> Date {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let d = utc(secs);
     Date {
-        year: year.clamp(0, 9999) as u16,
-        month: month as u8,
-        day: day as u8,
-        hour: (rem / 3600) as u8,
-        minute: (rem % 3600 / 60) as u8,
-        second: (rem % 60) as u8,
+        year: d.year().clamp(0, 9999) as u16,
+        month: d.month() as u8,
+        day: d.day() as u8,
+        hour: d.hour() as u8,
+        minute: d.minute() as u8,
+        second: d.second() as u8,
         has_time: true,
     }
 }
 
 /// Unix seconds as Magento writes them: `2026-11-27 09:41:07`.
 pub fn format(secs: i64) -> String {
-    let d = date(secs);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        d.year, d.month, d.day, d.hour, d.minute, d.second
-    )
+    utc(secs).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Unix seconds as a file-name stamp: `20261127094107`.
 pub fn stamp(secs: i64) -> String {
-    let d = date(secs);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        d.year, d.month, d.day, d.hour, d.minute, d.second
-    )
+    utc(secs).strftime("%Y%m%d%H%M%S").to_string()
 }
 
 #[cfg(test)]

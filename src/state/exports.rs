@@ -8,7 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::store::{now_text, sql, Store, StoreError};
+use super::clock::now_text;
+use super::failures::resolve_keys;
+use super::store::{sql, Store, StoreError};
 
 /// An order named in an intent.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -272,9 +274,6 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT (target, order_id) DO NOTHING",
                 )?;
-                let mut clear = tx.prepare_cached(
-                    "DELETE FROM failures WHERE target = ?1 AND flow = 'orders' AND key = ?2",
-                )?;
                 for o in &intent.orders {
                     insert.execute(params![
                         intent.target,
@@ -286,9 +285,14 @@ impl Store {
                         followup,
                         intent.shop
                     ])?;
-                    clear.execute(params![intent.target, o.increment_id])?;
                 }
             }
+            resolve_keys(
+                tx,
+                &intent.target,
+                "orders",
+                intent.orders.iter().map(|o| o.increment_id.as_str()),
+            )?;
             if let Some(w) = &intent.watermark {
                 tx.execute(
                     "INSERT INTO watermarks (scope, value, updated_at) VALUES (?1, ?2, ?3)

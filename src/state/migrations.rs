@@ -152,4 +152,58 @@ pub const STEPS: &[&str] = &[
     ALTER TABLE order_export_intents ADD COLUMN shop TEXT;
     CREATE INDEX order_exports_by_shop ON order_exports (shop, order_id);
     "#,
+    // 6: what operators read. Times become ISO 8601 with their offset
+    // (they were Unix seconds as text; see clock.rs). A failure is kept
+    // once resolved, with the file and line its entity came from and
+    // Magento's status; at most one per entity is open (`resolved_at`
+    // NULL). A file records its mode, when it finished, where it went and
+    // its counts per target. `runs` was never written.
+    r#"
+    UPDATE files SET first_seen = CASE WHEN first_seen GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(first_seen AS INTEGER), 'unixepoch') ELSE first_seen END, updated_at = CASE WHEN updated_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(updated_at AS INTEGER), 'unixepoch') ELSE updated_at END;
+    ALTER TABLE files ADD COLUMN finished_at TEXT;
+    ALTER TABLE files ADD COLUMN place TEXT;
+    CREATE INDEX files_by_first_seen ON files (first_seen);
+    CREATE TABLE file_targets (
+        file_id INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        sent INTEGER NOT NULL,
+        unchanged INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        PRIMARY KEY (file_id, target)
+    );
+    UPDATE applied SET applied_at = CASE WHEN applied_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(applied_at AS INTEGER), 'unixepoch') ELSE applied_at END;
+    UPDATE snapshots SET updated_at = CASE WHEN updated_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(updated_at AS INTEGER), 'unixepoch') ELSE updated_at END;
+    UPDATE watermarks SET updated_at = CASE WHEN updated_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(updated_at AS INTEGER), 'unixepoch') ELSE updated_at END;
+    UPDATE retained SET created_at = CASE WHEN created_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(created_at AS INTEGER), 'unixepoch') ELSE created_at END;
+    UPDATE order_exports SET exported_at = CASE WHEN exported_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(exported_at AS INTEGER), 'unixepoch') ELSE exported_at END;
+    UPDATE order_export_intents SET created_at = CASE WHEN created_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(created_at AS INTEGER), 'unixepoch') ELSE created_at END;
+    CREATE TABLE failures_kept (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        key TEXT NOT NULL,
+        key_hash INTEGER,
+        file_id INTEGER,
+        line INTEGER,
+        status INTEGER,
+        error TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        first_attempt TEXT NOT NULL,
+        last_attempt TEXT NOT NULL,
+        next_try TEXT,
+        resolved_at TEXT
+    );
+    INSERT INTO failures_kept (target, flow, key, key_hash, status, error, attempts,
+            first_attempt, last_attempt, next_try)
+        SELECT target, flow, key, key_hash,
+            CASE WHEN last_error GLOB '[1-5][0-9][0-9] *' THEN CAST(substr(last_error, 1, 3) AS INTEGER) END,
+            last_error, attempts, CASE WHEN updated_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(updated_at AS INTEGER), 'unixepoch') ELSE updated_at END, CASE WHEN updated_at GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(updated_at AS INTEGER), 'unixepoch') ELSE updated_at END, CASE WHEN next_try GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', CAST(next_try AS INTEGER), 'unixepoch') ELSE next_try END
+        FROM failures;
+    DROP TABLE failures;
+    ALTER TABLE failures_kept RENAME TO failures;
+    CREATE UNIQUE INDEX failures_open ON failures (target, flow, key) WHERE resolved_at IS NULL;
+    CREATE INDEX failures_by_file ON failures (file_id) WHERE resolved_at IS NULL;
+    CREATE INDEX failures_by_key ON failures (flow, key);
+    DROP TABLE runs;
+    "#,
 ];

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 
+use super::clock::now_text;
 use super::snapshot::INLINE;
-use super::store::now_text;
 
 pub const DIR: &str = "retained";
 const OFFSET_BITS: u32 = 40;
