@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
-use crate::config::{StockMode, Target};
+use crate::config::Target;
+use crate::model::StockMode;
 use crate::reconcile::{Action, Change};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
