@@ -1,6 +1,6 @@
 //! A target's `base_url`, checked by the `url` crate.
 
-use url::Url;
+use url::{Host, Url};
 
 /// Why a `base_url` was refused. A message quotes the URL except when it
 /// carries credentials.
@@ -63,9 +63,42 @@ pub(super) fn check(raw: &str) -> Result<String, BaseUrlError> {
     Ok(text.trim_end_matches('/').to_string())
 }
 
+/// Whether requests to `base_url` travel unencrypted beyond this machine:
+/// `http://` to a host other than loopback (credentials and data readable
+/// on the way). Allowed, but worth a warning.
+pub(super) fn plaintext_beyond_loopback(base_url: &str) -> bool {
+    let Ok(url) = Url::parse(base_url) else {
+        return false;
+    };
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(Host::Domain(d)) => !d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => !ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plaintext_is_told_apart_from_loopback() {
+        for url in [
+            "http://127.0.0.1:8089",
+            "http://localhost/m2",
+            "http://[::1]:8089",
+            "https://shop.example.com",
+        ] {
+            assert!(!plaintext_beyond_loopback(url), "{url}");
+        }
+        for url in ["http://shop.example.com", "http://10.0.0.5:8080/m2"] {
+            assert!(plaintext_beyond_loopback(url), "{url}");
+        }
+    }
 
     #[test]
     fn written_spelling_is_kept() {

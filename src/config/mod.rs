@@ -156,6 +156,13 @@ impl Target {
         self.flows.contains(&flow)
     }
 
+    /// Whether requests to this target travel unencrypted beyond this
+    /// machine (`http://` to a host other than loopback): allowed, like
+    /// `verify_tls = false`, and warned about the same way.
+    pub fn plaintext_beyond_loopback(&self) -> bool {
+        base_url::plaintext_beyond_loopback(&self.base_url)
+    }
+
     /// Whether this target is sent the product attribute `attr` (one of
     /// [`PRODUCT_ATTRIBUTES`]; the `sku` key is not an attribute here).
     pub fn receives_attribute(&self, attr: &str) -> bool {

@@ -544,6 +544,28 @@ fn the_removal_share_is_a_number_from_0_to_1() {
     assert_eq!(parse(MINIMAL).unwrap().intake.max_removal_share, 0.1);
 }
 
+/// Issue 14: plain HTTP to another machine is the operator's call (a shop
+/// on a private network), but it must not pass without a word: the target
+/// says so, and the client warns as it does for `verify_tls = false`.
+#[test]
+fn plain_http_beyond_loopback_is_accepted_and_flagged() {
+    let remote = parse(&MINIMAL.replace("http://127.0.0.1:8089", "http://shop.example.com/m2"))
+        .expect("plain http to another host is accepted");
+    assert_eq!(remote.targets[0].base_url, "http://shop.example.com/m2");
+    assert!(remote.targets[0].plaintext_beyond_loopback());
+    for local in [
+        "http://127.0.0.1:8089",
+        "http://localhost:8089",
+        "http://[::1]:8089",
+    ] {
+        let c = parse(&MINIMAL.replace("http://127.0.0.1:8089", local)).expect("valid");
+        assert!(!c.targets[0].plaintext_beyond_loopback(), "{local}");
+    }
+    let tls = parse(&MINIMAL.replace("http://127.0.0.1:8089", "https://shop.example.com"))
+        .expect("valid");
+    assert!(!tls.targets[0].plaintext_beyond_loopback());
+}
+
 /// Settling for longer than a `Duration` holds is refused, not a panic.
 #[test]
 fn settling_beyond_any_duration_is_refused() {
