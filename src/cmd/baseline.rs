@@ -30,11 +30,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{lock_or_usage, schema_for, Exit};
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::baseline::file::{self, Checked, Refusal};
 use crate::flows::baseline::shop::{baseline_flow, Progress, ShopReader};
 use crate::flows::baseline::FlowReport;
 use crate::intake::lifecycle::header_time;
+use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::state::Store;
 use ponte_layout::record::scan::ScanOptions;
@@ -245,7 +246,7 @@ fn from_magento(
         }
         v
     };
-    if target.api != crate::config::Api::Rest {
+    if target.api != crate::model::Api::Rest {
         eprintln!(
             "ponte: target {} speaks {}; --from-magento reads Magento 2 REST only",
             target.name,

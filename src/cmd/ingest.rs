@@ -25,10 +25,11 @@
 use std::path::PathBuf;
 
 use super::{exit_for, lock_or_usage, schema_for, Exit};
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
 use crate::intake::lifecycle::{self, claim, claim_copy, header_time, Disposition};
+use crate::model::Flow;
 use crate::reconcile::Verdict;
 use crate::state::Store;
 use ponte_layout::schema::Registry;

@@ -14,8 +14,9 @@
 //! (it polls orders itself, every `orders.poll_interval`).
 
 use super::{lock_or_usage, Exit};
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::orders::{OrdersPoller, TargetPoll};
+use crate::model::Flow;
 use crate::state::Store;
 use ponte_layout::schema::Registry;
 

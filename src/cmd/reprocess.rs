@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{lock_or_usage, Exit};
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::inbound::Pusher;
 use crate::intake::lifecycle::{self, hash_file, header_time, Claimed, Disposition};
+use crate::model::Flow;
 use crate::reconcile::{plan_file, PlanOptions, Verdict};
 use crate::state::Store;
 use ponte_layout::record::scan::ScanOptions;

@@ -13,11 +13,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::Exit;
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::orders::OrdersPoller;
 use crate::flows::retry::FailureRetry;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use crate::intake::lock::LockError;
+use crate::model::Flow;
 use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]

@@ -1,99 +1,39 @@
 //! The TOML configuration: paths of the share and the state store, intake
 //! timing, the orders poll, and one `[[target]]` per Magento shop.
 //!
-//! The file is read into a `toml::Table` and walked key by key, so that every
-//! mistake is reported with its key path (`target "b2c": concurrency: must be
-//! 1..=256`) and every key ponte does not know is an error naming it, at every
-//! level (the `deny_unknown_fields` rule, with the path added). Messages never
-//! quote a value under `auth`: secrets are named by where they live, never
+//! The file is deserialised into its own shape (`file`, serde derive with
+//! `deny_unknown_fields` at every level), then checked across fields and
+//! turned into [`Config`] (`validate`). Every mistake names the file and the
+//! key path (`target "b2c": concurrency: must be 1..=256`), and every key
+//! ponte does not know is an error naming it. Messages never quote a value
+//! a type error was about: secrets are named by where they live, never
 //! written in the file, and never shown.
 //!
 //! `samples/ponte.toml` is the commented reference.
 
-mod read;
+mod base_url;
+mod duration;
+mod error;
+mod file;
 mod secret;
+mod target;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use read::parse_duration;
+pub use duration::{parse_duration, DurationError};
+pub use error::ConfigError;
 pub use secret::{Secret, SecretString};
 
-/// Product attributes a target may receive (`sku` is the key and always sent).
-/// Each is fed by a field of the ARTICOLI file.
-pub const PRODUCT_ATTRIBUTES: &[&str] = &[
-    "name",
-    "description",
-    "price",
-    "weight",
-    "status",
-    "tax_class_id",
-    "ean",
-    "brand",
-    "size",
-    "color",
-];
-
-/// The attributes a target may write for its own store view (a translated
-/// name and description); every other one is global in Magento.
-pub const STORE_VIEW_ATTRIBUTES: &[&str] = &["name", "description"];
-
-/// Magento attributes ponte sets itself, from no ERP field: listing one in
-/// `attributes` would promise what never happens, so it is refused with
-/// this reason.
-pub const SET_BY_PONTE: &[(&str, &str)] = &[(
-    "visibility",
-    "no ERP field holds it: ponte sets it itself when it creates a product or \
-     changes its kind (catalog and search for simple products and configurable \
-     parents, not visible individually for variants); remove it from attributes",
-)];
-
-/// The width of ORDINI's `channel` field: a longer channel would be cut.
-pub const CHANNEL_WIDTH: usize = 10;
+use crate::model::{Api, Flow, StockMode, PRODUCT_ATTRIBUTES};
 
 /// What a target receives when it lists no `attributes`: all of them.
 pub fn default_attributes() -> Vec<String> {
     PRODUCT_ATTRIBUTES.iter().map(|a| a.to_string()).collect()
-}
-
-/// Everything wrong with a configuration, always naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The configuration file does not exist.
-    #[error(
-        "{path}: configuration file not found (tried {tried}); pass --config PATH, \
-         or start from samples/ponte.toml",
-        path = .path.display(),
-        tried = .tried.display()
-    )]
-    NotFound { path: PathBuf, tried: PathBuf },
-    /// The configuration file exists but cannot be read.
-    #[error("{path}: cannot read configuration: {source}", path = .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// Not TOML at all (the message carries the line and column).
-    #[error("{source_name}: not valid TOML: {message}")]
-    Syntax {
-        source_name: String,
-        message: String,
-    },
-    /// A key ponte does not know, a missing key or a bad value. `key` is the
-    /// path, such as `intake.settle_spacing` or `target "b2c": concurrency`.
-    #[error("{source_name}: {key}: {message}")]
-    Invalid {
-        source_name: String,
-        key: String,
-        message: String,
-    },
-    /// A secret that cannot be read; `what` names the variable or file.
-    #[error("{what}: {message}")]
-    Secret { what: String, message: String },
 }
 
 /// The whole configuration, validated, with paths made absolute.
@@ -216,111 +156,17 @@ impl Target {
         self.flows.contains(&flow)
     }
 
+    /// Whether requests to this target travel unencrypted beyond this
+    /// machine (`http://` to a host other than loopback): allowed, like
+    /// `verify_tls = false`, and warned about the same way.
+    pub fn plaintext_beyond_loopback(&self) -> bool {
+        base_url::plaintext_beyond_loopback(&self.base_url)
+    }
+
     /// Whether this target is sent the product attribute `attr` (one of
     /// [`PRODUCT_ATTRIBUTES`]; the `sku` key is not an attribute here).
     pub fn receives_attribute(&self, attr: &str) -> bool {
         self.attributes.iter().any(|a| a == attr)
-    }
-}
-
-/// The API family a target speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Api {
-    /// Magento 2 REST (`/rest/<store>/V1/...`).
-    Rest,
-    /// The XML-RPC API of Magento 1 / OpenMage LTS.
-    XmlRpc,
-}
-
-impl Api {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Api::Rest => "rest",
-            Api::XmlRpc => "xmlrpc",
-        }
-    }
-}
-
-/// How stock is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StockMode {
-    /// `POST /V1/inventory/source-items`, batched (Magento 2 MSI).
-    MultiSource,
-    /// The legacy `stockItems` endpoint, one product at a time.
-    SingleSource,
-}
-
-impl StockMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StockMode::MultiSource => "multi-source",
-            StockMode::SingleSource => "single-source",
-        }
-    }
-}
-
-/// The five flows between the ERP and Magento.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Flow {
-    Products,
-    Stock,
-    Customers,
-    Fulfilment,
-    Orders,
-}
-
-impl Flow {
-    pub const ALL: [Flow; 5] = [
-        Flow::Products,
-        Flow::Stock,
-        Flow::Customers,
-        Flow::Fulfilment,
-        Flow::Orders,
-    ];
-
-    /// The flow a schema's `flow` name (the TE header's) stands for.
-    pub fn from_schema_flow(name: &str) -> Option<Flow> {
-        match name {
-            "ARTICOLI" => Some(Flow::Products),
-            "GIACENZE" => Some(Flow::Stock),
-            "CLIENTI" => Some(Flow::Customers),
-            "EVASIONI" => Some(Flow::Fulfilment),
-            "ORDINI" => Some(Flow::Orders),
-            _ => None,
-        }
-    }
-
-    /// The schema `flow` name of this flow, such as `ARTICOLI`.
-    pub fn schema_flow(self) -> &'static str {
-        match self {
-            Flow::Products => "ARTICOLI",
-            Flow::Stock => "GIACENZE",
-            Flow::Customers => "CLIENTI",
-            Flow::Fulfilment => "EVASIONI",
-            Flow::Orders => "ORDINI",
-        }
-    }
-
-    /// The name used in the configuration and in logs: `products`, `stock`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flow::Products => "products",
-            Flow::Stock => "stock",
-            Flow::Customers => "customers",
-            Flow::Fulfilment => "fulfilment",
-            Flow::Orders => "orders",
-        }
-    }
-
-    /// The inverse of [`Flow::as_str`].
-    pub fn parse(name: &str) -> Option<Flow> {
-        Flow::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-}
-
-impl fmt::Display for Flow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -385,7 +231,7 @@ impl Config {
         base_dir: &Path,
         source_name: &str,
     ) -> Result<Config, ConfigError> {
-        read::config(text, base_dir, source_name)
+        validate::config(text, base_dir, source_name)
     }
 
     /// The target called `name`.

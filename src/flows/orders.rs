@@ -29,10 +29,11 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::{Api, Config, Flow, Target};
+use crate::config::{Config, Target};
 use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
+use crate::model::{Api, Flow};
 use crate::orders::export::{self, Hooks, Outbound, Recovered};
 use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};

@@ -11,10 +11,11 @@ use serde_json::{Map, Value as Json};
 
 use super::inbound::Pusher;
 use super::service::Periodic;
-use crate::config::{Config, Flow, Target};
+use crate::config::{Config, Target};
 use crate::magento::payload::{stock_sibling_keys, Siblings};
 use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
+use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
 use crate::reconcile::{
     ack_for, becomes_parent, changed_fields, decode_stored, desired_axes, links_to,

@@ -24,7 +24,7 @@ use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 
-use crate::config::{Config, Flow};
+use crate::config::Config;
 use crate::flows::inbound::Pusher;
 use crate::intake::discovery::{Candidate, Scanner};
 use crate::intake::folders::prepare;
@@ -32,6 +32,7 @@ use crate::intake::lifecycle::{self, claim, header_time, leftovers_except, Claim
 use crate::intake::lock::InstanceLock;
 use crate::intake::readiness::{Assessment, Readiness, Settle};
 use crate::intake::unprocessable::{self, Settled, Unprocessable, FIX_AND_DROP_AGAIN};
+use crate::model::Flow;
 use crate::state::{Store, StoreError};
 use ponte_layout::schema::Registry;
 

@@ -43,6 +43,13 @@ impl RestClient {
                 "TLS CERTIFICATE VERIFICATION IS OFF for this target: anyone on the path can read its credentials and data"
             );
         }
+        if target.plaintext_beyond_loopback() {
+            tracing::warn!(
+                target = %target.name,
+                base_url = %target.base_url,
+                "PLAIN HTTP to a host other than this machine: anyone on the path can read this target's credentials and data; use https://"
+            );
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(target.connect_timeout)
             .timeout(target.request_timeout)

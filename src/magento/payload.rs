@@ -8,10 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
-use crate::config::{StockMode, Target};
+use crate::config::Target;
+use crate::model::StockMode;
 use crate::reconcile::{Action, Change};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -31,17 +33,16 @@ const CATALOG_AND_SEARCH: i64 = 4;
 const STATUS_ENABLED: i64 = 1;
 const STATUS_DISABLED: i64 = 2;
 
+/// What a path segment leaves as it is: RFC 3986's unreserved characters.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Magento puts path parameters in the URL; a SKU may hold `/` or spaces.
 pub fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
 fn text<'a>(fields: &'a Map<String, Json>, key: &str) -> Option<&'a str> {

@@ -115,22 +115,3 @@ pub fn spec_for_flow(flow: &str) -> Option<&'static EntitySpec> {
         .iter()
         .find(|s| s.flow.eq_ignore_ascii_case(flow))
 }
-
-/// Which Magento product attribute a product field becomes, for a target's
-/// `attributes` list. Fields mapped to `None` shape the product (its type,
-/// its parent) and always go.
-pub fn product_attribute(field: &str) -> Option<&'static str> {
-    match field {
-        "name" => Some("name"),
-        "description" => Some("description"),
-        "ean" => Some("ean"),
-        "price" => Some("price"),
-        "weight" => Some("weight"),
-        "vat_code" => Some("tax_class_id"),
-        "active" => Some("status"),
-        "brand" => Some("brand"),
-        "size" => Some("size"),
-        "color" => Some("color"),
-        _ => None,
-    }
-}

@@ -34,8 +34,9 @@ pub use sums::{FileRows, SiblingReader};
 use family::configure_again;
 use guard::held_reason;
 
-use crate::config::{Config, Flow, Target};
+use crate::config::{Config, Target};
 use crate::model::fulfilment::{group_events, FulfilmentEvent};
+use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::state::{Ack, Located, Payload, Store, REMOVED};
 use ponte_layout::record::scan::{scan_file, FileReport, RecordVisitor, ScanOptions, Seen};

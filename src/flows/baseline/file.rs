@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::Flow;
+use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
 use crate::reconcile::{classify, scan_desired, DesiredSet};
 use crate::state::{Ack, Store};

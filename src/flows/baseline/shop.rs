@@ -18,11 +18,12 @@ use serde_json::{Map, Value as Json};
 
 use super::readback::{self, OptionLabels, Parents, ProductContext, ReadBack};
 use super::{watermark_scope, FlowReport};
-use crate::config::{Flow, StockMode, Target};
+use crate::config::Target;
 use crate::magento::client::{RestClient, SearchCriteria};
 use crate::magento::error::ApiError;
 use crate::magento::payload::{path_segment, SELECT_ATTRIBUTES};
 use crate::model::BoundSpec;
+use crate::model::{Flow, StockMode};
 use crate::reconcile::decode_stored;
 use crate::state::{Ack, Located, Store};
 

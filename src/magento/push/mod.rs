@@ -14,10 +14,11 @@ mod stock;
 use std::sync::Arc;
 use tracing::Instrument;
 
-use crate::config::{Flow, Target};
+use crate::config::Target;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
 use crate::magento::payload::Siblings;
+use crate::model::Flow;
 use crate::reconcile::Change;
 
 pub use options::OptionCache;
