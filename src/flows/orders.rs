@@ -30,9 +30,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{Api, Config, Flow, Target};
+use crate::flows::inbound::Pusher;
 use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
+use crate::magento::push::TargetContext;
 use crate::orders::export::{self, Hooks, Outbound, Recovered};
 use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};
@@ -80,12 +82,12 @@ impl TargetPoll {
 
 struct Shop {
     target: Target,
-    client: Option<RestClient>,
+    shop: Option<Arc<TargetContext>>,
 }
 
 /// The orders poll of every target that takes orders.
 pub struct OrdersPoller {
-    runtime: tokio::runtime::Runtime,
+    pusher: Pusher,
     shops: Vec<Shop>,
     /// Every target and its shop, those without orders too: exports
     /// recorded before the shop was kept (migration 5) are given theirs
@@ -104,27 +106,38 @@ pub struct OrdersPoller {
 
 impl OrdersPoller {
     pub fn new(config: &Config, registry: &Registry) -> anyhow::Result<OrdersPoller> {
+        OrdersPoller::sharing(config, registry, Pusher::new(config)?)
+    }
+
+    /// A poll through `pusher`'s runtime and clients, as the service shares
+    /// them with the file push: one sign-in per target.
+    pub fn sharing(
+        config: &Config,
+        registry: &Registry,
+        pusher: Pusher,
+    ) -> anyhow::Result<OrdersPoller> {
         let schema = registry
             .by_flow(Flow::Orders.schema_flow())
             .ok_or_else(|| {
                 anyhow::anyhow!("no ORDINI schema: the orders poll cannot write its files")
             })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let mut shops = Vec::new();
         for t in config.targets.iter().filter(|t| t.receives(Flow::Orders)) {
-            let client = match t.api {
-                Api::Rest => Some(RestClient::new(t, Some(&config.paths.state_dir))?),
+            let shop = match t.api {
+                Api::Rest => {
+                    Some(Arc::clone(pusher.context(&t.name).ok_or_else(|| {
+                        anyhow::anyhow!("no client for target {}", t.name)
+                    })?))
+                }
                 Api::XmlRpc => None,
             };
             shops.push(Shop {
                 target: t.clone(),
-                client,
+                shop,
             });
         }
         Ok(OrdersPoller {
-            runtime,
+            pusher,
             shops,
             all_targets: config
                 .targets
@@ -185,7 +198,7 @@ impl OrdersPoller {
                 Recovered::Forgotten { file } => report.forgotten.push(file),
             }
         }
-        let Some(client) = &shop.client else {
+        let Some(client) = shop.shop.as_ref().map(|s| &s.client) else {
             anyhow::bail!(
                 "the orders poll speaks Magento 2 REST only; this target is {}",
                 t.api.as_str()
@@ -202,7 +215,7 @@ impl OrdersPoller {
         report.since = since.clone();
         report.requests += 1;
         let views = self
-            .runtime
+            .pusher
             .block_on(StoreViews::fetch(client))
             .map_err(|e| anyhow::anyhow!("Magento: the store views: {e}"))?;
         let store_ids = match &t.stores {
@@ -215,7 +228,7 @@ impl OrdersPoller {
             store_ids: store_ids.as_deref(),
             page_size: self.page_size,
         };
-        let fetched = self.runtime.block_on(fetch(client, &query));
+        let fetched = self.pusher.block_on(fetch(client, &query));
         report.requests += fetched.requests;
         report.fetched = fetched.orders.len();
 
@@ -343,7 +356,7 @@ impl OrdersPoller {
             // or before a kill -9 let its result be recorded (attempts is
             // counted after the answer, so it may still say 0): one GET
             // before every post, never a second comment.
-            if matches!(self.runtime.block_on(present()), Ok(Some(_))) {
+            if matches!(self.pusher.block_on(present()), Ok(Some(_))) {
                 store.followup_result(&t.name, o.order_id, true)?;
                 report.followups_sent += 1;
                 continue;
@@ -359,7 +372,7 @@ impl OrdersPoller {
             }
             let post = |history: &serde_json::Value| {
                 let body = json!({ "statusHistory": history });
-                self.runtime
+                self.pusher
                     .block_on(client.create(Method::POST, &path, Some(&body), present))
             };
             let mut sent = post(&history);
