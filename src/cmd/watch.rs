@@ -34,9 +34,10 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     let opts = ServiceOptions {
         until_idle: args.until_idle,
     };
-    // One runtime and one client per target for the whole service: the
-    // files' push, the retries and the orders poll sign in once and share
-    // what they learn of the shop (option ids, regions).
+    // One runtime for the whole service, and one client per target for the
+    // files' push and the retries, which sign in once and share what they
+    // learn of the shop (option ids, regions). The orders poll runs on the
+    // same runtime with clients of its own (see `OrdersPoller::sharing`).
     let pusher = Pusher::new(config)?;
     // The orders poll, every `orders.poll_interval`, when a target takes orders.
     let mut orders = if config.targets.iter().any(|t| t.receives(Flow::Orders)) {

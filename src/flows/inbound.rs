@@ -64,8 +64,8 @@ impl FileResult {
 
 /// The Magento side of a run: one runtime, and one client per target
 /// (its sign-in, its option and region caches). Clones share them: in the
-/// service, the file push, the retries and the orders poll all go through
-/// one.
+/// service, the file push and the retries go through one, and the orders
+/// poll runs on its runtime.
 #[derive(Clone)]
 pub struct Pusher {
     runtime: Arc<tokio::runtime::Runtime>,
@@ -89,11 +89,6 @@ impl Pusher {
             runtime: Arc::new(runtime),
             contexts,
         })
-    }
-
-    /// What talks to `target`'s shop.
-    pub fn context(&self, target: &str) -> Option<&Arc<TargetContext>> {
-        self.contexts.get(target)
     }
 
     /// Runs `work` on the shared runtime, from any thread.

@@ -34,7 +34,6 @@ use crate::flows::inbound::Pusher;
 use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
-use crate::magento::push::TargetContext;
 use crate::orders::export::{self, Hooks, Outbound, Recovered};
 use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};
@@ -82,7 +81,7 @@ impl TargetPoll {
 
 struct Shop {
     target: Target,
-    shop: Option<Arc<TargetContext>>,
+    client: Option<RestClient>,
 }
 
 /// The orders poll of every target that takes orders.
@@ -109,8 +108,10 @@ impl OrdersPoller {
         OrdersPoller::sharing(config, registry, Pusher::new(config)?)
     }
 
-    /// A poll through `pusher`'s runtime and clients, as the service shares
-    /// them with the file push: one sign-in per target.
+    /// A poll on `pusher`'s runtime, as the service shares it. The poll keeps
+    /// clients of its own: a client bounds its concurrency in a fair queue,
+    /// and behind a large file's push the poll would wait for the whole file
+    /// (tests/service.rs, the orders poll keeps its schedule).
     pub fn sharing(
         config: &Config,
         registry: &Registry,
@@ -123,17 +124,13 @@ impl OrdersPoller {
             })?;
         let mut shops = Vec::new();
         for t in config.targets.iter().filter(|t| t.receives(Flow::Orders)) {
-            let shop = match t.api {
-                Api::Rest => {
-                    Some(Arc::clone(pusher.context(&t.name).ok_or_else(|| {
-                        anyhow::anyhow!("no client for target {}", t.name)
-                    })?))
-                }
+            let client = match t.api {
+                Api::Rest => Some(RestClient::new(t, Some(&config.paths.state_dir))?),
                 Api::XmlRpc => None,
             };
             shops.push(Shop {
                 target: t.clone(),
-                shop,
+                client,
             });
         }
         Ok(OrdersPoller {
@@ -198,7 +195,7 @@ impl OrdersPoller {
                 Recovered::Forgotten { file } => report.forgotten.push(file),
             }
         }
-        let Some(client) = shop.shop.as_ref().map(|s| &s.client) else {
+        let Some(client) = &shop.client else {
             anyhow::bail!(
                 "the orders poll speaks Magento 2 REST only; this target is {}",
                 t.api.as_str()
