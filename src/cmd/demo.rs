@@ -16,6 +16,7 @@ use anyhow::Context;
 
 use super::Exit;
 use crate::config::Config;
+use crate::flows::inbound::Pusher;
 use crate::flows::orders::OrdersPoller;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
 use magento_standin::{Fixture, StandIn};
@@ -126,10 +127,12 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
 
     let shutdown = Arc::new(AtomicBool::new(false));
     stop_on_signals(Arc::clone(&shutdown))?;
-    let mut orders = OrdersPoller::new(&config, registry)?;
+    let pusher = Pusher::new(&config)?;
+    let mut orders = OrdersPoller::sharing(&config, registry, pusher.clone())?;
     let summary = run_service(
         &config,
         registry,
+        &pusher,
         shutdown,
         ServiceOptions { until_idle: true },
         &mut [],

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::Exit;
 use crate::config::Config;
+use crate::flows::inbound::Pusher;
 use crate::flows::orders::OrdersPoller;
 use crate::flows::retry::FailureRetry;
 use crate::flows::service::{run as run_service, stop_on_signals, Periodic, ServiceOptions};
@@ -34,14 +35,19 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     let opts = ServiceOptions {
         until_idle: args.until_idle,
     };
+    // One runtime for the whole service, and one client per target for the
+    // files' push and the retries, which sign in once and share what they
+    // learn of the shop (option ids, regions). The orders poll runs on the
+    // same runtime with clients of its own (see `OrdersPoller::sharing`).
+    let pusher = Pusher::new(config)?;
     // The orders poll, every `orders.poll_interval`, when a target takes orders.
     let mut orders = if config.targets.iter().any(|t| t.receives(Flow::Orders)) {
-        Some(OrdersPoller::new(config, registry)?)
+        Some(OrdersPoller::sharing(config, registry, pusher.clone())?)
     } else {
         None
     };
     // Entities a target refused are sent again, with growing waits.
-    let mut retry = FailureRetry::new(config, registry)?;
+    let mut retry = FailureRetry::new(config, registry, pusher.clone())?;
     let mut beside: Vec<&mut (dyn Periodic + Send)> = Vec::new();
     if let Some(p) = orders.as_mut() {
         beside.push(p);
@@ -49,6 +55,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     match run_service(
         config,
         registry,
+        &pusher,
         shutdown,
         opts,
         &mut [&mut retry],

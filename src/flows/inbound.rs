@@ -66,9 +66,13 @@ impl FileResult {
     }
 }
 
-/// The push side of a run: one runtime, one client per target.
+/// The Magento side of a run: one runtime, and one client per target
+/// (its sign-in, its option and region caches). Clones share them: in the
+/// service, the file push and the retries go through one, and the orders
+/// poll runs on its runtime.
+#[derive(Clone)]
 pub struct Pusher {
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
     contexts: HashMap<String, Arc<TargetContext>>,
 }
 
@@ -85,7 +89,15 @@ impl Pusher {
                 TargetContext::new(t, Some(&config.paths.state_dir))?,
             );
         }
-        Ok(Pusher { runtime, contexts })
+        Ok(Pusher {
+            runtime: Arc::new(runtime),
+            contexts,
+        })
+    }
+
+    /// Runs `work` on the shared runtime, from any thread.
+    pub fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
     }
 
     /// Magento's refusal of `target`'s credentials, while it holds: the

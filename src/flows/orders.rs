@@ -30,6 +30,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::{Config, Target};
+use crate::flows::inbound::Pusher;
 use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
@@ -86,7 +87,7 @@ struct Shop {
 
 /// The orders poll of every target that takes orders.
 pub struct OrdersPoller {
-    runtime: tokio::runtime::Runtime,
+    pusher: Pusher,
     shops: Vec<Shop>,
     /// Every target and its shop, those without orders too: exports
     /// recorded before the shop was kept (migration 5) are given theirs
@@ -105,14 +106,23 @@ pub struct OrdersPoller {
 
 impl OrdersPoller {
     pub fn new(config: &Config, registry: &Registry) -> anyhow::Result<OrdersPoller> {
+        OrdersPoller::sharing(config, registry, Pusher::new(config)?)
+    }
+
+    /// A poll on `pusher`'s runtime, as the service shares it. The poll keeps
+    /// clients of its own: a client bounds its concurrency in a fair queue,
+    /// and behind a large file's push the poll would wait for the whole file
+    /// (tests/service.rs, the orders poll keeps its schedule).
+    pub fn sharing(
+        config: &Config,
+        registry: &Registry,
+        pusher: Pusher,
+    ) -> anyhow::Result<OrdersPoller> {
         let schema = registry
             .by_flow(Flow::Orders.schema_flow())
             .ok_or_else(|| {
                 anyhow::anyhow!("no ORDINI schema: the orders poll cannot write its files")
             })?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let mut shops = Vec::new();
         for t in config.targets.iter().filter(|t| t.receives(Flow::Orders)) {
             let client = match t.api {
@@ -125,7 +135,7 @@ impl OrdersPoller {
             });
         }
         Ok(OrdersPoller {
-            runtime,
+            pusher,
             shops,
             all_targets: config
                 .targets
@@ -206,7 +216,7 @@ impl OrdersPoller {
         report.since = since.clone();
         report.requests += 1;
         let views = self
-            .runtime
+            .pusher
             .block_on(StoreViews::fetch(client))
             .map_err(|e| anyhow::anyhow!("Magento: the store views: {e}"))?;
         let store_ids = match &t.stores {
@@ -219,7 +229,7 @@ impl OrdersPoller {
             store_ids: store_ids.as_deref(),
             page_size: self.page_size,
         };
-        let fetched = self.runtime.block_on(fetch(client, &query));
+        let fetched = self.pusher.block_on(fetch(client, &query));
         report.requests += fetched.requests;
         report.fetched = fetched.orders.len();
 
@@ -347,7 +357,7 @@ impl OrdersPoller {
             // or before a kill -9 let its result be recorded (attempts is
             // counted after the answer, so it may still say 0): one GET
             // before every post, never a second comment.
-            if matches!(self.runtime.block_on(present()), Ok(Some(_))) {
+            if matches!(self.pusher.block_on(present()), Ok(Some(_))) {
                 store.followup_result(&t.name, o.order_id, true)?;
                 report.followups_sent += 1;
                 continue;
@@ -363,7 +373,7 @@ impl OrdersPoller {
             }
             let post = |history: &serde_json::Value| {
                 let body = json!({ "statusHistory": history });
-                self.runtime
+                self.pusher
                     .block_on(client.create(Method::POST, &path, Some(&body), present))
             };
             let mut sent = post(&history);

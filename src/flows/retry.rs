@@ -251,11 +251,16 @@ pub struct FailureRetry {
 }
 
 impl FailureRetry {
-    pub fn new(config: &Config, registry: &Registry) -> anyhow::Result<FailureRetry> {
+    /// `pusher`: the service's, shared with the file push.
+    pub fn new(
+        config: &Config,
+        registry: &Registry,
+        pusher: Pusher,
+    ) -> anyhow::Result<FailureRetry> {
         Ok(FailureRetry {
             config: config.clone(),
             registry: registry.clone(),
-            pusher: Pusher::new(config)?,
+            pusher,
             next: None,
         })
     }

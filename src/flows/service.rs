@@ -69,6 +69,7 @@ pub trait Periodic {
 pub fn run(
     config: &Config,
     registry: &Registry,
+    pusher: &Pusher,
     shutdown: Arc<AtomicBool>,
     opts: ServiceOptions,
     between_files: &mut [&mut dyn Periodic],
@@ -81,7 +82,6 @@ pub fn run(
         true => None,
         false => Some(store.another_connection()?),
     };
-    let pusher = Pusher::new(config)?;
     tracing::info!(inbound = %config.paths.inbound.display(), "watching");
     let idle = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -97,7 +97,7 @@ pub fn run(
             registry,
             shutdown: &shutdown,
             store: &mut store,
-            pusher: &pusher,
+            pusher,
             summary: ServiceSummary::default(),
             left_alone: LeftAlone::default(),
             held_back: HashSet::new(),

@@ -14,7 +14,10 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::config::Target;
 use crate::model::StockMode;
-use crate::reconcile::{Action, Change};
+use crate::reconcile::{
+    Action, Change, CustomerChange, FulfilmentAct, FulfilmentChange, ProductChange, ProductKind,
+    ProductValue, StockRow,
+};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Request {
@@ -24,8 +27,7 @@ pub struct Request {
     pub body: Json,
 }
 
-/// Select attributes whose values are option ids in Magento.
-pub const SELECT_ATTRIBUTES: [&str; 3] = ["brand", "size", "color"];
+pub use crate::reconcile::SELECT_ATTRIBUTES;
 
 /// Magento's product visibility: variants are reached through their parent.
 const NOT_VISIBLE_INDIVIDUALLY: i64 = 1;
@@ -43,17 +45,6 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Magento puts path parameters in the URL; a SKU may hold `/` or spaces.
 pub fn path_segment(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
-}
-
-fn text<'a>(fields: &'a Map<String, Json>, key: &str) -> Option<&'a str> {
-    fields.get(key).and_then(Json::as_str)
-}
-
-fn number(fields: &Map<String, Json>, key: &str) -> Option<f64> {
-    fields
-        .get(key)
-        .and_then(Json::as_str)
-        .and_then(|s| s.parse().ok())
 }
 
 /// A request in the scope of one store: `all` for global values (the
@@ -76,45 +67,35 @@ pub const ALL_STORES: &str = "all";
 /// one, those through the target's store code. A create writes them in
 /// both: Magento needs a name for the default too.
 pub fn product_requests(target: &Target, change: &Change) -> Result<Vec<ScopedRequest>, String> {
-    let is_create = change.action == Action::Create;
-    let store_view = |key: &str| target.store_view_attributes.iter().any(|a| a == key);
-    let global = product_request(target, change, |key| is_create || !store_view(key))?;
-    // An update of store-view values only has nothing to save globally.
-    let carries = |r: &Request| r.body["product"].as_object().is_some_and(|p| p.len() > 1);
+    product_change_requests(target, &ProductChange::of(change))
+}
+
+/// [`product_requests`] of a typed change: what both `plan` and the push send.
+pub fn product_change_requests(
+    target: &Target,
+    p: &ProductChange,
+) -> Result<Vec<ScopedRequest>, String> {
+    let store_view =
+        |v: &&ProductValue| target.store_view_attributes.iter().any(|a| a == v.field());
+    let global: Vec<&ProductValue> = p
+        .values
+        .iter()
+        .filter(|v| p.is_create() || !store_view(v))
+        .collect();
     let mut requests = Vec::new();
-    if is_create || carries(&global) {
+    let global = product_request(target, p, &global, true)?;
+    // An update of store-view values only has nothing to save globally.
+    if p.is_create() || carries(&global) {
         requests.push(ScopedRequest {
             store: ALL_STORES.into(),
             request: global,
         });
     }
-    let own: Map<String, Json> = change
-        .fields
-        .iter()
-        .filter(|(k, _)| store_view(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let own: Vec<&ProductValue> = p.values.iter().filter(store_view).collect();
     if !own.is_empty() {
-        let mut request = fields_request(target, &change.key, change.action, &own, &own)?;
-        if let Some(product) = request
-            .body
-            .get_mut("product")
-            .and_then(Json::as_object_mut)
-        {
-            // Shape and websites are the product's, set through `all`.
-            for k in [
-                "attribute_set_id",
-                "visibility",
-                "type_id",
-                "extension_attributes",
-            ] {
-                product.remove(k);
-            }
-        }
-        if request.body["product"]
-            .as_object()
-            .is_some_and(|p| p.len() > 1)
-        {
+        // Shape and websites are the product's, set through `all`.
+        let request = product_request(target, p, &own, false)?;
+        if carries(&request) {
             requests.push(ScopedRequest {
                 store: target.store_code.clone(),
                 request,
@@ -124,40 +105,30 @@ pub fn product_requests(target: &Target, change: &Change) -> Result<Vec<ScopedRe
     Ok(requests)
 }
 
-/// The product request (`PUT /V1/products/{sku}`) with the changed fields
-/// that `include` admits.
-fn product_request(
-    target: &Target,
-    change: &Change,
-    include: impl Fn(&str) -> bool,
-) -> Result<Request, String> {
-    let fields: Map<String, Json> = change
-        .fields
-        .iter()
-        .filter(|(k, _)| include(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    fields_request(target, &change.key, change.action, &fields, &change.payload)
+/// Whether a product request holds more than the SKU.
+fn carries(r: &Request) -> bool {
+    r.body["product"].as_object().is_some_and(|p| p.len() > 1)
 }
 
-fn fields_request(
+/// The product request (`PUT /V1/products/{sku}`) with `values`, and with
+/// the product's shape (type, visibility, attribute set, websites) when
+/// `shaped` and the change sets it.
+fn product_request(
     target: &Target,
-    sku: &str,
-    action: Action,
-    f: &Map<String, Json>,
-    whole: &Map<String, Json>,
+    p: &ProductChange,
+    values: &[&ProductValue],
+    shaped: bool,
 ) -> Result<Request, String> {
+    let create = p.is_create();
     let mut product = Map::new();
-    product.insert("sku".into(), json!(sku));
-    let mut custom = Vec::new();
-    let is_variant = text(whole, "kind") == Some("V");
-    if action == Action::Create {
+    product.insert("sku".into(), json!(p.sku));
+    let visibility = if p.kind == ProductKind::Variant {
+        NOT_VISIBLE_INDIVIDUALLY
+    } else {
+        CATALOG_AND_SEARCH
+    };
+    if shaped && create {
         product.insert("attribute_set_id".into(), json!(target.attribute_set_id));
-        let visibility = if is_variant {
-            NOT_VISIBLE_INDIVIDUALLY
-        } else {
-            CATALOG_AND_SEARCH
-        };
         product.insert("visibility".into(), json!(visibility));
         // The push adds the websites the product already has, if Magento
         // holds it: see `push::products`.
@@ -166,43 +137,38 @@ fn fields_request(
             json!({ "website_ids": target.website_ids }),
         );
     }
-    if action == Action::Create || f.contains_key("kind") {
-        let type_id = if text(whole, "kind") == Some("C") {
+    if shaped && (create || p.reshaped) {
+        let type_id = if p.kind == ProductKind::Configurable {
             "configurable"
         } else {
             "simple"
         };
         product.insert("type_id".into(), json!(type_id));
-        if action != Action::Create {
-            let visibility = if is_variant {
-                NOT_VISIBLE_INDIVIDUALLY
-            } else {
-                CATALOG_AND_SEARCH
-            };
+        if !create {
             product.insert("visibility".into(), json!(visibility));
         }
     }
-    for (key, value) in f {
-        match key.as_str() {
-            "name" => {
-                product.insert("name".into(), value.clone());
+    let mut custom = Vec::new();
+    for value in values {
+        match value {
+            ProductValue::Name(name) => {
+                product.insert("name".into(), json!(name));
             }
-            "price" => {
-                product.insert("price".into(), json!(number(f, "price").unwrap_or(0.0)));
+            ProductValue::Price(price) => {
+                product.insert("price".into(), json!(price));
             }
-            "weight" => {
-                product.insert("weight".into(), json!(number(f, "weight").unwrap_or(0.0)));
+            ProductValue::Weight(weight) => {
+                product.insert("weight".into(), json!(weight));
             }
-            "active" => {
-                let status = if value == &Json::Bool(true) {
+            ProductValue::Active(active) => {
+                let status = if *active {
                     STATUS_ENABLED
                 } else {
                     STATUS_DISABLED
                 };
                 product.insert("status".into(), json!(status));
             }
-            "vat_code" => {
-                let code = value.as_str().unwrap_or_default();
+            ProductValue::VatCode(code) => {
                 let class = target.tax_classes.get(code).ok_or_else(|| {
                     format!(
                         "VAT code {code:?} has no tax class in target {t}: add {code:?} = <tax class id> \
@@ -213,15 +179,19 @@ fn fields_request(
                 custom
                     .push(json!({ "attribute_code": "tax_class_id", "value": class.to_string() }));
             }
-            attr if attr == "description" || attr == "ean" || SELECT_ATTRIBUTES.contains(&attr) => {
-                let text = value.as_str().unwrap_or_default();
+            ProductValue::Text {
+                attribute,
+                value: text,
+            }
+            | ProductValue::Select {
+                attribute,
+                label: text,
+            } => {
                 // On a create a blank is no value; on an update it clears one.
-                if !(text.is_empty() && action == Action::Create) {
-                    custom.push(json!({ "attribute_code": attr, "value": text }));
+                if !(text.is_empty() && create) {
+                    custom.push(json!({ "attribute_code": attribute, "value": text }));
                 }
             }
-            // kind and parent_sku shape the product and its links, handled above and by the client.
-            _ => {}
         }
     }
     // Sent only when it holds something: Magento refuses a null list.
@@ -230,33 +200,9 @@ fn fields_request(
     }
     Ok(Request {
         method: "PUT",
-        path: format!("/V1/products/{}", path_segment(sku)),
+        path: format!("/V1/products/{}", path_segment(&p.sku)),
         body: json!({ "product": product, "saveOptions": true }),
     })
-}
-
-/// The configurable options of a parent, one request per axis.
-pub fn configurable_option_requests(parent_sku: &str, axes: &[String]) -> Vec<Request> {
-    axes.iter()
-        .enumerate()
-        .map(|(i, axis)| Request {
-            method: "POST",
-            path: format!("/V1/configurable-products/{}/options", path_segment(parent_sku)),
-            body: json!({ "option": { "attribute_id": axis, "label": axis, "position": i, "is_use_default": true, "values": [] } }),
-        })
-        .collect()
-}
-
-/// Links a variant to its parent.
-pub fn child_link_request(parent_sku: &str, child_sku: &str) -> Request {
-    Request {
-        method: "POST",
-        path: format!(
-            "/V1/configurable-products/{}/child",
-            path_segment(parent_sku)
-        ),
-        body: json!({ "childSku": child_sku }),
-    }
 }
 
 /// Desired stock payloads of warehouses that share a Magento place with a
@@ -292,20 +238,14 @@ pub struct StockWrites {
     pub refused: Vec<(usize, String)>,
 }
 
-/// Where a stock row lands: its SKU, warehouse and place (the source, or
-/// `None` on single-source shops); `None` for a warehouse not in `sources`.
-fn stock_place<'p, 't>(
-    target: &'t Target,
-    payload: &'p Map<String, Json>,
-) -> Option<(&'p str, &'p str, Option<&'t str>)> {
-    let sku = text(payload, "sku").unwrap_or_default();
-    let warehouse = text(payload, "warehouse").unwrap_or_default();
-    let source = target.sources.get(warehouse)?;
-    let place = match target.stock {
+/// Where a stock row lands: its place (the source, or `None` on
+/// single-source shops); `None` for a warehouse not in `sources`.
+fn stock_place<'t>(target: &'t Target, row: &StockRow) -> Option<Option<&'t str>> {
+    let source = target.sources.get(&row.warehouse)?;
+    Some(match target.stock {
         StockMode::MultiSource => Some(source.as_str()),
         StockMode::SingleSource => None,
-    };
-    Some((sku, warehouse, place))
+    })
 }
 
 /// The warehouses whose quantities add up at `place`, in map order.
@@ -320,14 +260,6 @@ pub fn warehouses_at<'a>(
         .map(|(w, _)| w.as_str())
 }
 
-/// A stock quantity in millionths, so that sums are exact; below zero (an
-/// oversold warehouse) it counts as nothing, as it is published alone.
-fn quantity_micros(payload: &Map<String, Json>) -> i64 {
-    text(payload, "quantity")
-        .and_then(|q| ponte_layout::record::Decimal::parse(q, 6))
-        .map_or(0, |d| d.units.max(0))
-}
-
 fn stock_key(sku: &str, warehouse: &str) -> String {
     format!("{sku}/{warehouse}")
 }
@@ -336,16 +268,17 @@ fn stock_key(sku: &str, warehouse: &str) -> String {
 /// need besides the changes' own: the other mapped warehouses at each
 /// change's place.
 pub fn stock_sibling_keys(target: &Target, changes: &[&Change]) -> Vec<String> {
-    let given: HashSet<String> = changes
+    let rows: Vec<StockRow> = changes.iter().map(|c| StockRow::of(c)).collect();
+    let given: HashSet<String> = rows
         .iter()
-        .filter_map(|c| stock_place(target, &c.payload))
-        .map(|(sku, w, _)| stock_key(sku, w))
+        .filter(|r| stock_place(target, r).is_some())
+        .map(|r| stock_key(&r.sku, &r.warehouse))
         .collect();
     let mut keys = BTreeSet::new();
-    for c in changes {
-        if let Some((sku, _, place)) = stock_place(target, &c.payload) {
+    for r in &rows {
+        if let Some(place) = stock_place(target, r) {
             for w in warehouses_at(target, place) {
-                let key = stock_key(sku, w);
+                let key = stock_key(&r.sku, w);
                 if !given.contains(&key) {
                     keys.insert(key);
                 }
@@ -365,8 +298,8 @@ pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -
     // Per place: the write's index and each warehouse's latest quantity
     // among the changes.
     let mut at: HashMap<Place, (usize, BTreeMap<String, i64>)> = HashMap::new();
-    for (i, c) in changes.iter().enumerate() {
-        let Some((sku, warehouse, place)) = stock_place(target, &c.payload) else {
+    for (i, row) in changes.iter().map(|c| StockRow::of(c)).enumerate() {
+        let Some(place) = stock_place(target, &row) else {
             if target.sources.is_empty() {
                 out.refused.push((i, unplaced_reason(target)));
             } else {
@@ -374,17 +307,17 @@ pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -
             }
             continue;
         };
-        let slot = (sku.to_string(), place.map(str::to_string));
+        let slot = (row.sku.clone(), place.map(str::to_string));
         let (w, given) = at.entry(slot).or_insert_with(|| {
             out.writes.push(StockWrite {
-                sku: sku.to_string(),
+                sku: row.sku.clone(),
                 source: place.map(str::to_string),
                 quantity: 0.0,
                 members: Vec::new(),
             });
             (out.writes.len() - 1, BTreeMap::new())
         });
-        given.insert(warehouse.to_string(), quantity_micros(&c.payload));
+        given.insert(row.warehouse, row.quantity_micros);
         if let Some(write) = out.writes.get_mut(*w) {
             write.members.push(i);
         }
@@ -395,7 +328,7 @@ pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -
                 Some(q) => *q,
                 None => siblings
                     .get(&stock_key(&sku, wh))
-                    .map_or(0, quantity_micros),
+                    .map_or(0, |f| StockRow::from_fields(f).quantity_micros),
             })
             .fold(0i64, i64::saturating_add);
         if let Some(write) = out.writes.get_mut(w) {
@@ -450,7 +383,7 @@ fn unplaced_reason(target: &Target) -> String {
 
 /// Why a stock change at an unmapped warehouse sends nothing.
 pub fn unmapped_reason(target: &Target, change: &Change) -> String {
-    let warehouse = text(&change.payload, "warehouse").unwrap_or_default();
+    let warehouse = StockRow::of(change).warehouse;
     format!(
         "warehouse {warehouse:?} is not in target {}'s sources (not this shop's stock: \
          acknowledged, nothing sent)",
@@ -518,16 +451,6 @@ pub struct Region {
     pub name: String,
 }
 
-/// The country and the province code of a customer change that has a
-/// province.
-pub fn customer_province(change: &Change) -> Option<(&str, &str)> {
-    let p = &change.payload;
-    let province = text(p, "province")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())?;
-    Some((text(p, "country").unwrap_or_default().trim(), province))
-}
-
 /// Gives the customer body's address its region: Magento's three fields
 /// and the address's `region_id`, which is what Magento stores (it looks
 /// nothing up by code). `None` sends the address without a region.
@@ -556,36 +479,33 @@ pub fn set_customer_region(body: &mut Json, region: Option<&Region>) {
 /// The customer body for `POST /V1/customers` or `PUT /V1/customers/{id}`.
 /// A province goes as placeholders for its region (`{id of province BG}`),
 /// which the push replaces with [`set_customer_region`].
-pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
-    let p = &change.payload;
-    let vat = text(p, "vat_number").unwrap_or_default();
-    let is_company = !vat.is_empty();
-    let name = text(p, "name").unwrap_or_default();
-    let (firstname, lastname) = split_name(name, is_company);
-    let price_list = text(p, "price_list").unwrap_or_default();
-    let group = target.customer_groups.get(price_list).ok_or_else(|| {
+pub fn customer_body(target: &Target, c: &CustomerChange) -> Result<Json, String> {
+    let is_company = c.is_company();
+    let (firstname, lastname) = split_name(&c.name, is_company);
+    let group = target.customer_groups.get(&c.price_list).ok_or_else(|| {
         format!(
             "price list {price_list:?} has no customer group in target {t}: add {price_list:?} = \
              <customer group id> under [target.customer_groups] of target {t:?} in ponte.toml",
+            price_list = c.price_list,
             t = target.name
         )
     })?;
     let taxvat = if is_company {
-        vat.to_string()
+        &c.vat_number
     } else {
-        text(p, "fiscal_code").unwrap_or_default().to_string()
+        &c.fiscal_code
     };
     let mut address = json!({
         "firstname": firstname,
         "lastname": lastname,
-        "street": [text(p, "street").unwrap_or_default()],
-        "city": text(p, "city").unwrap_or_default(),
-        "postcode": text(p, "postcode").unwrap_or_default(),
-        "country_id": text(p, "country").unwrap_or_default(),
-        "telephone": text(p, "phone").unwrap_or_default(),
+        "street": [c.street],
+        "city": c.city,
+        "postcode": c.postcode,
+        "country_id": c.country,
+        "telephone": c.phone,
         "default_billing": true,
     });
-    if let Some((_, province)) = customer_province(change) {
+    if let Some((_, province)) = c.province() {
         let id = format!("{{id of province {province}}}");
         address["region"] = json!({
             "region_code": province,
@@ -595,19 +515,19 @@ pub fn customer_body(target: &Target, change: &Change) -> Result<Json, String> {
         address["region_id"] = json!(id);
     }
     if is_company {
-        address["company"] = json!(name);
-        address["vat_id"] = json!(vat);
+        address["company"] = json!(c.name);
+        address["vat_id"] = json!(c.vat_number);
     }
     let website_id = target.website_ids.first().copied().unwrap_or(1);
     Ok(json!({
         "customer": {
-            "email": text(p, "email").unwrap_or_default(),
+            "email": c.email,
             "firstname": firstname,
             "lastname": lastname,
             "group_id": group,
             "website_id": website_id,
             "taxvat": taxvat,
-            "custom_attributes": [{ "attribute_code": "erp_customer_code", "value": change.key }],
+            "custom_attributes": [{ "attribute_code": "erp_customer_code", "value": c.code }],
             "addresses": [address],
         }
     }))
@@ -644,69 +564,66 @@ fn own_store_preview(target: &Target, flow: &str, change: &Change) -> Result<Req
             } else {
                 "/V1/customers/{id found by e-mail}".into()
             },
-            body: customer_body(target, change)?,
+            body: customer_body(target, &CustomerChange::of(change))?,
         }),
-        "EVASIONI" => Ok(fulfilment_preview(target, change)),
+        "EVASIONI" => {
+            let event = FulfilmentChange::of(change)?;
+            let order = format!("{{id of order {}}}", event.order_number);
+            fulfilment_request(target, &event, &order, |sku| {
+                Ok::<_, String>(json!(format!("{{item {sku}}}")))
+            })
+        }
         other => Err(format!("no Magento mapping for flow {other}")),
     }
 }
 
-fn fulfilment_preview(target: &Target, change: &Change) -> Request {
-    let p = &change.payload;
-    let order = text(p, "order_number").unwrap_or_default();
-    let order_ref = format!("{{id of order {order}}}");
-    match text(p, "event").unwrap_or_default() {
-        "S" | "P" => {
-            let items: Vec<Json> = p
-                .get("items")
-                .and_then(Json::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|i| {
-                            let sku = i.get("sku").and_then(Json::as_str).unwrap_or_default();
-                            let qty: f64 = i
-                                .get("quantity")
-                                .and_then(Json::as_str)
-                                .and_then(|s| s.parse().ok())
-                                .unwrap_or(0.0);
-                            json!({ "order_item_id": format!("{{item {sku}}}"), "qty": qty })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let carrier_code = text(p, "carrier").unwrap_or_default();
-            let carrier = target.carriers.get(carrier_code);
+/// The request of a fulfilment event on the order whose id is `order`,
+/// each shipped item given the id of its order line by `item_id` (ids
+/// `plan` shows as placeholders, the push as Magento has them). A
+/// shipment without items ships what is left of the order.
+pub fn fulfilment_request<E>(
+    target: &Target,
+    event: &FulfilmentChange,
+    order: &str,
+    mut item_id: impl FnMut(&str) -> Result<Json, E>,
+) -> Result<Request, E> {
+    Ok(match event.act {
+        FulfilmentAct::Ship => {
+            let mut items = Vec::with_capacity(event.items.len());
+            for item in &event.items {
+                items.push(json!({ "order_item_id": item_id(&item.sku)?, "qty": item.quantity }));
+            }
+            let carrier = target.carriers.get(&event.carrier);
             let mut tracks = Vec::new();
-            if let Some(number) = text(p, "tracking_number").filter(|s| !s.is_empty()) {
+            if !event.tracking_number.is_empty() {
                 tracks.push(json!({
-                    "track_number": number,
+                    "track_number": event.tracking_number,
                     "carrier_code": carrier.map(|c| c.code.as_str()).unwrap_or("custom"),
-                    "title": carrier.map(|c| c.title.as_str()).unwrap_or(carrier_code),
+                    "title": carrier.map(|c| c.title.as_str()).unwrap_or(&event.carrier),
                 }));
             }
             Request {
                 method: "POST",
-                path: format!("/V1/order/{order_ref}/ship"),
+                path: format!("/V1/order/{order}/ship"),
                 body: json!({
                     "items": items,
                     "notify": true,
                     "tracks": tracks,
-                    "comment": { "comment": format!("ERP event {}", change.key), "is_visible_on_front": 0 },
+                    "comment": { "comment": event.marker(), "is_visible_on_front": 0 },
                 }),
             }
         }
-        "F" => Request {
+        FulfilmentAct::Invoice => Request {
             method: "POST",
-            path: format!("/V1/order/{order_ref}/invoice"),
+            path: format!("/V1/order/{order}/invoice"),
             body: json!({ "capture": true, "notify": true }),
         },
-        _ => Request {
+        FulfilmentAct::Cancel => Request {
             method: "POST",
-            path: format!("/V1/orders/{order_ref}/cancel"),
+            path: format!("/V1/orders/{order}/cancel"),
             body: Json::Null,
         },
-    }
+    })
 }
 
 #[cfg(test)]
@@ -765,9 +682,10 @@ mod tests {
                 "region_id": "{id of province TO}"})
         );
         assert_eq!(a["region_id"], "{id of province TO}");
-        assert_eq!(customer_province(&change), Some(("IT", "TO")));
+        assert_eq!(CustomerChange::of(&change).province(), Some(("IT", "TO")));
         let (_, none) = customer("");
-        assert_eq!(customer_province(&none), None);
+        let none = CustomerChange::of(&none);
+        assert_eq!(none.province(), None);
         let body = customer_body(&target, &none).unwrap();
         assert!(body["customer"]["addresses"][0].get("region").is_none());
     }
@@ -775,7 +693,7 @@ mod tests {
     #[test]
     fn the_push_puts_the_region_or_none() {
         let (target, change) = customer("TO");
-        let mut body = customer_body(&target, &change).unwrap();
+        let mut body = customer_body(&target, &CustomerChange::of(&change)).unwrap();
         let torino = Region {
             id: 735,
             code: "TO".into(),
@@ -880,6 +798,43 @@ mod tests {
             previews[0].as_ref().unwrap().body["sourceItems"][0]["quantity"],
             json!(5.0)
         );
+    }
+
+    fn event(code: &str) -> Change {
+        let payload = json!({
+            "order_number": "000000100", "event": code, "carrier": "", "tracking_number": "",
+            "items": [{ "sku": "TS-1", "quantity": "2.000" }]
+        });
+        Change {
+            action: Action::Create,
+            key: format!("000000100/{code}"),
+            key_hash: 0,
+            hash: 0,
+            line: None,
+            offset: None,
+            fields: Map::new(),
+            payload: payload.as_object().unwrap().clone(),
+            variant_axes: None,
+            before: None,
+        }
+    }
+
+    /// `plan` showed a cancellation for any event code other than S, P and
+    /// F, where the push refuses it: a code added to the EVASIONI schema
+    /// would have been previewed as cancelling the order.
+    #[test]
+    fn the_preview_refuses_an_unknown_event_as_the_push_does() {
+        let (target, _) = customer("");
+        let shown = preview(&target, "EVASIONI", &event("R"));
+        assert!(shown.is_err(), "{shown:?}");
+        let cancel = &preview(&target, "EVASIONI", &event("A")).unwrap()[0].request;
+        assert_eq!(cancel.path, "/V1/orders/{id of order 000000100}/cancel");
+        let ship = &preview(&target, "EVASIONI", &event("P")).unwrap()[0].request;
+        assert_eq!(
+            ship.body["items"],
+            json!([{ "order_item_id": "{item TS-1}", "qty": 2.0 }])
+        );
+        assert_eq!(ship.body["comment"]["comment"], "ERP event 000000100/P");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod desired;
 mod diff;
 mod family;
 mod guard;
+mod received;
 mod stored;
 mod sums;
 
@@ -28,6 +29,10 @@ pub use desired::{
 pub use diff::{classify, Classified};
 pub use family::{becomes_parent, desired_axes, links_to, make_parent_again};
 pub use guard::{held_report, RemovalShare, ALLOW_FLAG, SHARE_KEY};
+pub use received::{
+    CustomerChange, FulfilmentAct, FulfilmentChange, ProductChange, ProductKind, ProductValue,
+    ShipItem, StockRow, SELECT_ATTRIBUTES,
+};
 pub use stored::{decode_stored, read_stored, Before};
 pub use sums::{FileRows, SiblingReader};
 

@@ -8,26 +8,20 @@
 use std::sync::Arc;
 
 use reqwest::Method;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::client::SearchCriteria;
 use crate::magento::error::ApiError;
-use crate::magento::payload::{customer_body, customer_province, set_customer_region};
-use crate::reconcile::Change;
+use crate::magento::payload::{customer_body, set_customer_region};
+use crate::reconcile::{Change, CustomerChange};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
-    for_each(ctx, changes, |ctx, change| async move {
-        upsert(&ctx, &change).await
+    let customers: Vec<CustomerChange> = changes.iter().map(CustomerChange::of).collect();
+    for_each(ctx, &customers, |ctx, customer| async move {
+        upsert(&ctx, &customer).await
     })
     .await
-}
-
-fn email_of(fields: &Map<String, Json>) -> &str {
-    fields
-        .get("email")
-        .and_then(Json::as_str)
-        .unwrap_or_default()
 }
 
 async fn find_by_email(ctx: &TargetContext, email: &str) -> Result<Option<Json>, ApiError> {
@@ -48,15 +42,14 @@ async fn find_by_email(ctx: &TargetContext, email: &str) -> Result<Option<Json>,
         .and_then(|items| items.first().cloned()))
 }
 
-async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let mut body = customer_body(&ctx.target, change).map_err(ApiError::Configuration)?;
-    resolve_region(ctx, change, &mut body).await?;
-    let mut existing = find_by_email(ctx, email_of(&change.payload)).await?;
+async fn upsert(ctx: &TargetContext, customer: &CustomerChange) -> Result<(), ApiError> {
+    let mut body = customer_body(&ctx.target, customer).map_err(ApiError::Configuration)?;
+    resolve_region(ctx, customer, &mut body).await?;
+    let mut existing = find_by_email(ctx, &customer.email).await?;
     if existing.is_none() {
         // The ERP changed the e-mail: the account is under the old one.
-        if let Some(before) = &change.before {
-            let old = email_of(before);
-            if old != email_of(&change.payload) {
+        if let Some(old) = &customer.previous_email {
+            if *old != customer.email {
                 existing = find_by_email(ctx, old).await?;
             }
         }
@@ -65,7 +58,7 @@ async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
         None => {
             // An account under the e-mail after a lost answer is the one
             // the first attempt created.
-            let email = email_of(&change.payload);
+            let email = customer.email.as_str();
             ctx.client
                 .create(Method::POST, "/V1/customers", Some(&body), || {
                     find_by_email(ctx, email)
@@ -98,10 +91,10 @@ async fn upsert(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
 /// from the code alone, and an id is never made up.
 async fn resolve_region(
     ctx: &TargetContext,
-    change: &Change,
+    customer: &CustomerChange,
     body: &mut Json,
 ) -> Result<(), ApiError> {
-    let Some((country, code)) = customer_province(change) else {
+    let Some((country, code)) = customer.province() else {
         return Ok(());
     };
     let region = if country.is_empty() {
@@ -113,7 +106,7 @@ async fn resolve_region(
         tracing::warn!(
             "customer {}: province {code:?} is not a region of country {country:?} in target {}; \
              the address is sent without a province",
-            change.key,
+            customer.code,
             ctx.target.name
         );
     }

@@ -8,6 +8,7 @@
 //! beyond what it had before the first attempt (or its cancellation) mean
 //! the first attempt took effect (see `RestClient::create`).
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -17,36 +18,41 @@ use serde_json::{json, Value as Json};
 use super::{Outcome, TargetContext};
 use crate::magento::client::SearchCriteria;
 use crate::magento::error::ApiError;
-use crate::reconcile::Change;
+use crate::magento::payload::{fulfilment_request, Request};
+use crate::reconcile::{Change, FulfilmentAct, FulfilmentChange};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
     // Events of one order go in file order (ship, then invoice); orders go
     // side by side.
-    let mut by_order: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut by_order: Vec<(String, Vec<(usize, FulfilmentChange)>)> = Vec::new();
+    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
     for (i, c) in changes.iter().enumerate() {
-        let order = field(&c.payload, "order_number");
-        match by_order.iter_mut().find(|(o, _)| o == order) {
-            Some((_, idx)) => idx.push(i),
-            None => by_order.push((order.to_string(), vec![i])),
+        let event = match FulfilmentChange::of(c) {
+            Ok(event) => event,
+            Err(message) => {
+                outcomes[i] = Outcome::from(Err(ApiError::Rejected { status: 0, message }));
+                continue;
+            }
+        };
+        match by_order.iter_mut().find(|(o, _)| *o == event.order_number) {
+            Some((_, events)) => events.push((i, event)),
+            None => by_order.push((event.order_number.clone(), vec![(i, event)])),
         }
     }
     let mut set = tokio::task::JoinSet::new();
-    for (_, idx) in by_order {
+    for (_, events) in by_order {
         let ctx = Arc::clone(ctx);
-        let events: Vec<(usize, Change)> =
-            idx.into_iter().map(|i| (i, changes[i].clone())).collect();
         set.spawn(
             async move {
                 let mut done = Vec::with_capacity(events.len());
-                for (i, change) in events {
-                    done.push((i, Outcome::from(apply_event(&ctx, &change).await)));
+                for (i, event) in events {
+                    done.push((i, Outcome::from(apply_event(&ctx, &event).await)));
                 }
                 done
             }
             .in_current_span(),
         );
     }
-    let mut outcomes = vec![Outcome::Failed("not attempted".into()); changes.len()];
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(done) => {
@@ -58,10 +64,6 @@ pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> 
         }
     }
     outcomes
-}
-
-fn field<'a>(p: &'a serde_json::Map<String, Json>, key: &str) -> &'a str {
-    p.get(key).and_then(Json::as_str).unwrap_or_default()
 }
 
 async fn find_order(ctx: &TargetContext, increment_id: &str) -> Result<Json, ApiError> {
@@ -77,16 +79,23 @@ async fn find_order(ctx: &TargetContext, increment_id: &str) -> Result<Json, Api
         })
 }
 
-async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let p = &change.payload;
-    let order = find_order(ctx, field(p, "order_number")).await?;
+/// The request of an invoice or a cancellation, which name no items (so
+/// no item id is looked up).
+fn order_request(ctx: &TargetContext, event: &FulfilmentChange, id: i64) -> Request {
+    let no_lookup = |_: &str| Ok::<Json, Infallible>(Json::Null);
+    fulfilment_request(&ctx.target, event, &id.to_string(), no_lookup)
+        .unwrap_or_else(|never| match never {})
+}
+
+async fn apply_event(ctx: &TargetContext, event: &FulfilmentChange) -> Result<(), ApiError> {
+    let order = find_order(ctx, &event.order_number).await?;
     let id = order
         .get("entity_id")
         .and_then(Json::as_i64)
         .ok_or_else(|| ApiError::Protocol("an order without entity_id".into()))?;
-    match field(p, "event") {
-        "S" | "P" => ship(ctx, change, &order, id).await,
-        "F" => {
+    match event.act {
+        FulfilmentAct::Ship => ship(ctx, event, &order, id).await,
+        FulfilmentAct::Invoice => {
             let invoiced = order
                 .get("total_invoiced")
                 .and_then(Json::as_f64)
@@ -100,25 +109,22 @@ async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiErro
             }
             let lines = parent_lines(&order);
             let before = sum_of(&lines, "qty_invoiced");
-            let body = json!({ "capture": true, "notify": true });
+            let request = order_request(ctx, event, id);
             ctx.client
-                .create(
-                    Method::POST,
-                    &format!("/V1/order/{id}/invoice"),
-                    Some(&body),
-                    || grown(ctx, id, &lines, "qty_invoiced", before),
-                )
+                .create(Method::POST, &request.path, Some(&request.body), || {
+                    grown(ctx, id, &lines, "qty_invoiced", before)
+                })
                 .await?;
             Ok(())
         }
-        "A" => {
+        FulfilmentAct::Cancel => {
             if order.get("state").and_then(Json::as_str) == Some("canceled") {
                 return Ok(());
             }
-            let path = format!("/V1/orders/{id}/cancel");
+            let request = order_request(ctx, event, id);
             let done = ctx
                 .client
-                .create(Method::POST, &path, None, || canceled(ctx, id))
+                .create(Method::POST, &request.path, None, || canceled(ctx, id))
                 .await?;
             if done == Json::Bool(true) {
                 return Ok(());
@@ -134,25 +140,25 @@ async fn apply_event(ctx: &TargetContext, change: &Change) -> Result<(), ApiErro
                 status: 200,
                 message: format!(
                     "Magento cannot cancel order {} in state {state}",
-                    field(p, "order_number"),
+                    event.order_number,
                 ),
             })
         }
-        other => Err(ApiError::Rejected {
-            status: 0,
-            message: format!("unknown fulfilment event {other:?}"),
-        }),
     }
 }
 
-async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Result<(), ApiError> {
-    let p = &change.payload;
-    let tracking = field(p, "tracking_number");
+async fn ship(
+    ctx: &TargetContext,
+    event: &FulfilmentChange,
+    order: &Json,
+    id: i64,
+) -> Result<(), ApiError> {
+    let tracking = event.tracking_number.as_str();
     // Each shipment carries the ERP event it makes, in a comment of its
     // own: what Magento holds says whether this event was shipped, across
     // crashes and lost answers alike (a partial shipment without tracking
     // number has nothing else to tell it by).
-    let marker = format!("ERP event {}", change.key);
+    let marker = event.marker();
     let made = shipments_of(ctx, id).await?.iter().any(|s| {
         carries(s, "comments", "comment", &marker)
             || (!tracking.is_empty() && carries(s, "tracks", "track_number", tracking))
@@ -161,60 +167,28 @@ async fn ship(ctx: &TargetContext, change: &Change, order: &Json, id: i64) -> Re
         return Ok(());
     }
     let lines = parent_lines(order);
-    let mut items = Vec::new();
     let mut asked = Vec::new();
-    for item in p
-        .get("items")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let sku = item.get("sku").and_then(Json::as_str).unwrap_or_default();
-        let qty: f64 = item
-            .get("quantity")
-            .and_then(Json::as_str)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0.0);
+    let request = fulfilment_request(&ctx.target, event, &id.to_string(), |sku| {
         let line = lines
             .iter()
             .find(|l| l.get("sku").and_then(Json::as_str) == Some(sku))
             .ok_or_else(|| ApiError::Rejected {
                 status: 0,
-                message: format!("order {} has no item {sku}", field(p, "order_number")),
+                message: format!("order {} has no item {sku}", event.order_number),
             })?;
-        let item_id = line
+        asked.push(line.clone());
+        Ok(json!(line
             .get("item_id")
             .and_then(Json::as_i64)
-            .unwrap_or_default();
-        items.push(json!({ "order_item_id": item_id, "qty": qty }));
-        asked.push(line.clone());
-    }
+            .unwrap_or_default()))
+    })?;
     // No items ships everything left, so any line may grow.
     let watched = if asked.is_empty() { lines } else { asked };
     let before = sum_of(&watched, "qty_shipped");
-    let carrier_code = field(p, "carrier");
-    let carrier = ctx.target.carriers.get(carrier_code);
-    let mut tracks = Vec::new();
-    if !tracking.is_empty() {
-        tracks.push(json!({
-            "track_number": tracking,
-            "carrier_code": carrier.map(|c| c.code.as_str()).unwrap_or("custom"),
-            "title": carrier.map(|c| c.title.as_str()).unwrap_or(carrier_code),
-        }));
-    }
-    let body = json!({
-        "items": items,
-        "notify": true,
-        "tracks": tracks,
-        "comment": { "comment": marker, "is_visible_on_front": 0 },
-    });
     ctx.client
-        .create(
-            Method::POST,
-            &format!("/V1/order/{id}/ship"),
-            Some(&body),
-            || grown(ctx, id, &watched, "qty_shipped", before),
-        )
+        .create(Method::POST, &request.path, Some(&request.body), || {
+            grown(ctx, id, &watched, "qty_shipped", before)
+        })
         .await?;
     Ok(())
 }

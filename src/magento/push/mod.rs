@@ -89,9 +89,10 @@ pub async fn push(
 
 /// Runs `task` for every change at once (the client bounds the concurrency)
 /// and collects the outcomes in order.
-async fn for_each<F, Fut>(ctx: &Arc<TargetContext>, changes: &[Change], task: F) -> Vec<Outcome>
+async fn for_each<C, F, Fut>(ctx: &Arc<TargetContext>, changes: &[C], task: F) -> Vec<Outcome>
 where
-    F: Fn(Arc<TargetContext>, Change) -> Fut,
+    C: Clone,
+    F: Fn(Arc<TargetContext>, C) -> Fut,
     Fut: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
 {
     let mut set = tokio::task::JoinSet::new();

@@ -10,67 +10,54 @@ use serde_json::{json, Value as Json};
 
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::error::ApiError;
-use crate::magento::payload::{path_segment, product_requests, ALL_STORES, SELECT_ATTRIBUTES};
-use crate::reconcile::{Action, Change};
-
-fn text<'a>(c: &'a Change, key: &str) -> &'a str {
-    c.payload
-        .get(key)
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-}
+use crate::magento::payload::{
+    path_segment, product_change_requests, ALL_STORES, SELECT_ATTRIBUTES,
+};
+use crate::reconcile::{Change, ProductChange, ProductKind};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
-    let mut outcomes = for_each(ctx, changes, |ctx, change| async move {
-        save(&ctx, &change).await
+    let products: Vec<ProductChange> = changes.iter().map(ProductChange::of).collect();
+    let mut outcomes = for_each(ctx, &products, |ctx, product| async move {
+        save(&ctx, &product).await
     })
     .await;
 
     // Option values of each parent's axes, from the variants being sent.
-    let mut axis_values: HashMap<String, HashMap<String, BTreeSet<String>>> = HashMap::new();
-    for c in changes.iter().filter(|c| text(c, "kind") == "V") {
-        let parent = text(c, "parent_sku");
-        for axis in ["size", "color"] {
-            let v = text(c, axis);
-            if !v.is_empty() {
-                axis_values
-                    .entry(parent.to_string())
-                    .or_default()
-                    .entry(axis.to_string())
-                    .or_default()
-                    .insert(v.to_string());
-            }
+    let mut axis_values: HashMap<&str, HashMap<&str, BTreeSet<&str>>> = HashMap::new();
+    for p in products.iter().filter(|p| p.kind == ProductKind::Variant) {
+        for (axis, value) in &p.axis_values {
+            axis_values
+                .entry(p.parent.as_str())
+                .or_default()
+                .entry(axis)
+                .or_default()
+                .insert(value);
         }
     }
-    let axis_values = Arc::new(axis_values);
-    for (i, c) in changes.iter().enumerate() {
-        let becomes_parent =
-            text(c, "kind") == "C" && (c.action == Action::Create || c.fields.contains_key("kind"));
-        if outcomes[i] != Outcome::Applied || !becomes_parent {
+    for (i, p) in products.iter().enumerate() {
+        if outcomes[i] != Outcome::Applied || !p.becomes_parent() {
             continue;
         }
-        let axes = c.variant_axes.clone().unwrap_or_default();
-        let values = axis_values.get(&c.key).cloned().unwrap_or_default();
-        outcomes[i] = configure_parent(ctx, &c.key, &axes, &values).await.into();
+        let values = axis_values.get(p.sku.as_str());
+        outcomes[i] = configure_parent(ctx, &p.sku, &p.axes, values).await.into();
     }
-    for (i, c) in changes.iter().enumerate() {
-        let relinks = text(c, "kind") == "V"
-            && (c.action == Action::Create || c.fields.contains_key("parent_sku"));
-        if outcomes[i] != Outcome::Applied || !relinks {
+    for (i, p) in products.iter().enumerate() {
+        if outcomes[i] != Outcome::Applied || !p.links_variant() {
             continue;
         }
-        outcomes[i] = link_variant(ctx, c).await.into();
+        outcomes[i] = link_variant(ctx, p).await.into();
     }
     outcomes
 }
 
-async fn save(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let requests = product_requests(&ctx.target, change).map_err(ApiError::Configuration)?;
+async fn save(ctx: &TargetContext, product: &ProductChange) -> Result<(), ApiError> {
+    let requests =
+        product_change_requests(&ctx.target, product).map_err(ApiError::Configuration)?;
     for mut scoped in requests {
         let body = &mut scoped.request.body;
         resolve_options(ctx, body).await?;
-        if scoped.store == ALL_STORES && change.action == Action::Create {
-            keep_websites(ctx, &change.key, body).await?;
+        if scoped.store == ALL_STORES && product.is_create() {
+            keep_websites(ctx, &product.sku, body).await?;
         }
         ctx.client
             .call_in(
@@ -148,7 +135,7 @@ async fn configure_parent(
     ctx: &TargetContext,
     sku: &str,
     axes: &[String],
-    values: &HashMap<String, BTreeSet<String>>,
+    values: Option<&HashMap<&str, BTreeSet<&str>>>,
 ) -> Result<(), ApiError> {
     let base = format!("/V1/configurable-products/{}/options", path_segment(sku));
     let existing = ctx.client.get(&format!("{base}/all"), &[]).await?;
@@ -167,7 +154,11 @@ async fn configure_parent(
             continue;
         }
         let mut value_ids = Vec::new();
-        for label in values.get(axis).into_iter().flatten() {
+        for label in values
+            .and_then(|v| v.get(axis.as_str()))
+            .into_iter()
+            .flatten()
+        {
             let id = ctx.options.option_id(&ctx.client, axis, label).await?;
             value_ids.push(json!({ "value_index": id.parse::<i64>().unwrap_or_default() }));
         }
@@ -198,19 +189,13 @@ async fn configure_parent(
     Ok(())
 }
 
-async fn link_variant(ctx: &TargetContext, change: &Change) -> Result<(), ApiError> {
-    let parent = text(change, "parent_sku");
-    let old_parent = change
-        .before
-        .as_ref()
-        .and_then(|b| b.get("parent_sku"))
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+async fn link_variant(ctx: &TargetContext, product: &ProductChange) -> Result<(), ApiError> {
+    let (parent, old_parent) = (product.parent.as_str(), product.previous_parent.as_str());
     if !old_parent.is_empty() && old_parent != parent {
         let path = format!(
             "/V1/configurable-products/{}/children/{}",
             path_segment(old_parent),
-            path_segment(&change.key)
+            path_segment(&product.sku)
         );
         match ctx.client.call(Method::DELETE, &path, None, &[]).await {
             Ok(_) | Err(ApiError::NotFound { .. }) => {}
@@ -221,7 +206,7 @@ async fn link_variant(ctx: &TargetContext, change: &Change) -> Result<(), ApiErr
         return Ok(());
     }
     let path = format!("/V1/configurable-products/{}/child", path_segment(parent));
-    let body = json!({ "childSku": change.key });
+    let body = json!({ "childSku": product.sku });
     match ctx.client.call(Method::POST, &path, Some(&body), &[]).await {
         Ok(_) => Ok(()),
         // A retry after a crash finds the link already there: that is success.
