@@ -17,7 +17,8 @@ struct Cli {
     /// Log level or filter (error, warn, info, debug, trace); default from PONTE_LOG, else info.
     #[arg(long, global = true)]
     log_level: Option<String>,
-    /// Folder of schema files; default PONTE_SCHEMAS, else ./schemas, else the built-in set.
+    /// Folder of schema files; default PONTE_SCHEMAS, else ./schemas, else
+    /// PREFIX/share/ponte/schemas beside PREFIX/bin/ponte, else the built-in set.
     #[arg(long, global = true, env = "PONTE_SCHEMAS")]
     schemas: Option<PathBuf>,
     /// The configuration file (for commands that reach the state or Magento).

@@ -24,7 +24,10 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
     match &registry.source {
         SchemaSource::Folder(dir) => println!("schemas from {}", dir.display()),
         SchemaSource::BuiltIn => {
-            println!("schemas built into ponte (no ./schemas folder, PONTE_SCHEMAS or --schemas)")
+            println!(
+                "schemas built into ponte (no ./schemas folder, PONTE_SCHEMAS, --schemas \
+                 or PREFIX/share/ponte/schemas beside PREFIX/bin/ponte)"
+            )
         }
     }
     for s in &registry.schemas {

@@ -1,8 +1,9 @@
 //! Finding schemas and routing files to them by name.
 //!
-//! Schemas come from a folder (`--schemas`, `PONTE_SCHEMAS`, or `./schemas`
-//! when it exists). The project's own schemas are also compiled in, so that
-//! the binary works from any directory; a folder always wins over them.
+//! Schemas come from a folder (`--schemas`, `PONTE_SCHEMAS`, `./schemas`
+//! when it exists, or the folder a package installs beside the binary). The
+//! project's own schemas are also compiled in, so that the binary works from
+//! any directory; a folder always wins over them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,19 @@ const BUILT_IN: [(&str, &str); 5] = [
     ),
 ];
 
+/// `PREFIX/share/ponte/schemas` for a binary at `PREFIX/bin/ponte`, when
+/// that folder exists: the Debian package puts the schemas in
+/// /usr/share/ponte/schemas, so that `ponte check` run from any directory
+/// reads the same files the operator can open, and `ponte schemas` names them.
+fn installed_folder(exe: &Path) -> Option<PathBuf> {
+    let bin = exe.parent()?;
+    if bin.file_name()? != "bin" {
+        return None;
+    }
+    let dir = bin.parent()?.join("share").join("ponte").join("schemas");
+    dir.is_dir().then_some(dir)
+}
+
 #[derive(Debug, Clone)]
 pub enum SchemaSource {
     Folder(PathBuf),
@@ -59,7 +73,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The folder given, else `PONTE_SCHEMAS`, else `./schemas`, else the built-in set.
+    /// The folder given, else `PONTE_SCHEMAS`, else `./schemas`, else the
+    /// folder a package installs beside the binary, else the built-in set.
     pub fn discover(folder: Option<&Path>) -> Registry {
         let chosen = folder
             .map(Path::to_path_buf)
@@ -67,6 +82,11 @@ impl Registry {
             .or_else(|| {
                 let local = PathBuf::from("schemas");
                 local.is_dir().then_some(local)
+            })
+            .or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| installed_folder(&exe))
             });
         match chosen {
             Some(dir) => Registry::from_folder(&dir),
@@ -196,6 +216,20 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn installed_folder_is_share_ponte_schemas_beside_bin() {
+        let prefix = tempfile::tempdir().unwrap();
+        let exe = prefix.path().join("bin").join("ponte");
+        assert_eq!(installed_folder(&exe), None, "no folder yet");
+        let dir = prefix.path().join("share/ponte/schemas");
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(installed_folder(&exe), Some(dir));
+        // A binary outside a `bin` folder (target/release/ponte) has no
+        // install prefix, whatever lies beside it.
+        let loose = prefix.path().join("release").join("ponte");
+        assert_eq!(installed_folder(&loose), None);
+    }
 
     #[test]
     fn built_in_schemas_all_load() {
