@@ -10,6 +10,7 @@
 //!
 //! `samples/ponte.toml` is the commented reference.
 
+mod ops;
 mod read;
 mod secret;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use ops::Ops;
 pub use read::parse_duration;
 pub use secret::{Secret, SecretString};
 
@@ -103,6 +105,8 @@ pub struct Config {
     pub intake: Intake,
     pub orders: Orders,
     pub targets: Vec<Target>,
+    /// `[http]`, `[alerts]`, `[expect]`.
+    pub ops: Ops,
     /// The file the configuration came from (as given), for messages.
     pub source: PathBuf,
 }
@@ -155,6 +159,8 @@ pub struct Orders {
     pub statuses: Vec<String>,
     /// The company code (ditta) in the ORDINI header, up to 6 characters.
     pub company: String,
+    /// How long the poll may fail before an alert.
+    pub alert_after: Duration,
 }
 
 impl Default for Orders {
@@ -164,6 +170,7 @@ impl Default for Orders {
             overlap: Duration::from_secs(600),
             statuses: vec!["pending".to_string(), "processing".to_string()],
             company: "000001".to_string(),
+            alert_after: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -44,6 +44,13 @@ pub(super) fn config(
         Some(s) => read_orders(s)?,
         None => Orders::default(),
     };
+    let ops = super::ops::read(
+        root.take("http"),
+        root.take("alerts"),
+        root.take("expect"),
+        base_dir,
+        source_name,
+    )?;
     let target_values = match root.take("target") {
         Some(Value::Array(items)) => items,
         Some(other) => {
@@ -82,6 +89,7 @@ pub(super) fn config(
         intake,
         orders,
         targets,
+        ops,
         source: PathBuf::from(source_name),
     })
 }
@@ -524,12 +532,14 @@ fn read_orders(mut s: Section<'_>) -> Result<Orders, ConfigError> {
         Some(c) => c.trim().to_string(),
         None => d.company,
     };
+    let alert_after = s.duration("alert_after", d.alert_after)?;
     s.finish()?;
     Ok(Orders {
         poll_interval,
         overlap,
         statuses,
         company,
+        alert_after,
     })
 }
 

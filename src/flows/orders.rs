@@ -161,6 +161,9 @@ impl OrdersPoller {
                     report.error = Some(format!("{e:#}"));
                 }
                 log(&report);
+                if let Err(e) = crate::operate::record::orders_polled(store, &report) {
+                    tracing::warn!(target = %report.target, "{e}");
+                }
                 report
             })
             .collect()

@@ -15,6 +15,7 @@ use super::folders::{archive_day, unique_in};
 use super::readiness::marker_path;
 use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
+use crate::operate::record;
 use crate::reconcile::{held_report, Verdict};
 use crate::state::{FileRow, Store};
 use ponte_layout::record::line::{read_field, LineView, Parsed};
@@ -205,12 +206,20 @@ pub fn process(
             .find(|f| f.status == "applied" || f.status == "applied-with-failures")
         {
             let path = settle_file(claimed, config, "duplicate", opts)?;
-            store.insert_file(&file_row(
-                claimed,
+            let why = format!("same content as {} (file {})", done.name, done.id);
+            let id = store.insert_file(&file_row(claimed, "duplicate", None, Some(&why)))?;
+            let run = record::file_started(store, id)?;
+            let flow = &claimed.schema.flow;
+            record::file_done(
+                store,
+                run,
+                &claimed.name,
+                flow,
                 "duplicate",
+                Some(&path),
                 None,
-                Some(&format!("same content as {} (file {})", done.name, done.id)),
-            ))?;
+                Some(&why),
+            )?;
             tracing::info!(file = %claimed.name, of = %done.name, "duplicate content: archived, nothing sent");
             return Ok((
                 Disposition::Duplicate {
@@ -230,6 +239,7 @@ pub fn process(
             None,
         ))?,
     };
+    let run = record::file_started(store, file_id)?;
     let result = ingest_file(
         &claimed.path,
         Arc::clone(&claimed.schema),
@@ -281,7 +291,40 @@ pub fn process(
             reject(claimed, config, store, opts, file_id, &result, "stale", why)?
         }
     };
+    let (outcome, path, error) = match &disposition {
+        Disposition::Archived {
+            path,
+            all_applied: true,
+        } => ("applied", path, None),
+        Disposition::Archived { path, .. } => ("applied-with-failures", path, None),
+        Disposition::Duplicate { path, .. } => ("duplicate", path, None),
+        Disposition::Rejected { path, reason } => (
+            rejected_status(&result.verdict),
+            path,
+            Some(reason.as_str()),
+        ),
+    };
+    let flow = &claimed.schema.flow;
+    record::file_done(
+        store,
+        run,
+        &claimed.name,
+        flow,
+        outcome,
+        Some(path),
+        Some(&result),
+        error,
+    )?;
     Ok((disposition, Some(result)))
+}
+
+/// The `files` status `reject` gave a verdict.
+fn rejected_status(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Held { .. } => "held",
+        Verdict::Stale { .. } => "stale",
+        _ => "rejected",
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use super::folders::unique_in;
 use super::lifecycle::Claimed;
+use crate::operate;
 use crate::state::{FileRow, Store, StoreError};
 
 /// Why a file was not processed, for its report.
@@ -37,7 +38,7 @@ pub fn reject(
     store: &Store,
     u: &Unprocessable<'_>,
 ) -> Result<Settled, StoreError> {
-    record(store, c, u.why)?;
+    record(store, c, u.why, rejected)?;
     let dest = match move_into(&c.path, rejected, &c.name) {
         Ok(dest) => dest,
         Err(e) => return Ok(Settled::Stuck(e)),
@@ -56,25 +57,40 @@ pub fn reject(
 
 /// The files table says what became of it, so that `reprocess` and the
 /// history see the rejection like any other.
-fn record(store: &Store, c: &Claimed, why: &str) -> Result<(), StoreError> {
+fn record(store: &Store, c: &Claimed, why: &str, rejected: &Path) -> Result<(), StoreError> {
     let earlier = store.files_with_hash(&c.content_hash)?;
-    match earlier.iter().find(|f| f.status == "claimed") {
-        Some(row) => store.set_file_status(row.id, "rejected", Some(why)),
-        None => store
-            .insert_file(&FileRow {
-                id: 0,
-                content_hash: c.content_hash.clone(),
-                name: c.name.clone(),
-                flow: c.schema.flow.clone(),
-                exported_at: None,
-                mode: None,
-                status: "rejected".into(),
-                records: 0,
-                bad_records: 0,
-                error: Some(why.to_string()),
-            })
-            .map(|_| ()),
-    }
+    let id = match earlier.iter().find(|f| f.status == "claimed") {
+        Some(row) => {
+            store.set_file_status(row.id, "rejected", Some(why))?;
+            row.id
+        }
+        None => store.insert_file(&FileRow {
+            id: 0,
+            content_hash: c.content_hash.clone(),
+            name: c.name.clone(),
+            flow: c.schema.flow.clone(),
+            exported_at: None,
+            mode: None,
+            status: "rejected".into(),
+            records: 0,
+            bad_records: 0,
+            error: Some(why.to_string()),
+        })?,
+    };
+    let run = operate::record::file_started(store, id)?;
+    let rejected = rejected.join(&c.name);
+    let rejected = Some(rejected.as_path());
+    let flow = &c.schema.flow;
+    operate::record::file_done(
+        store,
+        run,
+        &c.name,
+        flow,
+        "rejected",
+        rejected,
+        None,
+        Some(why),
+    )
 }
 
 fn move_into(from: &Path, dir: &Path, name: &str) -> anyhow::Result<PathBuf> {

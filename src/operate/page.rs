@@ -1,0 +1,227 @@
+//! The status page and its detail pages: server-rendered HTML (maud
+//! escapes every value), one inline stylesheet, no script, no external
+//! asset, readable on a phone. It shows what the commands show and
+//! nothing of the configuration: no URL, no token, no credential.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::report::*;
+
+/// Seconds between the page's own reloads.
+pub const REFRESH_SECS: u32 = 30;
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--line:#8884}
+body{font:15px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;padding:.75rem;max-width:72rem}
+h1{font-size:1.3rem;margin:.2rem 0 .6rem}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.6rem}
+.card{border:1px solid var(--line);border-radius:.5rem;padding:.5rem .7rem}
+.card b{display:block}.muted{opacity:.7;font-size:.9em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;width:100%;font-size:.92em}
+th,td{text-align:left;padding:.3rem .45rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}
+code,pre{font:13px ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-word}
+a{color:inherit}
+"#;
+
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content=(REFRESH_SECS);
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                (body)
+                p.muted { "Refreshes every " (REFRESH_SECS) " s · " a href="/" { "status" } " · " a href="/metrics" { "metrics" } }
+            }
+        }
+    }
+}
+
+fn outcome_class(outcome: &str) -> &'static str {
+    match outcome {
+        "applied" | "duplicate" => "ok",
+        "applied-with-failures" | "claimed" => "warn",
+        _ => "bad",
+    }
+}
+
+fn or_dash(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("—")
+}
+
+/// Percent-encodes a path segment (a key may hold `/`, `#`, spaces).
+fn segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn entity_href(flow: &str, key: &str) -> String {
+    format!("/entity/{}/{}", segment(flow), segment(key))
+}
+
+/// `/`: the status, the last files, the failures.
+pub fn status(s: &StatusReport, files: &[FileRow], failures: &[FailureRow]) -> Markup {
+    let body = html! {
+        h1 { "ponte" }
+        div.cards {
+            div.card {
+                b { "Service" }
+                @if s.service.running {
+                    span.ok { "running" } " · pid " (s.service.pid.map(|p| p.to_string()).unwrap_or_default())
+                    div.muted { "since " (or_dash(&s.service.since)) }
+                } @else {
+                    span.bad { "not running" }
+                }
+                div.muted { "last file " (or_dash(&s.service.last_activity)) }
+            }
+            div.card {
+                b { "Share" }
+                (s.waiting.len()) " waiting · " (s.in_progress.len()) " in progress"
+                div.muted { (s.rejected_recently.len()) " rejected in 7 days" }
+            }
+            div.card {
+                b { "Failing entities" }
+                @if failures.is_empty() { span.ok { "none" } } @else { span.bad { (failures.len()) } }
+            }
+        }
+        @if !s.waiting.is_empty() {
+            h2 { "Waiting in inbound" }
+            div.scroll { table {
+                tr { th { "File" } th { "Flow" } th { "Why" } th { "Age" } }
+                @for w in &s.waiting {
+                    tr { td { (w.name) } td { (w.flow.as_deref().unwrap_or("—")) } td { (w.why) } td.n { (w.age_seconds) " s" } }
+                }
+            } }
+        }
+        h2 { "Flows" }
+        div.scroll { table {
+            tr { th { "Flow" } th { "Target" } th { "Last applied file" } th { "When" } th { "Failing" } th { "Next retry" } }
+            @for f in &s.flows {
+                tr {
+                    td { (f.flow) } td { (f.target) } td { (or_dash(&f.last_file)) } td { (or_dash(&f.last_applied_at)) }
+                    td.n { @if f.failing > 0 { span.bad { (f.failing) } } @else { "0" } }
+                    td { (or_dash(&f.next_retry)) }
+                }
+            }
+        } }
+        @if !s.orders.is_empty() {
+            h2 { "Orders" }
+            div.scroll { table {
+                tr { th { "Target" } th { "Last poll" } th { "Watermark" } th { "Last ORD file" } th { "Orders" } }
+                @for o in &s.orders {
+                    tr { td { (o.target) } td { (or_dash(&o.last_poll)) } td { (or_dash(&o.watermark)) } td { (or_dash(&o.last_file)) } td.n { (o.last_file_orders) } }
+                }
+            } }
+        }
+        h2 { "Failures" }
+        (failure_table(failures))
+        h2 { "Last files" }
+        (file_table(files))
+    };
+    layout("ponte status", body)
+}
+
+fn failure_table(failures: &[FailureRow]) -> Markup {
+    html! {
+        @if failures.is_empty() {
+            p.ok { "Nothing refused." }
+        } @else {
+            div.scroll { table {
+                tr { th { "Key" } th { "Flow" } th { "Target" } th { "Magento said" } th { "Attempts" } th { "Next retry" } }
+                @for f in failures {
+                    tr {
+                        td { a href=(entity_href(&f.flow, &f.key)) { (f.key) } }
+                        td { (f.flow) } td { (f.target) }
+                        td.bad { (f.message) }
+                        td.n { (f.attempts) }
+                        td { (or_dash(&f.next_retry)) }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+fn file_table(files: &[FileRow]) -> Markup {
+    html! {
+        div.scroll { table {
+            tr { th { "When" } th { "File" } th { "Outcome" } th { "Sent" } th { "Unchanged" } th { "Failed" } }
+            @for f in files {
+                tr {
+                    td { (or_dash(&f.finished_at)) }
+                    td { a href={ "/file/" (f.id) } { (f.name) } }
+                    td class=(outcome_class(&f.outcome)) { (f.outcome) }
+                    td.n { (f.targets.iter().map(|t| t.sent).sum::<u64>()) }
+                    td.n { (f.targets.iter().map(|t| t.unchanged).sum::<u64>()) }
+                    td.n { (f.targets.iter().map(|t| t.failed).sum::<u64>()) }
+                }
+            }
+        } }
+    }
+}
+
+/// `/file/ID`: one file's history row, per target.
+pub fn file(f: &FileRow) -> Markup {
+    let body = html! {
+        h1 { (f.name) }
+        p { span class=(outcome_class(&f.outcome)) { (f.outcome) } " · " (f.flow) }
+        div.scroll { table {
+            tr { th { "First seen" } td { (or_dash(&f.first_seen)) } }
+            tr { th { "Finished" } td { (or_dash(&f.finished_at)) } }
+            tr { th { "Duration" } td { (f.duration_ms.map(|d| format!("{:.1} s", d as f64 / 1000.0)).unwrap_or_else(|| "—".into())) } }
+            tr { th { "Now in" } td { code { (or_dash(&f.location)) } } }
+            @if let Some(e) = &f.error { tr { th { "Why" } td.bad { pre { (e) } } } }
+        } }
+        h2 { "Targets" }
+        div.scroll { table {
+            tr { th { "Target" } th { "Sent" } th { "Unchanged" } th { "Failed" } }
+            @for t in &f.targets {
+                tr { td { (t.target) } td.n { (t.sent) } td.n { (t.unchanged) } td.n { (t.failed) } }
+            }
+        } }
+    };
+    layout(&f.name, body)
+}
+
+/// `/entity/FLOW/KEY`: what `show` gives.
+pub fn entity(d: &KeyDetail) -> Markup {
+    let body = html! {
+        h1 { (d.key) }
+        h2 { "What the ERP said" }
+        @if d.desired.is_empty() { p.muted { "Nothing recorded as a row (a large file's entities are kept as its lines)." } }
+        @for x in &d.desired {
+            div.card {
+                b { (x.flow) @if x.removed { " · removed" } }
+                div.muted { "from " (or_dash(&x.file)) }
+                pre { (serde_json::to_string_pretty(&x.fields).unwrap_or_default()) }
+            }
+        }
+        h2 { "What the targets acknowledged" }
+        div.scroll { table {
+            tr { th { "Target" } th { "Flow" } th { "When" } }
+            @for a in &d.applied { tr { td { (a.target) } td { (a.flow) } td { (or_dash(&a.at)) } } }
+        } }
+        h2 { "Failures" }
+        (failure_table(&d.failures))
+    };
+    layout(&d.key, body)
+}
+
+pub fn not_found(what: &str) -> Markup {
+    layout("not found", html! { h1 { "Not found" } p { (what) } })
+}
