@@ -118,7 +118,7 @@ impl World {
 /// knows: complete, and rejected.
 fn bad_products(path: &Path) -> PathBuf {
     let sample = std::fs::read(common::root().join("samples/ART20261128020000.txt")).unwrap();
-    let header_time = path.file_name().unwrap().to_str().unwrap()[3..17].as_bytes();
+    let header_time = &path.file_name().unwrap().to_str().unwrap().as_bytes()[3..17];
     let mut bytes = sample.clone();
     let at = sample
         .windows(14)
@@ -304,8 +304,11 @@ fn get(url: &str, token: Option<&str>) -> (u16, String) {
     })
 }
 
+/// Each event a receiver got: its Authorization header and its body.
+type Received = Arc<Mutex<Vec<(Option<String>, Json)>>>;
+
 /// A webhook on loopback that keeps what it is sent.
-fn receiver() -> (SocketAddr, Arc<Mutex<Vec<(Option<String>, Json)>>>) {
+fn receiver() -> (SocketAddr, Received) {
     let got = Arc::new(Mutex::new(Vec::new()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -553,5 +556,59 @@ fn browse(base: &str) {
             shot.metadata().is_ok_and(|m| m.len() > 1000),
             "{name} not written"
         );
+    }
+}
+
+/// A server of this process's own, over an empty state, with a health
+/// check whose scan beats when the test says.
+fn serve(token: Option<&str>) -> (String, &'static ponte::operate::health::Health, World) {
+    let w = world("");
+    let config = ponte::config::Config::load(&w.config()).unwrap();
+    let registry = ponte_layout::schema::Registry::built_in();
+    let health: &'static ponte::operate::health::Health =
+        Box::leak(Box::new(ponte::operate::health::Health::new()));
+    let token = token.map(|t| {
+        std::env::set_var("PONTE_TEST_HTTP_TOKEN", t);
+        ponte::config::Secret::Env("PONTE_TEST_HTTP_TOKEN".into())
+            .resolve()
+            .unwrap()
+    });
+    let addr = ponte::operate::http::start(
+        &config,
+        &registry,
+        "127.0.0.1:0".parse().unwrap(),
+        token,
+        health,
+    )
+    .unwrap();
+    (format!("http://{addr}"), health, w)
+}
+
+#[test]
+fn healthz_is_503_naming_the_loop_that_is_late() {
+    let (base, health, _w) = serve(None);
+    health.expect(Duration::from_millis(300), Some(Duration::from_secs(3600)));
+    health.beat_scan();
+    health.beat_orders();
+    assert_eq!(get(&format!("{base}/healthz"), None), (200, "ok\n".into()));
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, body) = get(&format!("{base}/healthz"), None);
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("scan") && !body.contains("orders"), "{body}");
+    health.beat_scan();
+    assert_eq!(get(&format!("{base}/healthz"), None).0, 200);
+}
+
+#[test]
+fn with_a_token_every_request_needs_it() {
+    let (base, health, _w) = serve(Some("s3cret-token"));
+    health.beat_scan();
+    for path in ["/", "/metrics", "/healthz", "/file/1", "/entity/ARTICOLI/X"] {
+        let url = format!("{base}{path}");
+        assert_eq!(get(&url, None).0, 401, "{path} without a token");
+        assert_eq!(get(&url, Some("wrong")).0, 401, "{path} with a wrong one");
+        let (code, body) = get(&url, Some("s3cret-token"));
+        assert!(code == 200 || code == 404, "{path}: {code}");
+        assert!(!body.contains("s3cret-token"), "{path} shows the token");
     }
 }

@@ -213,12 +213,14 @@ pub fn process(
             record::file_done(
                 store,
                 run,
-                &claimed.name,
-                flow,
-                "duplicate",
-                Some(&path),
-                None,
-                Some(&why),
+                &record::Done {
+                    name: &claimed.name,
+                    flow,
+                    outcome: "duplicate",
+                    location: Some(&path),
+                    result: None,
+                    error: Some(&why),
+                },
             )?;
             tracing::info!(file = %claimed.name, of = %done.name, "duplicate content: archived, nothing sent");
             return Ok((
@@ -308,12 +310,14 @@ pub fn process(
     record::file_done(
         store,
         run,
-        &claimed.name,
-        flow,
-        outcome,
-        Some(path),
-        Some(&result),
-        error,
+        &record::Done {
+            name: &claimed.name,
+            flow,
+            outcome,
+            location: Some(path),
+            result: Some(&result),
+            error,
+        },
     )?;
     Ok((disposition, Some(result)))
 }

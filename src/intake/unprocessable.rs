@@ -84,12 +84,14 @@ fn record(store: &Store, c: &Claimed, why: &str, rejected: &Path) -> Result<(), 
     operate::record::file_done(
         store,
         run,
-        &c.name,
-        flow,
-        "rejected",
-        rejected,
-        None,
-        Some(why),
+        &operate::record::Done {
+            name: &c.name,
+            flow,
+            outcome: "rejected",
+            location: rejected,
+            result: None,
+            error: Some(why),
+        },
     )
 }
 

@@ -36,6 +36,10 @@ pub fn schema_flow(name: &str) -> String {
     }
 }
 
+/// A file's latest run: when it started and ended (epoch seconds), what
+/// it sent.
+type FileRun = (Option<i64>, Option<i64>, FileSummary);
+
 /// A read-only look at the state directory; an empty state when ponte
 /// has not written one yet.
 pub struct Collector<'a> {
@@ -108,10 +112,7 @@ impl<'a> Collector<'a> {
 
     /// The latest run of each file: when it started and ended, and what it
     /// sent.
-    fn file_runs(
-        &self,
-        ids: impl Iterator<Item = i64>,
-    ) -> anyhow::Result<HashMap<i64, (Option<i64>, Option<i64>, FileSummary)>> {
+    fn file_runs(&self, ids: impl Iterator<Item = i64>) -> anyhow::Result<HashMap<i64, FileRun>> {
         let Some(conn) = &self.conn else {
             return Ok(HashMap::new());
         };

@@ -275,9 +275,8 @@ pub fn endpoint_of(path: &str) -> String {
     let mut prev = "";
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         out.push('/');
-        if COLLECTIONS.contains(&prev) && !NOT_IDS.contains(&seg) {
-            out.push_str("{id}");
-        } else if seg.chars().any(|c| c.is_ascii_digit()) && seg != "V1" {
+        let names_one = COLLECTIONS.contains(&prev) && !NOT_IDS.contains(&seg);
+        if names_one || (seg.chars().any(|c| c.is_ascii_digit()) && seg != "V1") {
             out.push_str("{id}");
         } else {
             out.push_str(seg);

@@ -24,6 +24,13 @@ th{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}
 code,pre{font:13px ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-word}
 a{color:inherit}
+@media (max-width:40rem){
+table.s,table.s tbody,table.s tr,table.s td{display:block}
+table.s tr:first-child{display:none}
+table.s tr{border:1px solid var(--line);border-radius:.5rem;margin:.45rem 0;padding:.3rem .55rem}
+table.s td{border:0;padding:.08rem 0;display:flex;gap:.6rem;text-align:left}
+table.s td::before{content:attr(data-l);flex:0 0 6.5rem;font-weight:600;opacity:.7}
+}
 "#;
 
 fn layout(title: &str, body: Markup) -> Markup {
@@ -101,30 +108,30 @@ pub fn status(s: &StatusReport, files: &[FileRow], failures: &[FailureRow]) -> M
         }
         @if !s.waiting.is_empty() {
             h2 { "Waiting in inbound" }
-            div.scroll { table {
+            div.scroll { table.s {
                 tr { th { "File" } th { "Flow" } th { "Why" } th { "Age" } }
                 @for w in &s.waiting {
-                    tr { td { (w.name) } td { (w.flow.as_deref().unwrap_or("—")) } td { (w.why) } td.n { (w.age_seconds) " s" } }
+                    tr { td data-l="File" { (w.name) } td data-l="Flow" { (w.flow.as_deref().unwrap_or("—")) } td data-l="Why" { (w.why) } td.n data-l="Age" { (w.age_seconds) " s" } }
                 }
             } }
         }
         h2 { "Flows" }
-        div.scroll { table {
+        div.scroll { table.s {
             tr { th { "Flow" } th { "Target" } th { "Last applied file" } th { "When" } th { "Failing" } th { "Next retry" } }
             @for f in &s.flows {
                 tr {
-                    td { (f.flow) } td { (f.target) } td { (or_dash(&f.last_file)) } td { (or_dash(&f.last_applied_at)) }
-                    td.n { @if f.failing > 0 { span.bad { (f.failing) } } @else { "0" } }
-                    td { (or_dash(&f.next_retry)) }
+                    td data-l="Flow" { (f.flow) } td data-l="Target" { (f.target) } td data-l="Last file" { (or_dash(&f.last_file)) } td data-l="When" { (or_dash(&f.last_applied_at)) }
+                    td.n data-l="Failing" { @if f.failing > 0 { span.bad { (f.failing) } } @else { "0" } }
+                    td data-l="Next retry" { (or_dash(&f.next_retry)) }
                 }
             }
         } }
         @if !s.orders.is_empty() {
             h2 { "Orders" }
-            div.scroll { table {
+            div.scroll { table.s {
                 tr { th { "Target" } th { "Last poll" } th { "Watermark" } th { "Last ORD file" } th { "Orders" } }
                 @for o in &s.orders {
-                    tr { td { (o.target) } td { (or_dash(&o.last_poll)) } td { (or_dash(&o.watermark)) } td { (or_dash(&o.last_file)) } td.n { (o.last_file_orders) } }
+                    tr { td data-l="Target" { (o.target) } td data-l="Last poll" { (or_dash(&o.last_poll)) } td data-l="Watermark" { (or_dash(&o.watermark)) } td data-l="Last ORD file" { (or_dash(&o.last_file)) } td.n data-l="Orders" { (o.last_file_orders) } }
                 }
             } }
         }
@@ -141,15 +148,15 @@ fn failure_table(failures: &[FailureRow]) -> Markup {
         @if failures.is_empty() {
             p.ok { "Nothing refused." }
         } @else {
-            div.scroll { table {
+            div.scroll { table.s {
                 tr { th { "Key" } th { "Flow" } th { "Target" } th { "Magento said" } th { "Attempts" } th { "Next retry" } }
                 @for f in failures {
                     tr {
-                        td { a href=(entity_href(&f.flow, &f.key)) { (f.key) } }
-                        td { (f.flow) } td { (f.target) }
-                        td.bad { (f.message) }
-                        td.n { (f.attempts) }
-                        td { (or_dash(&f.next_retry)) }
+                        td data-l="Key" { a href=(entity_href(&f.flow, &f.key)) { (f.key) } }
+                        td data-l="Flow" { (f.flow) } td data-l="Target" { (f.target) }
+                        td.bad data-l="Magento said" { (f.message) }
+                        td.n data-l="Attempts" { (f.attempts) }
+                        td data-l="Next retry" { (or_dash(&f.next_retry)) }
                     }
                 }
             } }
@@ -159,16 +166,16 @@ fn failure_table(failures: &[FailureRow]) -> Markup {
 
 fn file_table(files: &[FileRow]) -> Markup {
     html! {
-        div.scroll { table {
+        div.scroll { table.s {
             tr { th { "When" } th { "File" } th { "Outcome" } th { "Sent" } th { "Unchanged" } th { "Failed" } }
             @for f in files {
                 tr {
-                    td { (or_dash(&f.finished_at)) }
-                    td { a href={ "/file/" (f.id) } { (f.name) } }
-                    td class=(outcome_class(&f.outcome)) { (f.outcome) }
-                    td.n { (f.targets.iter().map(|t| t.sent).sum::<u64>()) }
-                    td.n { (f.targets.iter().map(|t| t.unchanged).sum::<u64>()) }
-                    td.n { (f.targets.iter().map(|t| t.failed).sum::<u64>()) }
+                    td data-l="When" { (or_dash(&f.finished_at)) }
+                    td data-l="File" { a href={ "/file/" (f.id) } { (f.name) } }
+                    td class=(outcome_class(&f.outcome)) data-l="Outcome" { (f.outcome) }
+                    td.n data-l="Sent" { (f.targets.iter().map(|t| t.sent).sum::<u64>()) }
+                    td.n data-l="Unchanged" { (f.targets.iter().map(|t| t.unchanged).sum::<u64>()) }
+                    td.n data-l="Failed" { (f.targets.iter().map(|t| t.failed).sum::<u64>()) }
                 }
             }
         } }
@@ -188,10 +195,10 @@ pub fn file(f: &FileRow) -> Markup {
             @if let Some(e) = &f.error { tr { th { "Why" } td.bad { pre { (e) } } } }
         } }
         h2 { "Targets" }
-        div.scroll { table {
+        div.scroll { table.s {
             tr { th { "Target" } th { "Sent" } th { "Unchanged" } th { "Failed" } }
             @for t in &f.targets {
-                tr { td { (t.target) } td.n { (t.sent) } td.n { (t.unchanged) } td.n { (t.failed) } }
+                tr { td data-l="Target" { (t.target) } td.n data-l="Sent" { (t.sent) } td.n data-l="Unchanged" { (t.unchanged) } td.n data-l="Failed" { (t.failed) } }
             }
         } }
     };
@@ -212,9 +219,9 @@ pub fn entity(d: &KeyDetail) -> Markup {
             }
         }
         h2 { "What the targets acknowledged" }
-        div.scroll { table {
+        div.scroll { table.s {
             tr { th { "Target" } th { "Flow" } th { "When" } }
-            @for a in &d.applied { tr { td { (a.target) } td { (a.flow) } td { (or_dash(&a.at)) } } }
+            @for a in &d.applied { tr { td data-l="Target" { (a.target) } td data-l="Flow" { (a.flow) } td data-l="When" { (or_dash(&a.at)) } } }
         } }
         h2 { "Failures" }
         (failure_table(&d.failures))

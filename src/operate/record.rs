@@ -34,18 +34,29 @@ pub fn file_started(store: &Store, file_id: i64) -> Result<i64, StoreError> {
     store.start_run(&format!("{RUN_PREFIX}{file_id}"))
 }
 
-/// A file's processing ended with `outcome` (the status its `files` row
-/// now has).
-pub fn file_done(
-    store: &Store,
-    run: i64,
-    name: &str,
-    flow: &str,
-    outcome: &str,
-    location: Option<&std::path::Path>,
-    result: Option<&FileResult>,
-    error: Option<&str>,
-) -> Result<(), StoreError> {
+/// How a file's processing ended.
+pub struct Done<'a> {
+    pub name: &'a str,
+    /// The schema's flow (ARTICOLI).
+    pub flow: &'a str,
+    /// The status its `files` row now has.
+    pub outcome: &'a str,
+    /// Where the file is now.
+    pub location: Option<&'a std::path::Path>,
+    pub result: Option<&'a FileResult>,
+    pub error: Option<&'a str>,
+}
+
+/// A file's processing ended: its run row, metrics, alerts.
+pub fn file_done(store: &Store, run: i64, done: &Done<'_>) -> Result<(), StoreError> {
+    let Done {
+        name,
+        flow,
+        outcome,
+        location,
+        result,
+        error,
+    } = *done;
     let targets: Vec<TargetCounts> = result
         .iter()
         .flat_map(|r| &r.targets)
