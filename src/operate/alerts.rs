@@ -228,3 +228,92 @@ fn send_all(events: Receiver<Event>, url: &str, token: Option<&SecretString>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Each event's kind and subject, as received.
+    type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+    /// A webhook on loopback keeping each event's kind and subject.
+    fn receiver() -> (String, Received) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let kept = Arc::clone(&got);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let app = axum::Router::new().route(
+                    "/hook",
+                    axum::routing::post(move |axum::Json(e): axum::Json<serde_json::Value>| {
+                        let kept = Arc::clone(&kept);
+                        async move {
+                            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                            kept.lock().unwrap().push((field("kind"), field("subject")));
+                            "ok"
+                        }
+                    }),
+                );
+                let l = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(l, app).await.unwrap();
+            });
+        });
+        (url, got)
+    }
+
+    // The only test of this binary that starts the process's alerter.
+    #[test]
+    fn each_cause_alerts_once_per_quiet_time_without_holding_the_caller() {
+        let (url, got) = receiver();
+        start(Webhook {
+            url,
+            token: None,
+            quiet: Duration::from_secs(3600),
+            orders_alert_after: Duration::from_millis(300),
+            expect: vec![("GIACENZE".into(), Duration::from_millis(200))],
+        })
+        .unwrap();
+        raise(Cause::FileRejected("ARTICOLI".into()), "bad", "ART1.txt");
+        raise(
+            Cause::FileRejected("ARTICOLI".into()),
+            "bad again",
+            "ART2.txt",
+        );
+        raise(Cause::FileRejected("CLIENTI".into()), "bad", "CLI1.txt");
+        // A poll failing is an event only once it has failed for longer
+        // than alert_after; one that works again starts the clock over.
+        orders_failing("b2c", "connection refused");
+        orders_ok("b2c");
+        orders_failing("b2c", "connection refused");
+        std::thread::sleep(Duration::from_millis(400));
+        orders_failing("b2c", "connection refused");
+        orders_failing("b2c", "connection refused");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let wanted = |g: &Vec<(String, String)>| {
+            g.iter().any(|(k, _)| k == "flow_without_file")
+                && g.iter().any(|(k, _)| k == "orders_poll_failing")
+        };
+        while !wanted(&got.lock().unwrap()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let mut events = got.lock().unwrap().clone();
+        events.sort();
+        assert_eq!(
+            events,
+            [
+                ("file_rejected".into(), "ARTICOLI".into()),
+                ("file_rejected".into(), "CLIENTI".into()),
+                ("flow_without_file".into(), "GIACENZE".into()),
+                ("orders_poll_failing".into(), "b2c".into()),
+            ]
+        );
+    }
+}
