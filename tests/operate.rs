@@ -429,6 +429,13 @@ webhook = {{ url = "http://{hook}/hook", token = {{ env = "PONTE_TEST_HOOK_TOKEN
     let (code, body) = get(&format!("{base}/healthz"), None);
     assert_eq!((code, body.as_str()), (200, "ok\n"));
 
+    // `status` beside the running service: its pid, the last poll.
+    let out = w.ponte(&["status", "--json"]);
+    let s: Json = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(s["service"]["running"], true, "{s}");
+    assert_eq!(s["service"]["pid"], service.pid());
+    assert!(s["orders"][0]["last_poll"].as_str().is_some(), "{s}");
+
     let (code, page) = get(&format!("{base}/"), None);
     assert_eq!(code, 200);
     for wanted in [

@@ -361,15 +361,13 @@ fn http_status(message: &str) -> Option<u16> {
 fn service_state(state_dir: &Path) -> ServiceState {
     let path = state_dir.join("ponte.lock");
     let mut state = ServiceState::default();
-    let Ok(file) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-    else {
+    // Read-only: an operator may read the state without owning it.
+    let Ok(file) = std::fs::File::open(&path) else {
         return state;
     };
-    // A lock this process can take is held by no one.
-    if file.try_lock().is_ok() {
+    // A shared lock this process can take is held by no service; held for
+    // no longer than this check.
+    if file.try_lock_shared().is_ok() {
         let _ = file.unlock();
         return state;
     }

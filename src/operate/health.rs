@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 struct Beat {
     last: Option<Instant>,
     allowed: Option<Duration>,
+    /// Busy with one long task (a file of a million products): alive,
+    /// though it cannot beat until the task ends.
+    busy: bool,
 }
 
 #[derive(Debug)]
@@ -79,6 +82,14 @@ impl Health {
     pub fn beat_scan(&self) {
         if let Ok(mut b) = self.scan.lock() {
             b.last = Some(Instant::now());
+            b.busy = false;
+        }
+    }
+
+    /// The scan loop took a file: it beats again when the file is done.
+    pub fn scan_busy(&self) {
+        if let Ok(mut b) = self.scan.lock() {
+            b.busy = true;
         }
     }
 
@@ -106,7 +117,9 @@ impl Health {
                 late.push(format!("{name}: state unreadable"));
                 continue;
             };
-            let Some(allowed) = b.allowed else { continue };
+            let Some(allowed) = b.allowed.filter(|_| !b.busy) else {
+                continue;
+            };
             let since = now.duration_since(b.last.unwrap_or(self.started));
             if since > allowed {
                 late.push(match b.last {
@@ -142,5 +155,12 @@ mod tests {
         assert!(late.len() == 1 && late[0].starts_with("scan:"), "{late:?}");
         h.beat_scan();
         assert!(h.late().is_empty());
+        // A file that takes long is work, not a stall.
+        h.scan_busy();
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(h.late().is_empty());
+        h.beat_scan();
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(h.late().len(), 1);
     }
 }

@@ -31,6 +31,7 @@ pub struct FileSummary {
 
 /// A file's processing begins: its run row.
 pub fn file_started(store: &Store, file_id: i64) -> Result<i64, StoreError> {
+    super::health::get().scan_busy();
     store.start_run(&format!("{RUN_PREFIX}{file_id}"))
 }
 
@@ -97,6 +98,7 @@ pub fn file_done(store: &Store, run: i64, done: &Done<'_>) -> Result<(), StoreEr
         _ => {}
     }
     super::health::file_seen(flow);
+    super::health::get().beat_scan();
     let summary = FileSummary {
         location: location.map(|p| p.display().to_string()),
         targets,
