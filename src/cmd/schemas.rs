@@ -2,16 +2,25 @@
 //! problem in them. Exit 2 when a schema is broken.
 
 use super::Exit;
-use ponte_layout::schema::{Registry, SchemaSource};
+use ponte_layout::schema::{markdown, Registry, SchemaSource};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Also list every record type and field.
     #[arg(long)]
     fields: bool,
+    /// Print each schema as the Markdown tables of docs/file-contract.md instead.
+    #[arg(long, conflicts_with = "fields")]
+    markdown: bool,
 }
 
 pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
+    if args.markdown {
+        for s in &registry.schemas {
+            println!("## {}\n\n{}", s.flow, markdown(s));
+        }
+        return Ok(exit_for(registry));
+    }
     match &registry.source {
         SchemaSource::Folder(dir) => println!("schemas from {}", dir.display()),
         SchemaSource::BuiltIn => {
@@ -51,12 +60,16 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
             }
         }
     }
+    Ok(exit_for(registry))
+}
+
+fn exit_for(registry: &Registry) -> Exit {
     for p in &registry.problems {
         eprintln!("{p}");
     }
-    Ok(if registry.problems.is_empty() {
+    if registry.problems.is_empty() {
         Exit::Ok
     } else {
         Exit::Usage
-    })
+    }
 }

@@ -6,10 +6,12 @@
 
 mod date_format;
 mod load;
+mod markdown;
 mod registry;
 
 pub use date_format::{Date, DateFormat, DatePart};
 pub use load::{parse_schema, SchemaError};
+pub use markdown::markdown;
 pub use registry::{Registry, RegistryProblem, SchemaSource};
 
 use crate::record::Charset;

@@ -8,64 +8,25 @@
 //! record goes through `line_values` and back through the writer: the
 //! written record must be valid and read back to the same values (except
 //! text with non-space white space at an end, which the writer trims).
-//! For the flows of entities, the file is also scanned as `plan` scans it
-//! against a target that holds it (lines vouched for by their content hash,
-//! the rest validated whole), once with every valid entity known and once
-//! with every other one unknown: the outcome must be the whole scan's.
 //!
-//! Run: `cargo +nightly fuzz run reader -- -detect_leaks=0` (from the crate
-//! root). The reader thread of each scan waits on a rayon latch kept in a
-//! thread-local; LeakSanitizer counts its slot in glibc's thread-exit list,
-//! freed when the thread ends, as a leak of the input that started it.
+//! Run: `cargo +nightly fuzz run reader -- -detect_leaks=0` (from
+//! crates/ponte-layout). The reader thread of each scan waits on a rayon
+//! latch kept in a thread-local; LeakSanitizer counts its slot in glibc's
+//! thread-exit list, freed when the thread ends, as a leak of the input that
+//! started it.
 
 #![no_main]
 
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
-use ponte::model::{spec_for_flow, BoundSpec};
-use ponte::reconcile::{scan_desired, scan_unchecked};
 use ponte_layout::record::line::{check_line, line_values};
-use ponte::state::{SnapEntry, Snapshot};
 use ponte_layout::record::reader::ReadOptions;
 use ponte_layout::record::scan::{scan_reader, FileReport, RecordVisitor, ScanOptions, Seen};
 use ponte_layout::record::writer::format_record;
 use ponte_layout::record::Value;
-use ponte_layout::schema::{parse_schema, Registry, Schema};
+use ponte_layout::schema::Schema;
 
-const TEXTS: [(&str, &str); 5] = [
-    ("articoli.toml", include_str!("../../schemas/articoli.toml")),
-    ("giacenze.toml", include_str!("../../schemas/giacenze.toml")),
-    ("clienti.toml", include_str!("../../schemas/clienti.toml")),
-    ("evasioni.toml", include_str!("../../schemas/evasioni.toml")),
-    ("ordini.toml", include_str!("../../schemas/ordini.toml")),
-];
-
-/// [built-in (windows-1252), utf-8 twins, iso-8859-15 twins]
-fn schemas() -> &'static [Vec<Schema>; 3] {
-    static S: OnceLock<[Vec<Schema>; 3]> = OnceLock::new();
-    S.get_or_init(|| {
-        let built_in: Vec<Schema> = Registry::built_in()
-            .schemas
-            .iter()
-            .map(|s| (**s).clone())
-            .collect();
-        assert_eq!(built_in.len(), TEXTS.len());
-        let twins = |label: &str| -> Vec<Schema> {
-            TEXTS
-                .iter()
-                .map(|(name, text)| {
-                    let text = text.replace(
-                        "encoding = \"windows-1252\"",
-                        &format!("encoding = \"{label}\""),
-                    );
-                    parse_schema(name, &text).expect("twin schema loads")
-                })
-                .collect()
-        };
-        [built_in, twins("utf-8"), twins("iso-8859-15")]
-    })
-}
+#[path = "../common/schemas.rs"]
+mod schemas;
 
 struct RoundTrip<'s> {
     schema: &'s Schema,
@@ -141,41 +102,6 @@ fn scan(schema: &Schema, data: &[u8], read: ReadOptions) -> (FileReport, u64) {
     (report, visited)
 }
 
-/// The whole scan of `data` as a file, and the vouched one against what it
-/// found (every `skip`th entity left unknown) must agree.
-fn vouched_as_whole(schema: &Schema, data: &[u8], skip: usize) {
-    let Some(spec) = spec_for_flow(&schema.flow) else {
-        return;
-    };
-    let Ok(bound) = BoundSpec::bind(spec, std::sync::Arc::new(schema.clone())) else {
-        return;
-    };
-    let path = std::env::temp_dir().join(format!("ponte-fuzz-{}.txt", std::process::id()));
-    std::fs::write(&path, data).expect("temp file");
-    let opts = ScanOptions::default();
-    let (whole_report, whole) = scan_desired(&path, &bound, &opts).expect("whole scan");
-    let known = Snapshot::from_unsorted(
-        whole
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| skip == 0 || i % skip != 0)
-            .map(|(_, e)| SnapEntry {
-                key_hash: e.key_hash,
-                hash: e.hash,
-            })
-            .collect(),
-    );
-    let (report, vouched) = scan_unchecked(&path, &bound, &opts)
-        .and_then(|u| u.check(&path, &bound, &known, &opts))
-        .expect("vouched scan");
-    assert_eq!(vouched.entries, whole.entries, "{}", schema.flow);
-    assert_eq!(vouched.variants, whole.variants, "{}", schema.flow);
-    assert_eq!(report.errors, whole_report.errors, "{}", schema.flow);
-    assert_eq!(report.bad_records, whole_report.bad_records);
-    assert_eq!(report.error_total, whole_report.error_total);
-}
-
 fuzz_target!(|input: &[u8]| {
     let Some((&knobs, data)) = input.split_first() else {
         return;
@@ -186,12 +112,7 @@ fuzz_target!(|input: &[u8]| {
         batch: 1 + usize::from((knobs >> 3) & 3),
         ..ReadOptions::default()
     };
-    let set = match knobs >> 6 {
-        2 => &schemas()[1],
-        3 => &schemas()[2],
-        _ => &schemas()[0],
-    };
-    for schema in set {
+    for schema in schemas::picked_by(knobs) {
         let (a, seen_a) = scan(schema, data, tiny);
         let (b, seen_b) = scan(schema, data, ReadOptions::default());
         let (ja, jb) = (
@@ -206,7 +127,5 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(seen_a, seen_b);
         let valid: u64 = a.counts.iter().map(|(_, n)| n).sum();
         assert!(seen_a <= valid && valid <= a.lines);
-        vouched_as_whole(schema, data, 0);
-        vouched_as_whole(schema, data, 2);
     }
 });
