@@ -7,6 +7,7 @@ pub mod flows;
 pub mod intake;
 pub mod magento;
 pub mod model;
+pub mod operate;
 pub mod orders;
 pub mod reconcile;
 pub mod state;

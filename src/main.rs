@@ -42,6 +42,10 @@ enum Command {
     /// The whole job on the samples against the stand-in, with nothing installed.
     #[cfg(feature = "stand-in")]
     Demo(cmd::demo::Args),
+    /// Entities a target refused and has not applied since.
+    Failures(cmd::failures::Args),
+    /// Every file handled, newest first.
+    History(cmd::history::Args),
     /// Process files now (a manual drop): validate, push, archive or reject.
     Ingest(cmd::ingest::Args),
     /// Orders from Magento to the ERP: `orders pull` polls now.
@@ -54,6 +58,10 @@ enum Command {
     Reprocess(cmd::reprocess::Args),
     /// The schemas found, the file names each claims, and their problems.
     Schemas(cmd::schemas::Args),
+    /// What the ERP said of one key, and what each target acknowledged.
+    Show(cmd::show::Args),
+    /// Is the service running, what waits, how far each flow got.
+    Status(cmd::status::Args),
     /// A Magento 2 stand-in on loopback, to try ponte without a shop.
     #[cfg(feature = "stand-in")]
     #[command(name = "stand-in")]
@@ -97,6 +105,10 @@ fn main() -> ExitCode {
         Command::Reprocess(args) => {
             configured().and_then(|(r, c)| cmd::reprocess::run(&r, &c, args))
         }
+        Command::Failures(args) => configured().and_then(|(_, c)| cmd::failures::run(&c, args)),
+        Command::History(args) => configured().and_then(|(_, c)| cmd::history::run(&c, args)),
+        Command::Show(args) => configured().and_then(|(_, c)| cmd::show::run(&c, args)),
+        Command::Status(args) => configured().and_then(|(r, c)| cmd::status::run(&r, &c, args)),
         Command::Watch(args) => configured().and_then(|(r, c)| cmd::watch::run(&r, &c, args)),
     };
     match outcome {

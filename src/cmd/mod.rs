@@ -9,6 +9,8 @@ pub mod baseline;
 pub mod check;
 #[cfg(feature = "stand-in")]
 pub mod demo;
+pub mod failures;
+pub mod history;
 pub mod ingest;
 pub mod orders;
 pub mod parse;
@@ -16,6 +18,8 @@ pub mod pipe;
 pub mod plan;
 pub mod reprocess;
 pub mod schemas;
+pub mod show;
+pub mod status;
 pub mod watch;
 
 /// What a command tells the shell.

@@ -46,6 +46,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     } else {
         None
     };
+    crate::operate::start_for_service(config, registry)?;
     // Entities a target refused are sent again, with growing waits.
     let mut retry = FailureRetry::new(config, registry, pusher.clone())?;
     let mut beside: Vec<&mut (dyn Periodic + Send)> = Vec::new();

@@ -19,6 +19,10 @@ pub(super) struct File {
     pub intake: Option<IntakeFile>,
     pub orders: Option<OrdersFile>,
     pub target: Option<Vec<TargetFile>>,
+    /// The operator's tables, read by `ops` with serde of their own.
+    pub http: Option<toml::Value>,
+    pub alerts: Option<toml::Value>,
+    pub expect: Option<toml::Value>,
 }
 
 #[derive(DeriveDeserialize)]
@@ -52,6 +56,7 @@ pub(super) struct OrdersFile {
     pub overlap: Option<DurationText>,
     pub statuses: Option<Vec<String>>,
     pub company: Option<String>,
+    pub alert_after: Option<DurationText>,
 }
 
 #[derive(DeriveDeserialize)]

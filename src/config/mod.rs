@@ -15,6 +15,7 @@ mod base_url;
 mod duration;
 mod error;
 mod file;
+mod ops;
 mod secret;
 mod target;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 pub use duration::{parse_duration, DurationError};
 pub use error::ConfigError;
+pub use ops::Ops;
 pub use secret::{Secret, SecretString};
 
 use crate::model::{Api, Flow, StockMode, PRODUCT_ATTRIBUTES};
@@ -43,6 +45,8 @@ pub struct Config {
     pub intake: Intake,
     pub orders: Orders,
     pub targets: Vec<Target>,
+    /// `[http]`, `[alerts]`, `[expect]`.
+    pub ops: Ops,
     /// The file the configuration came from (as given), for messages.
     pub source: PathBuf,
 }
@@ -95,6 +99,8 @@ pub struct Orders {
     pub statuses: Vec<String>,
     /// The company code (ditta) in the ORDINI header, up to 6 characters.
     pub company: String,
+    /// How long the poll may fail before an alert.
+    pub alert_after: Duration,
 }
 
 impl Default for Orders {
@@ -104,6 +110,7 @@ impl Default for Orders {
             overlap: Duration::from_secs(600),
             statuses: vec!["pending".to_string(), "processing".to_string()],
             company: "000001".to_string(),
+            alert_after: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -49,6 +49,7 @@ pub(super) fn config(
         Some(p) => paths(&cx, p)?,
         None => return Err(cx.err(&root.key("paths"), "missing: the [paths] table is required")),
     };
+    let ops = super::ops::read(file.http, file.alerts, file.expect, base_dir, source_name)?;
     let intake = intake(&cx, file.intake)?;
     let orders = orders(&cx, file.orders)?;
     let raw_targets = file.target.unwrap_or_default();
@@ -75,6 +76,7 @@ pub(super) fn config(
         intake,
         orders,
         targets,
+        ops,
         source: PathBuf::from(source_name),
     })
 }
@@ -289,5 +291,6 @@ fn orders(cx: &Cx<'_>, raw: Option<OrdersFile>) -> Result<Orders, ConfigError> {
         overlap,
         statuses,
         company,
+        alert_after: raw.alert_after.map_or(d.alert_after, |t| t.0),
     })
 }

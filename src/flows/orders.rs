@@ -175,6 +175,7 @@ impl OrdersPoller {
                     tracing::warn!(target = %report.target, "cannot record the orders poll: {e}");
                 }
                 log(&report);
+                crate::operate::record::orders_polled(&report);
                 report
             })
             .collect()

@@ -80,6 +80,7 @@ pub fn retry_due(
                 _ => Siblings::new(),
             };
             let outcomes = pusher.push(&target.name, flow, &changes, &siblings);
+            crate::operate::metrics::get().retried(&target.name, changes.len() as u64);
             let mut acks = Vec::new();
             for (change, outcome) in changes.iter().zip(outcomes) {
                 let attempts = keys

@@ -221,6 +221,15 @@ impl Intake<'_> {
                 }
             };
             share.answered();
+            let oldest = candidates
+                .iter()
+                .filter_map(|c| {
+                    c.modified
+                        .and_then(|m| SystemTime::now().duration_since(m).ok())
+                })
+                .max()
+                .unwrap_or_default();
+            crate::operate::record::scanned(candidates.len(), oldest.as_secs());
             readiness.retain(&candidates);
             self.left_alone.forget_gone();
             let candidates: Vec<Candidate> = candidates

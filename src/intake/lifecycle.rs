@@ -15,6 +15,7 @@ use super::folders::{archive_day, unique_in};
 use super::readiness::marker_path;
 use crate::config::Config;
 use crate::flows::inbound::{ingest_file, FileResult, Pusher};
+use crate::operate::record;
 use crate::reconcile::{held_report, Verdict};
 use crate::state::{FileFinish, FileRow, Store, TargetCounts};
 use ponte_layout::record::line::{read_field, LineView, Parsed};
@@ -234,13 +235,15 @@ pub fn process(
             .find(|f| f.status == "applied" || f.status == "applied-with-failures")
         {
             let path = settle_file(claimed, config, "duplicate", opts)?;
-            let id = store.insert_file(&file_row(
-                claimed,
-                opts,
-                "duplicate",
-                None,
-                Some(&format!("same content as {} (file {})", done.name, done.id)),
-            ))?;
+            let why = format!("same content as {} (file {})", done.name, done.id);
+            let id = store.insert_file(&file_row(claimed, opts, "duplicate", None, Some(&why)))?;
+            record::file_done(&record::Done {
+                name: &claimed.name,
+                flow: &claimed.schema.flow,
+                outcome: "duplicate",
+                result: None,
+                error: Some(&why),
+            });
             store.finish_file(
                 id,
                 &FileFinish {
@@ -270,6 +273,7 @@ pub fn process(
     };
     // Failures and desired rows recorded while it is sent name this file.
     store.set_current_file(Some(file_id));
+    record::file_started();
     let result = ingest_file(
         &claimed.path,
         Arc::clone(&claimed.schema),
@@ -318,7 +322,33 @@ pub fn process(
         }
     };
     store.finish_file(file_id, &finish(&disposition, &result))?;
+    let (outcome, error) = match &disposition {
+        Disposition::Archived {
+            all_applied: true, ..
+        } => ("applied", None),
+        Disposition::Archived { .. } => ("applied-with-failures", None),
+        Disposition::Duplicate { .. } => ("duplicate", None),
+        Disposition::Rejected { reason, .. } => {
+            (rejected_status(&result.verdict), Some(reason.as_str()))
+        }
+    };
+    record::file_done(&record::Done {
+        name: &claimed.name,
+        flow: &claimed.schema.flow,
+        outcome,
+        result: Some(&result),
+        error,
+    });
     Ok((disposition, Some(result)))
+}
+
+/// The `files` status `reject` gave a verdict.
+fn rejected_status(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Held { .. } => "held",
+        Verdict::Stale { .. } => "stale",
+        _ => "rejected",
+    }
 }
 
 /// The counts and place a file's row keeps.

@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use super::folders::unique_in;
 use super::lifecycle::Claimed;
+use crate::operate;
 use crate::state::{FileRow, Store, StoreError};
 
 /// Why a file was not processed, for its report.
@@ -59,9 +60,11 @@ pub fn reject(
 fn record(store: &Store, c: &Claimed, why: &str) -> Result<(), StoreError> {
     let earlier = store.files_with_hash(&c.content_hash)?;
     match earlier.iter().find(|f| f.status == "claimed") {
-        Some(row) => store.set_file_status(row.id, "rejected", Some(why)),
-        None => store
-            .insert_file(&FileRow {
+        Some(row) => {
+            store.set_file_status(row.id, "rejected", Some(why))?;
+        }
+        None => {
+            store.insert_file(&FileRow {
                 id: 0,
                 content_hash: c.content_hash.clone(),
                 name: c.name.clone(),
@@ -72,9 +75,17 @@ fn record(store: &Store, c: &Claimed, why: &str) -> Result<(), StoreError> {
                 records: 0,
                 bad_records: 0,
                 error: Some(why.to_string()),
-            })
-            .map(|_| ()),
+            })?;
+        }
     }
+    operate::record::file_done(&operate::record::Done {
+        name: &c.name,
+        flow: &c.schema.flow,
+        outcome: "rejected",
+        result: None,
+        error: Some(why),
+    });
+    Ok(())
 }
 
 fn move_into(from: &Path, dir: &Path, name: &str) -> anyhow::Result<PathBuf> {

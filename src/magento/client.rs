@@ -375,7 +375,12 @@ impl RestClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let response = match req.send().await {
+        let started = std::time::Instant::now();
+        let sent = req.send().await;
+        let took = started.elapsed().as_secs_f64();
+        let answered = sent.as_ref().ok().map(|r| r.status().as_u16());
+        crate::operate::metrics::get().request(&self.target, url, answered, took);
+        let response = match sent {
             Ok(r) => r,
             Err(e) => {
                 if let Some(problem) = certificate_problem(&e) {
