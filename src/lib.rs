@@ -9,6 +9,7 @@ pub mod magento;
 pub mod model;
 pub mod operate;
 pub mod orders;
+pub mod push;
 pub mod reconcile;
 pub mod state;
 pub mod telemetry;

@@ -396,7 +396,7 @@ fn a_simple_product_becoming_configurable_changes_its_type() {
     );
     assert_eq!(c.variant_axes.as_deref(), Some(&["color".to_string()][..]));
     let target = w.config.target("b2c").unwrap();
-    let requests = ponte::magento::payload::product_requests(target, c).unwrap();
+    let requests = ponte::push::payload::product_requests(target, c).unwrap();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].store, "all");
     assert_eq!(

@@ -26,9 +26,10 @@ use std::path::PathBuf;
 
 use super::{exit_for, lock_or_usage, schema_for, Exit};
 use crate::config::Config;
+use crate::flows::file::{self, Disposition};
 use crate::flows::inbound::{FileResult, Pusher};
 use crate::intake::folders::create_work_folders;
-use crate::intake::lifecycle::{self, claim, claim_copy, header_time, Disposition};
+use crate::intake::lifecycle::{claim, claim_copy, header_time};
 use crate::model::Flow;
 use crate::reconcile::Verdict;
 use crate::state::Store;
@@ -92,7 +93,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     });
     let mut store = Store::open(&config.paths.state_dir)?;
     let pusher = Pusher::new(config)?;
-    let opts = lifecycle::Options {
+    let opts = file::Options {
         force: false,
         move_when_done: true,
         mode: "ingest",
@@ -106,7 +107,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
             claim(&path, &name, schema, &config.paths.in_progress)?
         };
         let (disposition, result) =
-            match lifecycle::process(&claimed, config, &mut store, &pusher, &opts) {
+            match file::process(&claimed, config, &mut store, &pusher, &opts) {
                 Ok(done) => done,
                 Err(e) if exit_for(&e) == Exit::Runtime => return Err(e),
                 Err(e) => {

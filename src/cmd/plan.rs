@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use super::{schema_for, Exit};
 use crate::config::Config;
-use crate::magento::payload::{preview, stock_previews, stock_sibling_keys, ScopedRequest};
 use crate::model::{spec_for_flow, BoundSpec};
+use crate::push::payload::{preview, stock_previews, stock_sibling_keys, ScopedRequest};
 use crate::reconcile::{
     plan_file, Change, FilePlan, FileRows, PlanOptions, SiblingReader, Verdict, ALLOW_FLAG,
     SHARE_KEY,

@@ -18,8 +18,9 @@ use std::sync::Arc;
 
 use super::{lock_or_usage, Exit};
 use crate::config::Config;
+use crate::flows::file::{self, Disposition};
 use crate::flows::inbound::Pusher;
-use crate::intake::lifecycle::{self, hash_file, header_time, Claimed, Disposition};
+use crate::intake::lifecycle::{hash_file, header_time, Claimed};
 use crate::model::Flow;
 use crate::reconcile::{plan_file, PlanOptions, Verdict};
 use crate::state::Store;
@@ -171,7 +172,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
 
     let mut store = Store::open(&config.paths.state_dir)?;
     let pusher = Pusher::new(config)?;
-    let opts = lifecycle::Options {
+    let opts = file::Options {
         force: args.force,
         move_when_done: false,
         mode: "reprocess",
@@ -186,8 +187,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
             schema: Arc::clone(&f.schema),
             content_hash: hash_file(&f.path)?,
         };
-        let (disposition, result) =
-            lifecycle::process(&claimed, config, &mut store, &pusher, &opts)?;
+        let (disposition, result) = file::process(&claimed, config, &mut store, &pusher, &opts)?;
         let line = match &disposition {
             Disposition::Duplicate { of, .. } => {
                 format!("{}: already applied (as {of}), skipped", f.path.display())

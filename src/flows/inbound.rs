@@ -14,10 +14,10 @@ use tracing::Instrument;
 use crate::telemetry::progress::{Heartbeat, Progress};
 
 use crate::config::{Config, Target};
-use crate::magento::payload::{stock_sibling_keys, Siblings};
-use crate::magento::push::{push, Outcome, TargetContext};
 use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec};
+use crate::push::payload::{stock_sibling_keys, Siblings};
+use crate::push::{push, Outcome, TargetContext};
 use crate::reconcile::{
     ack_for, decode_creates, plan_file, variant_axes, Change, ChangeInputs, DesiredEntry, FilePlan,
     FileRows, LineFetcher, PlanOptions, SiblingReader, VariantAxes, Verdict,

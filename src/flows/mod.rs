@@ -1,6 +1,7 @@
 //! The pipelines: an inbound file from parse to acknowledgement.
 
 pub mod baseline;
+pub mod file;
 pub mod inbound;
 pub mod orders;
 pub mod retry;

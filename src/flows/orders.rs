@@ -34,12 +34,12 @@ use crate::flows::inbound::Pusher;
 use crate::flows::service::Periodic;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
+use crate::magento::time;
 use crate::model::{Api, Flow};
 use crate::orders::export::{self, Hooks, Outbound, Recovered};
 use crate::orders::map::{identity, map_order, Context, MapError, MappedOrder};
 use crate::orders::poll::{fetch, Query, PAGE_SIZE};
 use crate::orders::stores::{self, StoreViews};
-use crate::orders::time;
 use crate::state::{watermark_scope, Store};
 use ponte_layout::schema::{Registry, Schema};
 
@@ -175,7 +175,13 @@ impl OrdersPoller {
                     tracing::warn!(target = %report.target, "cannot record the orders poll: {e}");
                 }
                 log(&report);
-                crate::operate::record::orders_polled(&report);
+                let failing =
+                    (!report.ok()).then(|| report.error.as_deref().unwrap_or("orders failed"));
+                crate::operate::record::orders_polled(
+                    &report.target,
+                    failing,
+                    report.exported.len(),
+                );
                 report
             })
             .collect()

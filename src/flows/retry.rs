@@ -12,11 +12,11 @@ use serde_json::{Map, Value as Json};
 use super::inbound::Pusher;
 use super::service::Periodic;
 use crate::config::{Config, Target};
-use crate::magento::payload::{stock_sibling_keys, Siblings};
-use crate::magento::push::Outcome;
 use crate::model::fulfilment::FulfilmentEvent;
 use crate::model::Flow;
 use crate::model::{spec_for_flow, BoundSpec, EntityKind};
+use crate::push::payload::{stock_sibling_keys, Siblings};
+use crate::push::Outcome;
 use crate::reconcile::{
     ack_for, becomes_parent, changed_fields, decode_stored, desired_axes, links_to,
     make_parent_again, Action, Change, SiblingReader,
@@ -80,7 +80,7 @@ pub fn retry_due(
                 _ => Siblings::new(),
             };
             let outcomes = pusher.push(&target.name, flow, &changes, &siblings);
-            crate::operate::metrics::get().retried(&target.name, changes.len() as u64);
+            crate::telemetry::metrics::get().retried(&target.name, changes.len() as u64);
             let mut acks = Vec::new();
             for (change, outcome) in changes.iter().zip(outcomes) {
                 let attempts = keys

@@ -25,10 +25,11 @@ use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 
 use crate::config::Config;
+use crate::flows::file::{self, Disposition};
 use crate::flows::inbound::Pusher;
 use crate::intake::discovery::{Candidate, Scanner};
 use crate::intake::folders::prepare;
-use crate::intake::lifecycle::{self, claim, header_time, leftovers_except, Claimed, Disposition};
+use crate::intake::lifecycle::{claim, header_time, leftovers_except, Claimed};
 use crate::intake::lock::InstanceLock;
 use crate::intake::readiness::{Assessment, Readiness, Settle};
 use crate::intake::unprocessable::{self, Settled, Unprocessable, FIX_AND_DROP_AGAIN};
@@ -364,7 +365,7 @@ impl Intake<'_> {
 
     /// Processes a claimed file. Only the state store failing is an error.
     fn handle(&mut self, c: &Claimed) -> anyhow::Result<Handled> {
-        let opts = lifecycle::Options {
+        let opts = file::Options {
             force: false,
             move_when_done: true,
             mode: "watch",
@@ -374,7 +375,7 @@ impl Intake<'_> {
         // A panic on a file is a bug in ponte, but still the file's: the
         // service goes on with the next one.
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            lifecycle::process(c, config, store, pusher, &opts)
+            file::process(c, config, store, pusher, &opts)
         }));
         let why = match outcome {
             Ok(Ok((disposition, result))) => {
@@ -417,7 +418,15 @@ impl Intake<'_> {
     }
 
     fn settle_unprocessable(&mut self, c: &Claimed, u: &Unprocessable<'_>) -> anyhow::Result<()> {
-        match unprocessable::reject(c, &self.config.paths.rejected, self.store, u)? {
+        let settled = unprocessable::reject(c, &self.config.paths.rejected, self.store, u)?;
+        crate::operate::record::file_done(&crate::operate::record::Done {
+            name: &c.name,
+            flow: &c.schema.flow,
+            outcome: "rejected",
+            targets: &[],
+            error: Some(u.why),
+        });
+        match settled {
             Settled::Rejected(path) => {
                 self.summary.rejected += 1;
                 tracing::warn!(file = %c.name, to = %path.display(), "rejected: {}", u.why);

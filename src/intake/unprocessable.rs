@@ -12,7 +12,6 @@ use anyhow::Context;
 
 use super::folders::unique_in;
 use super::lifecycle::Claimed;
-use crate::operate;
 use crate::state::{FileRow, Store, StoreError};
 
 /// Why a file was not processed, for its report.
@@ -78,13 +77,6 @@ fn record(store: &Store, c: &Claimed, why: &str) -> Result<(), StoreError> {
             })?;
         }
     }
-    operate::record::file_done(&operate::record::Done {
-        name: &c.name,
-        flow: &c.schema.flow,
-        outcome: "rejected",
-        result: None,
-        error: Some(why),
-    });
     Ok(())
 }
 

@@ -379,7 +379,7 @@ impl RestClient {
         let sent = req.send().await;
         let took = started.elapsed().as_secs_f64();
         let answered = sent.as_ref().ok().map(|r| r.status().as_u16());
-        crate::operate::metrics::get().request(&self.target, url, answered, took);
+        crate::telemetry::metrics::get().request(&self.target, url, answered, took);
         let response = match sent {
             Ok(r) => r,
             Err(e) => {

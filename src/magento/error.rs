@@ -16,7 +16,7 @@ pub enum ApiError {
     Unauthorized { message: String },
     /// Magento refused the target's credentials themselves: nothing is
     /// sent to it before `until` (Unix seconds; see `signin`).
-    #[error("Magento refuses the credentials: {message}{hint}; ponte signs in again after {at} UTC", hint = two_factor_hint(message), at = crate::orders::time::format(*until as i64))]
+    #[error("Magento refuses the credentials: {message}{hint}; ponte signs in again after {at} UTC", hint = two_factor_hint(message), at = crate::magento::time::format(*until as i64))]
     CredentialsRefused { message: String, until: u64 },
     /// 429, 5xx, timeouts and connection errors that outlasted the retries.
     #[error("gave up after {attempts} attempts: {last}")]

@@ -1,7 +1,7 @@
-//! Magento: the requests changes become.
+//! Magento's REST API as ponte speaks it: the client (transport,
+//! retries, sign-in) and its errors. What is sent is `push`'s.
 
 pub mod client;
 pub mod error;
-pub mod payload;
-pub mod push;
 pub mod signin;
+pub mod time;

@@ -17,8 +17,9 @@ use subtle::ConstantTimeEq;
 
 use super::collect::{Collector, HistoryFilter};
 use super::health::Health;
-use super::{metrics, page};
+use super::page;
 use crate::config::{Config, SecretString};
+use crate::telemetry::metrics;
 use ponte_layout::schema::Registry;
 
 struct Site {

@@ -8,7 +8,6 @@ pub mod alerts;
 pub mod collect;
 pub mod health;
 pub mod http;
-pub mod metrics;
 pub mod page;
 pub mod record;
 pub mod report;
@@ -31,7 +30,7 @@ pub fn start_for_service(
         .iter()
         .map(|t| (t.name.clone(), t.receives(Flow::Orders)))
         .collect();
-    metrics::get().declare(&targets);
+    crate::telemetry::metrics::get().declare(&targets);
     let polls_orders = targets.iter().any(|(_, orders)| *orders);
     health::get().expect(
         health::allowance(config.intake.scan_interval),

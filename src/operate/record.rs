@@ -5,11 +5,9 @@
 //! makes one call per event.
 
 use super::alerts::{self, Cause};
-use super::metrics;
 use super::report::TargetCounts;
 use super::time::now_secs;
-use crate::flows::inbound::FileResult;
-use crate::flows::orders::TargetPoll;
+use crate::telemetry::metrics;
 
 /// A file's processing begins.
 pub fn file_started() {
@@ -23,7 +21,8 @@ pub struct Done<'a> {
     pub flow: &'a str,
     /// The status its `files` row now has.
     pub outcome: &'a str,
-    pub result: Option<&'a FileResult>,
+    /// What each target was sent, left unchanged and refused.
+    pub targets: &'a [TargetCounts],
     pub error: Option<&'a str>,
 }
 
@@ -34,23 +33,13 @@ pub fn file_done(done: &Done<'_>) {
         name,
         flow,
         outcome,
-        result,
+        targets,
         error,
     } = *done;
-    let targets: Vec<TargetCounts> = result
-        .iter()
-        .flat_map(|r| &r.targets)
-        .map(|t| TargetCounts {
-            target: t.target.clone(),
-            sent: t.sent,
-            unchanged: t.unchanged,
-            failed: t.failed.len() as u64,
-        })
-        .collect();
     let m = metrics::get();
     m.file(flow, outcome);
     let now = now_secs();
-    for t in &targets {
+    for t in targets {
         m.entities(&t.target, flow, "applied", t.sent);
         m.entities(&t.target, flow, "failed", t.failed);
         if matches!(outcome, "applied" | "applied-with-failures") {
@@ -81,18 +70,15 @@ pub fn file_done(done: &Done<'_>) {
 }
 
 /// One orders poll of one target ended.
-pub fn orders_polled(report: &TargetPoll) {
+pub fn orders_polled(target: &str, error: Option<&str>, exported: usize) {
     let now = now_secs();
-    super::health::orders_polled(report.ok());
-    if !report.ok() {
-        alerts::orders_failing(
-            &report.target,
-            report.error.as_deref().unwrap_or("orders failed"),
-        );
+    super::health::orders_polled(error.is_none());
+    if let Some(error) = error {
+        alerts::orders_failing(target, error);
         return;
     }
-    alerts::orders_ok(&report.target);
-    metrics::get().orders_polled(&report.target, now, report.exported.len() as u64);
+    alerts::orders_ok(target);
+    metrics::get().orders_polled(target, now, exported as u64);
 }
 
 /// One scan of the share found `backlog` files, the oldest waiting this long.

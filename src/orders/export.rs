@@ -77,7 +77,7 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::map::MappedOrder;
-use super::time;
+use crate::magento::time;
 use crate::state::{ExportIntent, IntentOrder, Store, StoreError};
 use ponte_layout::record::writer::{format_record, FileWriter, WriteError};
 use ponte_layout::schema::{Mode, Schema};

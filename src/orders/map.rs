@@ -18,7 +18,7 @@
 
 use serde_json::Value as Json;
 
-use super::time;
+use crate::magento::time;
 use ponte_layout::record::{Decimal, Value};
 
 /// One order's records, and what the export protocol needs to know of it.

@@ -186,7 +186,7 @@ fn read_page(page: &Json) -> Result<(&[Json], u64), ApiError> {
 fn key(order: &Json) -> Option<(String, i64)> {
     let id = order.get("entity_id")?.as_i64()?;
     let at = order.get("updated_at")?.as_str()?;
-    super::time::parse(at)?;
+    crate::magento::time::parse(at)?;
     Some((at.to_string(), id))
 }
 

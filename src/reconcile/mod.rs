@@ -34,7 +34,7 @@ pub use received::{
     ShipItem, StockRow, SELECT_ATTRIBUTES,
 };
 pub use stored::{decode_stored, read_stored, Before};
-pub use sums::{FileRows, SiblingReader};
+pub use sums::{FileRows, SiblingReader, Siblings};
 
 use family::configure_again;
 use guard::held_reason;

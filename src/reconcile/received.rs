@@ -3,7 +3,7 @@
 //! Reconcile keeps an entity as its ERP fields, since that is what is
 //! hashed, stored, compared and shown by `plan --json`. Those field names
 //! are read here and nowhere past it: the request builders
-//! (`magento::payload`) and the push work on a product, a stock row, a
+//! (`push::payload`) and the push work on a product, a stock row, a
 //! customer or a fulfilment event, so a field renamed in the spec is a
 //! compile error or a change in this one file, not a silent blank in a
 //! request.

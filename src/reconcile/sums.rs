@@ -12,9 +12,13 @@ use std::path::Path;
 
 use super::desired::{DesiredEntry, LineFetcher};
 use super::stored::decode_stored;
-use crate::magento::payload::Siblings;
 use crate::model::BoundSpec;
 use crate::state::{Located, Store};
+
+/// Desired stock payloads of warehouses that share a Magento place with a
+/// change but are not among the changes, by entity key (`SKU/WAREHOUSE`):
+/// their quantities are part of the sum. A warehouse missing here counts 0.
+pub type Siblings = std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>>;
 
 /// The file a push or a plan is about.
 pub struct FileRows<'f> {

@@ -1,5 +1,6 @@
 //! Logging through tracing: readable on a terminal, JSON lines for machines.
 
+pub mod metrics;
 pub mod progress;
 
 use tracing_subscriber::EnvFilter;

@@ -2,7 +2,7 @@
 //! same field map `BoundSpec::entity` builds from a record, so that
 //! `BoundSpec::hash_payload` of what the shop holds equals the hash of the
 //! file line saying the same thing. These are the reverse of
-//! `magento::payload`, and where the way there loses something the way back
+//! `push::payload`, and where the way there loses something the way back
 //! has to decide. The decisions:
 //!
 //! - Text is trimmed of spaces, as a fixed-width field is; absent text

@@ -21,9 +21,9 @@ use super::{watermark_scope, FlowReport};
 use crate::config::Target;
 use crate::magento::client::{RestClient, SearchCriteria};
 use crate::magento::error::ApiError;
-use crate::magento::payload::{path_segment, SELECT_ATTRIBUTES};
 use crate::model::BoundSpec;
 use crate::model::{Flow, StockMode};
+use crate::push::payload::{path_segment, SELECT_ATTRIBUTES};
 use crate::reconcile::decode_stored;
 use crate::state::{Ack, Located, Store};
 
@@ -436,8 +436,7 @@ fn stock_page(
                     .and_then(Json::as_str)
                     .unwrap_or_default();
                 (
-                    crate::magento::payload::warehouses_at(target, Some(source))
-                        .collect::<Vec<_>>(),
+                    crate::push::payload::warehouses_at(target, Some(source)).collect::<Vec<_>>(),
                     item.get("quantity").cloned(),
                 )
             }
@@ -461,7 +460,7 @@ fn stock_page(
                     continue;
                 };
                 (
-                    crate::magento::payload::warehouses_at(target, None).collect(),
+                    crate::push::payload::warehouses_at(target, None).collect(),
                     Some(qty),
                 )
             }

@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 use super::{Outcome, TargetContext};
 use crate::magento::client::SearchCriteria;
 use crate::magento::error::ApiError;
-use crate::magento::payload::{fulfilment_request, Request};
+use crate::push::payload::{fulfilment_request, Request};
 use crate::reconcile::{Change, FulfilmentAct, FulfilmentChange};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
-use crate::magento::payload::path_segment;
+use crate::push::payload::path_segment;
 
 #[derive(Default)]
 pub struct OptionCache {

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::client::SearchCriteria;
 use crate::magento::error::ApiError;
-use crate::magento::payload::{customer_body, set_customer_region};
+use crate::push::payload::{customer_body, set_customer_region};
 use crate::reconcile::{Change, CustomerChange};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {

@@ -7,6 +7,7 @@
 mod customers;
 mod fulfilment;
 mod options;
+pub mod payload;
 mod products;
 mod regions;
 mod stock;
@@ -17,9 +18,9 @@ use tracing::Instrument;
 use crate::config::Target;
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
-use crate::magento::payload::Siblings;
 use crate::model::Flow;
 use crate::reconcile::Change;
+use crate::reconcile::Siblings;
 
 pub use options::OptionCache;
 pub use regions::RegionCache;

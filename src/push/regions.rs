@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::magento::client::RestClient;
 use crate::magento::error::ApiError;
-use crate::magento::payload::{path_segment, Region};
+use crate::push::payload::{path_segment, Region};
 
 #[derive(Default)]
 pub struct RegionCache {

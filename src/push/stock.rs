@@ -18,10 +18,8 @@ use serde_json::json;
 
 use super::{Outcome, TargetContext};
 use crate::magento::error::ApiError;
-use crate::magento::payload::{
-    source_item, stock_item_request, stock_writes, Siblings, StockWrite,
-};
 use crate::model::StockMode;
+use crate::push::payload::{source_item, stock_item_request, stock_writes, Siblings, StockWrite};
 use crate::reconcile::Change;
 
 const SOURCE_ITEMS: &str = "/V1/inventory/source-items";

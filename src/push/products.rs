@@ -10,9 +10,7 @@ use serde_json::{json, Value as Json};
 
 use super::{for_each, Outcome, TargetContext};
 use crate::magento::error::ApiError;
-use crate::magento::payload::{
-    path_segment, product_change_requests, ALL_STORES, SELECT_ATTRIBUTES,
-};
+use crate::push::payload::{path_segment, product_change_requests, ALL_STORES, SELECT_ATTRIBUTES};
 use crate::reconcile::{Change, ProductChange, ProductKind};
 
 pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {

@@ -205,10 +205,7 @@ fn product_request(
     })
 }
 
-/// Desired stock payloads of warehouses that share a Magento place with a
-/// change but are not among the changes, by entity key (`SKU/WAREHOUSE`):
-/// their quantities are part of the sum. A warehouse missing here counts 0.
-pub type Siblings = HashMap<String, Map<String, Json>>;
+pub use crate::reconcile::Siblings;
 
 /// What Magento receives for one SKU at one place: the sum of the desired
 /// quantities of every ERP warehouse the target maps there. Magento keeps
