@@ -60,7 +60,7 @@ pub fn run(registry: &Registry, args: Args) -> anyhow::Result<Exit> {
     Ok(worst)
 }
 
-pub fn summary(r: &FileReport) -> String {
+pub(crate) fn summary(r: &FileReport) -> String {
     let header = r
         .header
         .as_ref()

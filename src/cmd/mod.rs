@@ -50,7 +50,7 @@ pub fn exit_for(e: &anyhow::Error) -> Exit {
 }
 
 /// The schema for a file: the one forced by `--schema`, else the one its name routes to.
-pub fn schema_for(
+pub(crate) fn schema_for(
     registry: &Registry,
     path: &Path,
     forced: Option<&str>,
@@ -65,7 +65,7 @@ pub fn schema_for(
 }
 
 /// Registry problems are worth a warning even when the schema in use is fine.
-pub fn warn_registry_problems(registry: &Registry) {
+pub(crate) fn warn_registry_problems(registry: &Registry) {
     for p in &registry.problems {
         tracing::warn!(schema = %p.source_name, "{}", p.message);
     }
@@ -86,7 +86,7 @@ pub fn registry_for(
 
 /// The instance lock for a command that writes the state, or `None` (the
 /// holder named on stderr, with `hint`) when another ponte holds it.
-pub fn lock_or_usage(
+pub(crate) fn lock_or_usage(
     state_dir: &Path,
     hint: &str,
 ) -> anyhow::Result<Option<crate::intake::lock::InstanceLock>> {

@@ -25,7 +25,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
     Ok(Exit::Ok)
 }
 
-pub fn text(r: &StatusReport) -> String {
+pub(crate) fn text(r: &StatusReport) -> String {
     let mut out = String::new();
     let s = &r.service;
     if s.running {
@@ -131,7 +131,7 @@ pub fn text(r: &StatusReport) -> String {
 }
 
 /// The first line of a multi-line reason, for one row of a table.
-pub fn first_line(text: Option<&str>) -> String {
+pub(crate) fn first_line(text: Option<&str>) -> String {
     text.and_then(|t| t.lines().next())
         .unwrap_or("-")
         .to_string()

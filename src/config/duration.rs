@@ -9,7 +9,7 @@ const HINT: &str = "expected a duration such as \"500ms\", \"5s\", \"2m\" or \"1
 
 /// Why a duration was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DurationError {
+pub(crate) enum DurationError {
     /// Not a duration humantime reads (a bare number among them: `5`
     /// seconds or minutes?).
     #[error("{HINT}: {0}")]
@@ -21,7 +21,7 @@ pub enum DurationError {
 }
 
 /// Reads a duration; surrounding spaces are ignored.
-pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
     if !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(DurationError::Spelling);

@@ -26,15 +26,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use duration::{parse_duration, DurationError};
-pub use error::ConfigError;
-pub use ops::Ops;
+pub(crate) use duration::parse_duration;
+pub(crate) use error::ConfigError;
+pub(crate) use ops::Ops;
 pub use secret::{Secret, SecretString};
 
 use crate::model::{Api, Flow, StockMode, PRODUCT_ATTRIBUTES};
 
 /// What a target receives when it lists no `attributes`: all of them.
-pub fn default_attributes() -> Vec<String> {
+pub(crate) fn default_attributes() -> Vec<String> {
     PRODUCT_ATTRIBUTES.iter().map(|a| a.to_string()).collect()
 }
 
@@ -159,20 +159,20 @@ pub struct Target {
 
 impl Target {
     /// Whether this target takes part in `flow`.
-    pub fn receives(&self, flow: Flow) -> bool {
+    pub(crate) fn receives(&self, flow: Flow) -> bool {
         self.flows.contains(&flow)
     }
 
     /// Whether requests to this target travel unencrypted beyond this
     /// machine (`http://` to a host other than loopback): allowed, like
     /// `verify_tls = false`, and warned about the same way.
-    pub fn plaintext_beyond_loopback(&self) -> bool {
+    pub(crate) fn plaintext_beyond_loopback(&self) -> bool {
         base_url::plaintext_beyond_loopback(&self.base_url)
     }
 
     /// Whether this target is sent the product attribute `attr` (one of
     /// [`PRODUCT_ATTRIBUTES`]; the `sku` key is not an attribute here).
-    pub fn receives_attribute(&self, attr: &str) -> bool {
+    pub(crate) fn receives_attribute(&self, attr: &str) -> bool {
         self.attributes.iter().any(|a| a == attr)
     }
 }
@@ -196,7 +196,7 @@ pub enum Auth {
 impl Config {
     /// This configuration with no limit on what a complete file may remove:
     /// an operator's explicit word (`--allow-mass-removal`) for one run.
-    pub fn allowing_mass_removal(&self) -> Config {
+    pub(crate) fn allowing_mass_removal(&self) -> Config {
         let mut c = self.clone();
         c.intake.max_removal_share = 1.0;
         c
@@ -233,7 +233,7 @@ impl Config {
 
     /// Parses and validates configuration text; relative paths resolve against
     /// `base_dir`, and messages name `source_name`.
-    pub fn from_str_at(
+    pub(crate) fn from_str_at(
         text: &str,
         base_dir: &Path,
         source_name: &str,

@@ -51,14 +51,6 @@ impl Secret {
             }
         }
     }
-
-    /// Human words for where the secret lives, for logs and messages.
-    pub fn describe(&self) -> String {
-        match self {
-            Secret::Env(var) => format!("environment variable {var}"),
-            Secret::File(path) => format!("secret file {}", path.display()),
-        }
-    }
 }
 
 fn secret_error(what: String, message: impl Into<String>) -> ConfigError {
@@ -114,7 +106,7 @@ impl SecretString {
     }
 
     /// The secret itself: use it where it is sent, never in a message.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -19,13 +19,13 @@ use crate::state::{FileFinish, FileRow, Store, TargetCounts};
 
 /// Where a processed file went.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Disposition {
+pub(crate) enum Disposition {
     Archived { path: PathBuf, all_applied: bool },
     Duplicate { path: PathBuf, of: String },
     Rejected { path: PathBuf, reason: String },
 }
 
-pub struct Options {
+pub(crate) struct Options {
     /// Process even content already applied (reprocess --force).
     pub force: bool,
     /// Move the file when done (intake); reprocess leaves archived files be.
@@ -36,7 +36,7 @@ pub struct Options {
 }
 
 /// Processes a claimed file and puts it where it belongs.
-pub fn process(
+pub(crate) fn process(
     claimed: &Claimed,
     config: &Config,
     store: &mut Store,

@@ -35,7 +35,7 @@ const SLICE: usize = 1000;
 /// From this many entities, a file is retained and what it changes is
 /// recorded as references to its lines; a smaller file's changes are
 /// recorded as rows, so that the hourly small files are not kept as copies.
-pub const RETAIN_FROM: usize = 1000;
+pub(crate) const RETAIN_FROM: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
@@ -96,18 +96,18 @@ impl Pusher {
     }
 
     /// Runs `work` on the shared runtime, from any thread.
-    pub fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
+    pub(crate) fn block_on<F: std::future::Future>(&self, work: F) -> F::Output {
         self.runtime.block_on(work)
     }
 
     /// Magento's refusal of `target`'s credentials, while it holds: the
     /// reason every change held back by it failed with.
-    pub fn refusal(&self, target: &str) -> Option<String> {
+    pub(crate) fn refusal(&self, target: &str) -> Option<String> {
         self.contexts.get(target)?.client.refusal()
     }
 
     /// `siblings`: see `push::push`.
-    pub fn push(
+    pub(crate) fn push(
         &self,
         target: &str,
         flow: Flow,

@@ -1,9 +1,9 @@
 //! The pipelines: an inbound file from parse to acknowledgement.
 
 pub mod baseline;
-pub mod file;
+pub(crate) mod file;
 pub mod inbound;
 pub mod orders;
 pub mod retry;
-pub mod service;
+pub(crate) mod service;
 mod slices;

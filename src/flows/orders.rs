@@ -44,7 +44,7 @@ use crate::state::{watermark_scope, Store};
 use ponte_layout::schema::{Registry, Schema};
 
 /// Tries of one order's comment or status change before giving up.
-pub const FOLLOWUP_ATTEMPTS: i64 = 5;
+pub(crate) const FOLLOWUP_ATTEMPTS: i64 = 5;
 
 /// What one poll did for one target.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -113,7 +113,7 @@ impl OrdersPoller {
     /// clients of its own: a client bounds its concurrency in a fair queue,
     /// and behind a large file's push the poll would wait for the whole file
     /// (tests/service.rs, the orders poll keeps its schedule).
-    pub fn sharing(
+    pub(crate) fn sharing(
         config: &Config,
         registry: &Registry,
         pusher: Pusher,
@@ -155,7 +155,7 @@ impl OrdersPoller {
     }
 
     /// The targets polled.
-    pub fn targets(&self) -> Vec<&str> {
+    pub(crate) fn targets(&self) -> Vec<&str> {
         self.shops.iter().map(|s| s.target.name.as_str()).collect()
     }
 

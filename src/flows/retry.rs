@@ -36,7 +36,7 @@ pub struct RetrySummary {
 }
 
 /// The wait before attempt `attempts + 1`: a minute, doubling, at most 6 h.
-pub fn next_try_after(attempts: i64) -> String {
+pub(crate) fn next_try_after(attempts: i64) -> String {
     let doublings = attempts.clamp(0, 20) as u32;
     let wait = FIRST_WAIT_SECS
         .saturating_mul(1 << doublings)
@@ -244,7 +244,7 @@ fn whole_families(
 }
 
 /// The retry as part of the service.
-pub struct FailureRetry {
+pub(crate) struct FailureRetry {
     config: Config,
     registry: Registry,
     pusher: Pusher,

@@ -41,21 +41,21 @@ use ponte_layout::schema::Registry;
 const LONGEST_SHARE_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct ServiceSummary {
+pub(crate) struct ServiceSummary {
     pub archived: u64,
     pub with_failures: u64,
     pub duplicates: u64,
     pub rejected: u64,
 }
 
-pub struct ServiceOptions {
+pub(crate) struct ServiceOptions {
     /// Return once the share and in-progress are empty (demo, tests).
     pub until_idle: bool,
 }
 
 /// Something to run on the service's clock besides intake (the orders
 /// poll, the retries).
-pub trait Periodic {
+pub(crate) trait Periodic {
     fn due(&mut self, now: Instant) -> bool;
     fn run(&mut self, store: &mut Store) -> anyhow::Result<()>;
 }
@@ -67,7 +67,7 @@ pub trait Periodic {
 /// on a thread of their own with a connection of their own (the orders
 /// poll, which shares no entity with the files), each due one at least
 /// once before an `until_idle` run returns.
-pub fn run(
+pub(crate) fn run(
     config: &Config,
     registry: &Registry,
     pusher: &Pusher,
@@ -699,7 +699,7 @@ fn wait_for_change(events: &Receiver<()>, interval: Duration, shutdown: &AtomicB
 /// Sets `flag` on SIGTERM or SIGINT. The handlers are in place when this
 /// returns: a signal that arrives while the listening thread is still
 /// starting is not lost, nor fatal.
-pub fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub(crate) fn stop_on_signals(flag: Arc<AtomicBool>) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -14,7 +14,7 @@ use crate::reconcile::{Change, DesiredEntry, VariantSeen};
 
 /// One change to send: decoded already, or a create still to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// An index into the target plan's changes.
     Decoded(usize),
     /// An index into the file's entries.
@@ -24,7 +24,7 @@ pub enum Unit {
 /// The target's work in the order it is sent, cut into slices of about
 /// `size` units. With `by_family`, units are grouped by family and a slice
 /// ends only between families.
-pub fn slices(
+pub(crate) fn slices(
     changes: &[Change],
     pending: &[usize],
     entries: &[DesiredEntry],

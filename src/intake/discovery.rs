@@ -13,7 +13,7 @@ use ponte_layout::schema::{Registry, Schema};
 
 /// A file in the inbound folder that a schema claims.
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub name: String,
     pub path: PathBuf,
     pub schema: Arc<Schema>,
@@ -22,7 +22,7 @@ pub struct Candidate {
 }
 
 /// Names the scan never takes: being written, or not ours.
-pub fn is_temporary(name: &str) -> bool {
+pub(crate) fn is_temporary(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     name.starts_with('.')
         || name.starts_with("~$")
@@ -31,13 +31,17 @@ pub fn is_temporary(name: &str) -> bool {
 }
 
 #[derive(Default)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     reported: HashSet<String>,
 }
 
 impl Scanner {
     /// Lists the candidates in `inbound`, sorted by name.
-    pub fn scan(&mut self, inbound: &Path, registry: &Registry) -> std::io::Result<Vec<Candidate>> {
+    pub(crate) fn scan(
+        &mut self,
+        inbound: &Path,
+        registry: &Registry,
+    ) -> std::io::Result<Vec<Candidate>> {
         let mut found = Vec::new();
         let mut present = HashSet::new();
         for entry in std::fs::read_dir(inbound)? {

@@ -12,7 +12,7 @@ use crate::config::Paths;
 /// Creates missing folders and checks that the share is there, readable
 /// and writable: on a CIFS mount that dropped, the mount point is an empty
 /// local folder, and the first sign should be a clear error, not silence.
-pub fn prepare(paths: &Paths) -> anyhow::Result<()> {
+pub(crate) fn prepare(paths: &Paths) -> anyhow::Result<()> {
     if !paths.inbound.is_dir() {
         bail!(
             "the inbound folder {} does not exist: is the share mounted? (paths.inbound)",
@@ -39,7 +39,7 @@ pub fn prepare(paths: &Paths) -> anyhow::Result<()> {
 }
 
 /// The folders ponte owns, created when missing.
-pub fn create_work_folders(paths: &Paths) -> anyhow::Result<()> {
+pub(crate) fn create_work_folders(paths: &Paths) -> anyhow::Result<()> {
     for dir in [
         &paths.in_progress,
         &paths.archive,
@@ -54,7 +54,7 @@ pub fn create_work_folders(paths: &Paths) -> anyhow::Result<()> {
 
 /// A plain file name from the share, or `None` for anything that could
 /// climb out of a folder (separators, `..`, empty).
-pub fn safe_name(name: &str) -> Option<&str> {
+pub(crate) fn safe_name(name: &str) -> Option<&str> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
@@ -65,7 +65,7 @@ pub fn safe_name(name: &str) -> Option<&str> {
 }
 
 /// `dir/name`, or `dir/name.1`, `dir/name.2`... when taken.
-pub fn unique_in(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn unique_in(dir: &Path, name: &str) -> PathBuf {
     let first = dir.join(name);
     if !first.exists() {
         return first;
@@ -79,7 +79,7 @@ pub fn unique_in(dir: &Path, name: &str) -> PathBuf {
 /// `archive/YYYY/MM/DD` for today in the operator's time zone (the
 /// system's, or `TZ`'s when set): the folder a person looks in for
 /// "last night's file" is the day on their own calendar, not UTC's.
-pub fn archive_day(archive: &Path) -> PathBuf {
+pub(crate) fn archive_day(archive: &Path) -> PathBuf {
     day_folder(archive, &Zoned::now())
 }
 

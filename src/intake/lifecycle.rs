@@ -19,7 +19,7 @@ use ponte_layout::schema::{Registry, Schema};
 
 /// A file in in-progress, with its identity.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub(crate) struct Claimed {
     pub name: String,
     pub path: PathBuf,
     pub schema: Arc<Schema>,
@@ -27,7 +27,7 @@ pub struct Claimed {
 }
 
 /// Moves a ready file out of the share into in-progress.
-pub fn claim(
+pub(crate) fn claim(
     path: &Path,
     name: &str,
     schema: Arc<Schema>,
@@ -56,7 +56,7 @@ pub fn claim(
 
 /// Copies a file given by hand into in-progress, leaving the original
 /// where its owner keeps it: the archive then holds ponte's copy.
-pub fn claim_copy(
+pub(crate) fn claim_copy(
     path: &Path,
     name: &str,
     schema: Arc<Schema>,
@@ -93,7 +93,8 @@ fn claimed_at(dest: PathBuf, name: &str, schema: Arc<Schema>) -> anyhow::Result<
 
 /// Files a crash left in in-progress, to be resumed first (one that
 /// cannot be read is said and left there).
-pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<Claimed>> {
+#[cfg(test)]
+pub(crate) fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<Claimed>> {
     let found = leftovers_except(in_progress, registry, |_| false)?;
     for (path, e) in &found.unreadable {
         tracing::error!(path = %path.display(), "{e:#}; left in progress");
@@ -103,14 +104,14 @@ pub fn leftovers(in_progress: &Path, registry: &Registry) -> anyhow::Result<Vec<
 
 /// What is in in-progress: the files to resume, and those that cannot be
 /// read (one file's problem, not the share's).
-pub struct Leftovers {
+pub(crate) struct Leftovers {
     pub files: Vec<Claimed>,
     pub unreadable: Vec<(PathBuf, anyhow::Error)>,
 }
 
 /// `leftovers`, without the files `skip` names (those the service leaves
 /// alone: they are not even read again).
-pub fn leftovers_except(
+pub(crate) fn leftovers_except(
     in_progress: &Path,
     registry: &Registry,
     skip: impl Fn(&Path) -> bool,
@@ -158,7 +159,7 @@ fn original_name(name: &str) -> &str {
 }
 
 /// A 128-bit content hash, hex: the file's identity whatever its name.
-pub fn hash_file(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn hash_file(path: &Path) -> anyhow::Result<String> {
     let mut f = open_file(path)?;
     let mut h = Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -176,7 +177,7 @@ pub fn hash_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// The header timestamp, for ordering a backlog; `None` when unreadable.
-pub fn header_time(path: &Path, schema: &Schema) -> Option<String> {
+pub(crate) fn header_time(path: &Path, schema: &Schema) -> Option<String> {
     let mut f = open_file(path).ok()?;
     let mut head = vec![0u8; schema.record_length * 4 + 2];
     let n = f.read(&mut head).ok()?;

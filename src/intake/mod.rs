@@ -1,9 +1,9 @@
 //! Intake: finding complete files in the share and moving them through
 //! in-progress to the archive or to rejected.
 
-pub mod discovery;
-pub mod folders;
-pub mod lifecycle;
+pub(crate) mod discovery;
+pub(crate) mod folders;
+pub(crate) mod lifecycle;
 pub mod lock;
-pub mod readiness;
-pub mod unprocessable;
+pub(crate) mod readiness;
+pub(crate) mod unprocessable;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::discovery::Candidate;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Settle {
+pub(crate) struct Settle {
     pub checks: u32,
     pub spacing: Duration,
     /// A file unchanged this long without being ready is given up on.
@@ -22,7 +22,7 @@ pub struct Settle {
 
 /// What a scan makes of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Assessment {
+pub(crate) enum Assessment {
     Ready,
     Waiting,
     /// Unchanged for `Settle::incomplete_after` and still not ready: an
@@ -57,7 +57,7 @@ impl Watch {
 }
 
 #[derive(Default)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     seen: HashMap<String, Watch>,
 }
 
@@ -65,7 +65,7 @@ impl Readiness {
     /// Whether `c` may be taken now, must still wait, or was waited for in
     /// vain. Call it on every scan; a check closer than `spacing` to the
     /// previous one does not count.
-    pub fn assess(&mut self, c: &Candidate, settle: Settle, now: Instant) -> Assessment {
+    pub(crate) fn assess(&mut self, c: &Candidate, settle: Settle, now: Instant) -> Assessment {
         let w = self
             .seen
             .entry(c.name.clone())
@@ -123,12 +123,12 @@ impl Readiness {
     }
 
     /// Forgets a file once taken (or gone).
-    pub fn forget(&mut self, name: &str) {
+    pub(crate) fn forget(&mut self, name: &str) {
         self.seen.remove(name);
     }
 
     /// Forgets files no longer in the folder.
-    pub fn retain(&mut self, present: &[Candidate]) {
+    pub(crate) fn retain(&mut self, present: &[Candidate]) {
         self.seen
             .retain(|name, _| present.iter().any(|c| &c.name == name));
     }
@@ -144,7 +144,7 @@ fn humanize(d: Duration) -> String {
     }
 }
 
-pub fn marker_path(path: &Path) -> std::path::PathBuf {
+pub(crate) fn marker_path(path: &Path) -> std::path::PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(".ok");
     std::path::PathBuf::from(s)
@@ -153,7 +153,7 @@ pub fn marker_path(path: &Path) -> std::path::PathBuf {
 /// Whether the file's last line is its schema's trailer record, in the file
 /// as the scan saw it: one that has changed since (a writer resuming) is
 /// not, else the settle checks of the old size would vouch for the new one.
-pub fn ends_with_trailer(c: &Candidate) -> bool {
+pub(crate) fn ends_with_trailer(c: &Candidate) -> bool {
     let tag = &c.schema.records[c.schema.trailer.record].tag_bytes;
     let Ok(mut f) = ponte_layout::record::open::open_file(&c.path) else {
         return false;

@@ -15,7 +15,7 @@ use super::lifecycle::Claimed;
 use crate::state::{FileRow, Store, StoreError};
 
 /// Why a file was not processed, for its report.
-pub struct Unprocessable<'a> {
+pub(crate) struct Unprocessable<'a> {
     /// What was wrong, as one would say it to the operator.
     pub why: &'a str,
     /// What the operator can do about it.
@@ -23,7 +23,7 @@ pub struct Unprocessable<'a> {
 }
 
 /// Where the file went.
-pub enum Settled {
+pub(crate) enum Settled {
     Rejected(PathBuf),
     /// The rename into `rejected/` failed: the file stays where it was.
     Stuck(anyhow::Error),
@@ -31,7 +31,7 @@ pub enum Settled {
 
 /// Moves `c` to `rejected/` with its report and records it in the store.
 /// Only the store's failure is an error: the rest is the file's fate.
-pub fn reject(
+pub(crate) fn reject(
     c: &Claimed,
     rejected: &Path,
     store: &Store,
@@ -89,7 +89,7 @@ fn move_into(from: &Path, dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// The report's advice for a file the lifecycle failed on.
-pub const FIX_AND_DROP_AGAIN: &str =
+pub(crate) const FIX_AND_DROP_AGAIN: &str =
     "ponte stopped at this error: nothing after it was sent to Magento. Fix the export in the\n\
      ERP (or the schema, if the layout changed) and drop the corrected file into the inbound\n\
      folder again; `ponte check FILE` shows what the reader finds in it. A file ponte writes\n\

@@ -18,7 +18,7 @@ use crate::config::{Auth, SecretString, Target};
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
-pub struct RestClient {
+pub(crate) struct RestClient {
     http: reqwest::Client,
     /// `https://shop/rest/<store>`
     root: String,
@@ -88,13 +88,9 @@ impl RestClient {
         })
     }
 
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
     /// Magento's refusal of the credentials, as the error every call gets
     /// while it holds.
-    pub fn refusal(&self) -> Option<String> {
+    pub(crate) fn refusal(&self) -> Option<String> {
         self.sign_in.hold().map(|h| refused(h).to_string())
     }
 
@@ -161,12 +157,16 @@ impl RestClient {
         Ok(token)
     }
 
-    pub async fn get(&self, path: &str, query: &[(String, String)]) -> Result<Json, ApiError> {
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<Json, ApiError> {
         self.call(Method::GET, path, None, query).await
     }
 
     /// One API call with retries. `path` is below `/rest/<store>`.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -179,7 +179,7 @@ impl RestClient {
 
     /// One API call with retries in the scope of store `store` (`all` for
     /// global values) rather than the target's own.
-    pub async fn call_in(
+    pub(crate) async fn call_in(
         &self,
         store: &str,
         method: Method,
@@ -202,7 +202,7 @@ impl RestClient {
     /// same way, since that is how Magento says an attempt took effect.
     /// The first attempt goes unasked: callers look before they create,
     /// and most requests are answered.
-    pub async fn create<C, Fut>(
+    pub(crate) async fn create<C, Fut>(
         &self,
         method: Method,
         path: &str,
@@ -500,7 +500,7 @@ fn backoff(attempt: u32) -> Duration {
 /// `searchCriteria` in Magento's query-string form. Filters in one group
 /// are ORed; groups are ANDed.
 #[derive(Debug, Default, Clone)]
-pub struct SearchCriteria {
+pub(crate) struct SearchCriteria {
     groups: Vec<Vec<(String, String, String)>>,
     sort: Vec<(String, String)>,
     pub page_size: Option<u32>,
@@ -508,7 +508,7 @@ pub struct SearchCriteria {
 }
 
 impl SearchCriteria {
-    pub fn filter(mut self, field: &str, value: &str, condition: &str) -> Self {
+    pub(crate) fn filter(mut self, field: &str, value: &str, condition: &str) -> Self {
         self.groups
             .push(vec![(field.into(), value.into(), condition.into())]);
         self
@@ -516,7 +516,7 @@ impl SearchCriteria {
 
     /// One group of filters, any of which may match (`field`, `value`,
     /// `condition`): Magento ORs the filters of a group.
-    pub fn filter_any(mut self, filters: &[(&str, &str, &str)]) -> Self {
+    pub(crate) fn filter_any(mut self, filters: &[(&str, &str, &str)]) -> Self {
         self.groups.push(
             filters
                 .iter()
@@ -526,18 +526,18 @@ impl SearchCriteria {
         self
     }
 
-    pub fn sort(mut self, field: &str, direction: &str) -> Self {
+    pub(crate) fn sort(mut self, field: &str, direction: &str) -> Self {
         self.sort.push((field.into(), direction.into()));
         self
     }
 
-    pub fn page(mut self, size: u32, current: u32) -> Self {
+    pub(crate) fn page(mut self, size: u32, current: u32) -> Self {
         self.page_size = Some(size);
         self.current_page = Some(current);
         self
     }
 
-    pub fn to_query(&self) -> Vec<(String, String)> {
+    pub(crate) fn to_query(&self) -> Vec<(String, String)> {
         let mut q = Vec::new();
         for (g, group) in self.groups.iter().enumerate() {
             for (f, (field, value, cond)) in group.iter().enumerate() {

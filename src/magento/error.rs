@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// Magento refused the request (4xx other than 401/404/429): recorded
     /// against the entity, which stays unapplied.
     #[error("{status} {message}")]
@@ -47,14 +47,14 @@ fn two_factor_hint(message: &str) -> &'static str {
 }
 
 impl ApiError {
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, ApiError::NotFound { .. })
     }
 }
 
 /// Magento's message with its placeholders filled: `%1`, `%2`... from a
 /// `parameters` list, `%name` from a `parameters` object.
-pub fn magento_message(body: &Json) -> Option<String> {
+pub(crate) fn magento_message(body: &Json) -> Option<String> {
     let template = body.get("message")?.as_str()?;
     let mut message = template.to_string();
     match body.get("parameters") {

@@ -49,13 +49,13 @@ struct Refusal {
 
 /// Magento has refused these credentials: no request before `until`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hold {
+pub(crate) struct Hold {
     pub message: String,
     /// Unix seconds.
     pub until: u64,
 }
 
-pub struct SignIn {
+pub(crate) struct SignIn {
     file: Option<PathBuf>,
     saved: Mutex<Saved>,
 }
@@ -121,12 +121,12 @@ impl SignIn {
     }
 
     /// The admin token obtained earlier with these credentials.
-    pub fn token(&self) -> Option<SecretString> {
+    pub(crate) fn token(&self) -> Option<SecretString> {
         self.with(false, |s| s.token.clone().map(SecretString::new))
     }
 
     /// Magento gave a token: keep it, and forget any refusal.
-    pub fn accepted(&self, token: Option<&SecretString>) {
+    pub(crate) fn accepted(&self, token: Option<&SecretString>) {
         self.with(true, |s| {
             s.token = token.map(|t| t.expose().to_string());
             s.refused = None;
@@ -136,7 +136,7 @@ impl SignIn {
 
     /// Magento answered a call made with these credentials: a refusal
     /// recorded earlier is over, and its count starts again.
-    pub fn answered(&self) {
+    pub(crate) fn answered(&self) {
         let changed = self.with(false, |s| s.refused.is_some() || !s.worked);
         if changed {
             self.with(true, |s| {
@@ -147,12 +147,12 @@ impl SignIn {
     }
 
     /// Whether Magento ever accepted these credentials.
-    pub fn worked(&self) -> bool {
+    pub(crate) fn worked(&self) -> bool {
         self.with(false, |s| s.worked)
     }
 
     /// Magento refused a token that was kept: it expired or was revoked.
-    pub fn forget_token(&self, token: &SecretString) {
+    pub(crate) fn forget_token(&self, token: &SecretString) {
         self.with(true, |s| {
             if s.token.as_deref() == Some(token.expose()) {
                 s.token = None;
@@ -163,7 +163,7 @@ impl SignIn {
     /// Magento refused the credentials: hold every request for a while.
     /// The requests already in flight when the hold began are refused too;
     /// they count as the same attempt, not as more.
-    pub fn refused(&self, message: &str) -> Hold {
+    pub(crate) fn refused(&self, message: &str) -> Hold {
         if let Some(hold) = self.hold() {
             return hold;
         }
@@ -185,7 +185,7 @@ impl SignIn {
     }
 
     /// The refusal still in force, if any.
-    pub fn hold(&self) -> Option<Hold> {
+    pub(crate) fn hold(&self) -> Option<Hold> {
         self.with(false, |s| {
             let r = s.refused.as_ref()?;
             let until = r.until();

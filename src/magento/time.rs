@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use ponte_layout::schema::Date;
 
 /// Unix seconds now.
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     Timestamp::now().as_second()
 }
 
@@ -32,7 +32,7 @@ pub fn parse(text: &str) -> Option<i64> {
 }
 
 /// A Magento timestamp as a record date with its time of day.
-pub fn parse_date(text: &str) -> Option<Date> {
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
     let b = text.trim().as_bytes();
     if b.len() < 19 || !matches!(b[10], b' ' | b'T') {
         return None;
@@ -71,7 +71,7 @@ fn utc(secs: i64) -> DateTime {
 }
 
 /// Unix seconds as a date with its time of day (UTC).
-pub fn date(secs: i64) -> Date {
+pub(crate) fn date(secs: i64) -> Date {
     let d = utc(secs);
     Date {
         year: d.year().clamp(0, 9999) as u16,
@@ -85,12 +85,12 @@ pub fn date(secs: i64) -> Date {
 }
 
 /// Unix seconds as Magento writes them: `2026-11-27 09:41:07`.
-pub fn format(secs: i64) -> String {
+pub(crate) fn format(secs: i64) -> String {
     utc(secs).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Unix seconds as a file-name stamp: `20261127094107`.
-pub fn stamp(secs: i64) -> String {
+pub(crate) fn stamp(secs: i64) -> String {
     utc(secs).strftime("%Y%m%d%H%M%S").to_string()
 }
 

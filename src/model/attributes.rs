@@ -19,7 +19,7 @@ const FIELD_ATTRIBUTES: [(&str, &str); 10] = [
 ];
 
 /// Product attributes a target may receive (`sku` is the key and always sent).
-pub const PRODUCT_ATTRIBUTES: [&str; FIELD_ATTRIBUTES.len()] = {
+pub(crate) const PRODUCT_ATTRIBUTES: [&str; FIELD_ATTRIBUTES.len()] = {
     let mut out = [""; FIELD_ATTRIBUTES.len()];
     let mut i = 0;
     while i < FIELD_ATTRIBUTES.len() {
@@ -31,12 +31,12 @@ pub const PRODUCT_ATTRIBUTES: [&str; FIELD_ATTRIBUTES.len()] = {
 
 /// The attributes a target may write for its own store view (a translated
 /// name and description); every other one is global in Magento.
-pub const STORE_VIEW_ATTRIBUTES: &[&str] = &["name", "description"];
+pub(crate) const STORE_VIEW_ATTRIBUTES: &[&str] = &["name", "description"];
 
 /// Magento attributes ponte sets itself, from no ERP field: listing one in
 /// `attributes` would promise what never happens, so it is refused with
 /// this reason.
-pub const SET_BY_PONTE: &[(&str, &str)] = &[(
+pub(crate) const SET_BY_PONTE: &[(&str, &str)] = &[(
     "visibility",
     "no ERP field holds it: ponte sets it itself when it creates a product or \
      changes its kind (catalog and search for simple products and configurable \
@@ -45,7 +45,7 @@ pub const SET_BY_PONTE: &[(&str, &str)] = &[(
 
 /// Which Magento product attribute a product field becomes, for a target's
 /// `attributes` list; `None` for the fields that shape the product.
-pub fn product_attribute(field: &str) -> Option<&'static str> {
+pub(crate) fn product_attribute(field: &str) -> Option<&'static str> {
     FIELD_ATTRIBUTES
         .iter()
         .find(|(f, _)| *f == field)

@@ -230,7 +230,7 @@ impl BoundSpec {
 
     /// Appends the key's text to `out` (parts joined by `/`), from the
     /// record's bytes: it was validated, only the padding goes.
-    pub fn key_into(&self, view: &LineView, out: &mut Vec<u8>) {
+    pub(crate) fn key_into(&self, view: &LineView, out: &mut Vec<u8>) {
         for (i, &idx) in self.key.iter().enumerate() {
             if i > 0 {
                 out.push(b'/');
@@ -261,7 +261,7 @@ impl BoundSpec {
         format!("{:016x}", xxh3_64(layout.as_bytes()))
     }
 
-    pub fn key_hash_of(key: &str) -> u64 {
+    pub(crate) fn key_hash_of(key: &str) -> u64 {
         xxh3_64(key.as_bytes())
     }
 
@@ -275,13 +275,14 @@ impl BoundSpec {
     /// already and are hashed in place. `hash_payload` lays a stored or
     /// fetched entity out with the writer to get the very same bytes, so
     /// both ways of arriving hash alike.
-    pub fn hashes(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> (u64, u64) {
+    #[cfg(test)]
+    pub(crate) fn hashes(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> (u64, u64) {
         self.observe(bytes, scratch).0
     }
 
     /// `hashes`, and for a variant its parent's key hash and the hashes of
     /// its axis values, from one look at the line.
-    pub fn observe(
+    pub(crate) fn observe(
         &self,
         bytes: &[u8],
         scratch: &mut Vec<u8>,
@@ -313,7 +314,11 @@ impl BoundSpec {
     /// valid record but for that marker. `UNVOUCHED` when any of this does
     /// not hold, or the owned fields cannot be hashed in place: the line
     /// must then be checked whole.
-    pub fn glance(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> ((u64, u64), Option<(u64, Axes)>) {
+    pub(crate) fn glance(
+        &self,
+        bytes: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> ((u64, u64), Option<(u64, Axes)>) {
         let view = LineView::new(bytes, self.schema.charset);
         let variant = self.variant_in(&view);
         let key_hash = self.key_hash_in(&view, scratch);
@@ -439,7 +444,7 @@ impl BoundSpec {
     }
 
     /// The hash of a stored payload: equal to `hashes` of the record it came from.
-    pub fn hash_payload(&self, fields: &Map<String, Json>) -> Option<u64> {
+    pub(crate) fn hash_payload(&self, fields: &Map<String, Json>) -> Option<u64> {
         let mut buf = Vec::with_capacity(512);
         let layout = &self.schema.records[self.record];
         for (pos, &idx) in self.owned.iter().enumerate() {
@@ -459,7 +464,7 @@ impl BoundSpec {
         Some(seeded_content_hash(&buf, self.hash_seed))
     }
 
-    pub fn entity(&self, bytes: &[u8]) -> Entity {
+    pub(crate) fn entity(&self, bytes: &[u8]) -> Entity {
         let view = LineView::new(bytes, self.schema.charset);
         let mut key = Vec::new();
         self.key_into(&view, &mut key);
@@ -482,12 +487,6 @@ impl BoundSpec {
             key: String::from_utf8_lossy(&key).into_owned(),
             fields,
         }
-    }
-
-    /// For products: whether this record is a variant, and the hashes of
-    /// its parent key and axis values.
-    pub fn variant_of(&self, bytes: &[u8]) -> Option<(u64, Axes)> {
-        self.variant_in(&LineView::new(bytes, self.schema.charset))
     }
 
     fn variant_in(&self, view: &LineView) -> Option<(u64, Axes)> {
@@ -523,7 +522,7 @@ impl BoundSpec {
     /// The owned fields whose values differ between two records of this
     /// layout, by name: what `changed_fields` finds between their decoded
     /// entities (the key fields are equal, the key being).
-    pub fn differing_fields(&self, a: &[u8], b: &[u8]) -> Vec<&str> {
+    pub(crate) fn differing_fields(&self, a: &[u8], b: &[u8]) -> Vec<&str> {
         let (va, vb) = (
             LineView::new(a, self.schema.charset),
             LineView::new(b, self.schema.charset),
@@ -536,7 +535,7 @@ impl BoundSpec {
 
     /// The payload an entity has once removed by policy; `None` when the
     /// policy keeps it as it is.
-    pub fn removed_form(&self, fields: &Map<String, Json>) -> Option<Map<String, Json>> {
+    pub(crate) fn removed_form(&self, fields: &Map<String, Json>) -> Option<Map<String, Json>> {
         let mut out = fields.clone();
         match self.spec.removal {
             Removal::Keep => return None,
@@ -562,7 +561,7 @@ impl BoundSpec {
     }
 
     /// Names of the owned fields, in order.
-    pub fn owned_keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn owned_keys(&self) -> impl Iterator<Item = &str> {
         self.owned.iter().map(|&i| self.field(i).key.as_str())
     }
 }

@@ -11,7 +11,7 @@ use ponte_layout::record::{Charset, Decimal};
 use ponte_layout::schema::{Date, FieldKind};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Canon<'a> {
+pub(crate) enum Canon<'a> {
     Text(Cow<'a, str>),
     Integer(i64),
     Decimal(Decimal),
@@ -21,7 +21,7 @@ pub enum Canon<'a> {
 }
 
 impl<'a> Canon<'a> {
-    pub fn from_parsed(charset: Charset, parsed: Parsed<'a>) -> Canon<'a> {
+    pub(crate) fn from_parsed(charset: Charset, parsed: Parsed<'a>) -> Canon<'a> {
         match parsed {
             Parsed::Text(b) => Canon::Text(charset.decode(b)),
             Parsed::Integer(n) => Canon::Integer(n),
@@ -33,7 +33,7 @@ impl<'a> Canon<'a> {
     }
 
     /// Reads a stored JSON value back, given the field's type.
-    pub fn from_json(kind: &FieldKind, value: &Json) -> Option<Canon<'static>> {
+    pub(crate) fn from_json(kind: &FieldKind, value: &Json) -> Option<Canon<'static>> {
         Some(match (kind, value) {
             (_, Json::Null) => Canon::None,
             (FieldKind::Text { .. }, Json::String(s)) => Canon::Text(Cow::Owned(s.clone())),
@@ -50,7 +50,7 @@ impl<'a> Canon<'a> {
         })
     }
 
-    pub fn into_value(self) -> ponte_layout::record::Value {
+    pub(crate) fn into_value(self) -> ponte_layout::record::Value {
         use ponte_layout::record::Value;
         match self {
             Canon::Text(s) => Value::Text(s.into_owned()),
@@ -62,7 +62,7 @@ impl<'a> Canon<'a> {
         }
     }
 
-    pub fn to_json(&self) -> Json {
+    pub(crate) fn to_json(&self) -> Json {
         match self {
             Canon::Text(s) => Json::String(s.to_string()),
             Canon::Integer(n) => Json::from(*n),
@@ -78,7 +78,7 @@ impl<'a> Canon<'a> {
 /// and in no other spelling: the text must be what the date writes back,
 /// which refuses what jiff would also read (`20261128`, a leap second, an
 /// offset).
-pub fn parse_iso_date(s: &str) -> Option<Date> {
+pub(crate) fn parse_iso_date(s: &str) -> Option<Date> {
     let (date, time) = match s.len() {
         10 => (s.parse::<jiff::civil::Date>().ok()?, None),
         19 if s.as_bytes()[10] == b'T' => {

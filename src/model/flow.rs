@@ -23,7 +23,7 @@ impl Flow {
     ];
 
     /// The flow a schema's `flow` name (the TE header's) stands for.
-    pub fn from_schema_flow(name: &str) -> Option<Flow> {
+    pub(crate) fn from_schema_flow(name: &str) -> Option<Flow> {
         match name {
             "ARTICOLI" => Some(Flow::Products),
             "GIACENZE" => Some(Flow::Stock),
@@ -35,7 +35,7 @@ impl Flow {
     }
 
     /// The schema `flow` name of this flow, such as `ARTICOLI`.
-    pub fn schema_flow(self) -> &'static str {
+    pub(crate) fn schema_flow(self) -> &'static str {
         match self {
             Flow::Products => "ARTICOLI",
             Flow::Stock => "GIACENZE",

@@ -11,12 +11,11 @@ use ponte_layout::record::line::line_values;
 use ponte_layout::record::{RecordError, Value};
 use ponte_layout::schema::Schema;
 
-pub const FLOW: &str = "EVASIONI";
 const EVENT: &str = "EV";
 const ITEM: &str = "ER";
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct FulfilmentEvent {
+pub(crate) struct FulfilmentEvent {
     pub line: u64,
     pub entity: Entity,
     pub key_hash: u64,
@@ -24,7 +23,7 @@ pub struct FulfilmentEvent {
 }
 
 impl FulfilmentEvent {
-    pub fn hash_payload(fields: &Map<String, Json>) -> u64 {
+    pub(crate) fn hash_payload(fields: &Map<String, Json>) -> u64 {
         super::bound::content_hash(&serde_json::to_vec(fields).unwrap_or_default())
     }
 }
@@ -38,7 +37,7 @@ fn text(values: &[(String, Value)], key: &str) -> String {
 
 /// Groups a file's valid records, given in file order as (line, record tag,
 /// raw bytes), into events.
-pub fn group_events<'a>(
+pub(crate) fn group_events<'a>(
     schema: &Schema,
     records: impl IntoIterator<Item = (u64, &'a str, &'a [u8])>,
 ) -> (Vec<FulfilmentEvent>, Vec<RecordError>) {

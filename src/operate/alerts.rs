@@ -15,7 +15,7 @@ use crate::config::SecretString;
 
 /// What an event is about; one event per cause per `quiet`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Cause {
+pub(crate) enum Cause {
     FileRejected(String),
     FileWithFailures(String),
     OrdersFailing(String),
@@ -44,7 +44,7 @@ impl Cause {
 
 /// The JSON body of an event.
 #[derive(Debug, Clone, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     pub kind: String,
     /// The flow or target it is about.
     pub subject: String,
@@ -78,7 +78,7 @@ static ALERTER: OnceLock<Alerter> = OnceLock::new();
 
 /// Starts the sender thread and the `[expect]` checks; events raised
 /// before are dropped, as they are when no webhook is configured.
-pub fn start(hook: Webhook) -> anyhow::Result<()> {
+pub(crate) fn start(hook: Webhook) -> anyhow::Result<()> {
     let (sender, receiver) = sync_channel::<Event>(64);
     let alerter = Alerter {
         sender,
@@ -134,7 +134,7 @@ fn check_expected(expect: &[(String, Duration)]) {
 }
 
 /// Raises an event unless its cause had one within the quiet time.
-pub fn raise(cause: Cause, message: &str, file: &str) {
+pub(crate) fn raise(cause: Cause, message: &str, file: &str) {
     let Some(a) = ALERTER.get() else { return };
     let Ok(mut sent) = a.sent.lock() else { return };
     let now = Instant::now();
@@ -162,7 +162,7 @@ pub fn raise(cause: Cause, message: &str, file: &str) {
 
 /// The orders poll of `target` failed; an event once it has failed for
 /// longer than `orders.alert_after`.
-pub fn orders_failing(target: &str, why: &str) {
+pub(crate) fn orders_failing(target: &str, why: &str) {
     let Some(a) = ALERTER.get() else { return };
     let since = match a.failing_since.lock() {
         Ok(mut m) => *m.entry(target.to_string()).or_insert_with(Instant::now),
@@ -180,7 +180,7 @@ pub fn orders_failing(target: &str, why: &str) {
     }
 }
 
-pub fn orders_ok(target: &str) {
+pub(crate) fn orders_ok(target: &str) {
     if let Some(a) = ALERTER.get() {
         if let Ok(mut m) = a.failing_since.lock() {
             m.remove(target);

@@ -26,7 +26,7 @@ pub struct HistoryFilter {
 }
 
 /// `products` or `ARTICOLI` both name the flow the store calls ARTICOLI.
-pub fn schema_flow(name: &str) -> String {
+pub(crate) fn schema_flow(name: &str) -> String {
     match Flow::parse(name) {
         Some(f) => f.schema_flow().to_string(),
         None => name.to_ascii_uppercase(),
@@ -35,7 +35,7 @@ pub fn schema_flow(name: &str) -> String {
 
 /// A read-only look at the state directory; an empty state when ponte
 /// has not written one yet.
-pub struct Collector<'a> {
+pub(crate) struct Collector<'a> {
     config: &'a Config,
     store: Option<Store>,
 }
@@ -89,7 +89,7 @@ impl<'a> Collector<'a> {
             .collect())
     }
 
-    pub fn show(&self, key: &str, flow: Option<&str>) -> anyhow::Result<KeyDetail> {
+    pub(crate) fn show(&self, key: &str, flow: Option<&str>) -> anyhow::Result<KeyDetail> {
         let mut detail = KeyDetail {
             key: key.to_string(),
             ..KeyDetail::default()
@@ -138,7 +138,7 @@ impl<'a> Collector<'a> {
         Ok(detail)
     }
 
-    pub fn status(&self, registry: &Registry) -> anyhow::Result<StatusReport> {
+    pub(crate) fn status(&self, registry: &Registry) -> anyhow::Result<StatusReport> {
         let mut report = StatusReport {
             service: service_state(&self.config.paths.state_dir),
             ..StatusReport::default()

@@ -26,27 +26,27 @@ pub struct Health {
 static HEALTH: LazyLock<Health> = LazyLock::new(Health::new);
 
 /// The process's health.
-pub fn get() -> &'static Health {
+pub(crate) fn get() -> &'static Health {
     &HEALTH
 }
 
 /// The slack over an interval before a loop counts as late: a scan
 /// waits for a file to be pushed, a poll for Magento's answers.
-pub fn allowance(interval: Duration) -> Duration {
+pub(crate) fn allowance(interval: Duration) -> Duration {
     interval * 2 + Duration::from_secs(30)
 }
 
-pub fn scanned() {
+pub(crate) fn scanned() {
     get().beat_scan();
 }
 
-pub fn orders_polled(ok: bool) {
+pub(crate) fn orders_polled(ok: bool) {
     if ok {
         get().beat_orders();
     }
 }
 
-pub fn file_seen(flow: &str) {
+pub(crate) fn file_seen(flow: &str) {
     if let Ok(mut f) = get().files.lock() {
         f.insert(flow.to_string(), Instant::now());
     }
@@ -87,7 +87,7 @@ impl Health {
     }
 
     /// The scan loop took a file: it beats again when the file is done.
-    pub fn scan_busy(&self) {
+    pub(crate) fn scan_busy(&self) {
         if let Ok(mut b) = self.scan.lock() {
             b.busy = true;
         }
@@ -100,7 +100,7 @@ impl Health {
     }
 
     /// When a file of `flow` was last handled, else when the service started.
-    pub fn last_file(&self, flow: &str) -> Instant {
+    pub(crate) fn last_file(&self, flow: &str) -> Instant {
         self.files
             .lock()
             .ok()
@@ -109,7 +109,7 @@ impl Health {
     }
 
     /// What is late, in words; empty when all is well.
-    pub fn late(&self) -> Vec<String> {
+    pub(crate) fn late(&self) -> Vec<String> {
         let now = Instant::now();
         let mut late = Vec::new();
         for (name, beat) in [("scan", &self.scan), ("orders poll", &self.orders)] {

@@ -4,15 +4,15 @@
 //! `show` commands, served by the service (`http`, `page`, `metrics`), and
 //! pushed to a webhook when something needs a person (`alerts`).
 
-pub mod alerts;
-pub mod collect;
+pub(crate) mod alerts;
+pub(crate) mod collect;
 pub mod health;
 pub mod http;
-pub mod page;
-pub mod record;
-pub mod report;
-pub mod table;
-pub mod time;
+pub(crate) mod page;
+pub(crate) mod record;
+pub(crate) mod report;
+pub(crate) mod table;
+pub(crate) mod time;
 
 use crate::config::Config;
 use crate::model::Flow;
@@ -21,7 +21,7 @@ use ponte_layout::schema::Registry;
 /// The service's operator side, as configured: the health check's
 /// intervals, the HTTP server, the alerts webhook. Returns the address
 /// served, if any.
-pub fn start_for_service(
+pub(crate) fn start_for_service(
     config: &Config,
     registry: &Registry,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {

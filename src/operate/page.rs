@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::report::*;
 
 /// Seconds between the page's own reloads.
-pub const REFRESH_SECS: u32 = 30;
+pub(crate) const REFRESH_SECS: u32 = 30;
 
 const STYLE: &str = r#"
 :root{color-scheme:light dark;--ok:#1a7f37;--bad:#cf222e;--warn:#9a6700;--line:#8884}
@@ -77,12 +77,12 @@ fn segment(s: &str) -> String {
     out
 }
 
-pub fn entity_href(flow: &str, key: &str) -> String {
+pub(crate) fn entity_href(flow: &str, key: &str) -> String {
     format!("/entity/{}/{}", segment(flow), segment(key))
 }
 
 /// `/`: the status, the last files, the failures.
-pub fn status(s: &StatusReport, files: &[FileRow], failures: &[FailureRow]) -> Markup {
+pub(crate) fn status(s: &StatusReport, files: &[FileRow], failures: &[FailureRow]) -> Markup {
     let body = html! {
         h1 { "ponte" }
         div.cards {
@@ -183,7 +183,7 @@ fn file_table(files: &[FileRow]) -> Markup {
 }
 
 /// `/file/ID`: one file's history row, per target.
-pub fn file(f: &FileRow) -> Markup {
+pub(crate) fn file(f: &FileRow) -> Markup {
     let body = html! {
         h1 { (f.name) }
         p { span class=(outcome_class(&f.outcome)) { (f.outcome) } " · " (f.flow) }
@@ -206,7 +206,7 @@ pub fn file(f: &FileRow) -> Markup {
 }
 
 /// `/entity/FLOW/KEY`: what `show` gives.
-pub fn entity(d: &KeyDetail) -> Markup {
+pub(crate) fn entity(d: &KeyDetail) -> Markup {
     let body = html! {
         h1 { (d.key) }
         h2 { "What the ERP said" }
@@ -229,6 +229,6 @@ pub fn entity(d: &KeyDetail) -> Markup {
     layout(&d.key, body)
 }
 
-pub fn not_found(what: &str) -> Markup {
+pub(crate) fn not_found(what: &str) -> Markup {
     layout("not found", html! { h1 { "Not found" } p { (what) } })
 }

@@ -10,12 +10,12 @@ use super::time::now_secs;
 use crate::telemetry::metrics;
 
 /// A file's processing begins.
-pub fn file_started() {
+pub(crate) fn file_started() {
     super::health::get().scan_busy();
 }
 
 /// How a file's processing ended.
-pub struct Done<'a> {
+pub(crate) struct Done<'a> {
     pub name: &'a str,
     /// The schema's flow (ARTICOLI).
     pub flow: &'a str,
@@ -28,7 +28,7 @@ pub struct Done<'a> {
 
 /// A file's processing ended: metrics, alerts, health (the store keeps
 /// its row, see `state::files`).
-pub fn file_done(done: &Done<'_>) {
+pub(crate) fn file_done(done: &Done<'_>) {
     let Done {
         name,
         flow,
@@ -70,7 +70,7 @@ pub fn file_done(done: &Done<'_>) {
 }
 
 /// One orders poll of one target ended.
-pub fn orders_polled(target: &str, error: Option<&str>, exported: usize) {
+pub(crate) fn orders_polled(target: &str, error: Option<&str>, exported: usize) {
     let now = now_secs();
     super::health::orders_polled(error.is_none());
     if let Some(error) = error {
@@ -82,7 +82,7 @@ pub fn orders_polled(target: &str, error: Option<&str>, exported: usize) {
 }
 
 /// One scan of the share found `backlog` files, the oldest waiting this long.
-pub fn scanned(backlog: usize, oldest_age_secs: u64) {
+pub(crate) fn scanned(backlog: usize, oldest_age_secs: u64) {
     let m = metrics::get();
     m.backlog.set(backlog as i64);
     m.oldest_waiting.set(oldest_age_secs as i64);

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 /// `ponte status`: is the service up, what waits, what each flow reached.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct StatusReport {
+pub(crate) struct StatusReport {
     pub service: ServiceState,
     pub waiting: Vec<WaitingFile>,
     pub in_progress: Vec<String>,
@@ -16,7 +16,7 @@ pub struct StatusReport {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct ServiceState {
+pub(crate) struct ServiceState {
     pub running: bool,
     /// The pid the instance lock names, when a ponte holds it.
     pub pid: Option<u32>,
@@ -29,7 +29,7 @@ pub struct ServiceState {
 
 /// A file in the inbound folder, not yet taken.
 #[derive(Debug, Clone, Serialize)]
-pub struct WaitingFile {
+pub(crate) struct WaitingFile {
     pub name: String,
     pub flow: Option<String>,
     pub why: String,
@@ -38,7 +38,7 @@ pub struct WaitingFile {
 
 /// Per flow and target: how far the target got.
 #[derive(Debug, Clone, Serialize)]
-pub struct FlowState {
+pub(crate) struct FlowState {
     pub flow: String,
     pub target: String,
     pub last_file: Option<String>,
@@ -49,7 +49,7 @@ pub struct FlowState {
 
 /// Per target taking orders.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct OrdersState {
+pub(crate) struct OrdersState {
     pub target: String,
     pub last_poll: Option<String>,
     /// Why the last poll failed, when it did.
@@ -61,7 +61,7 @@ pub struct OrdersState {
 
 /// One file handled, as `history` lists it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FileRow {
+pub(crate) struct FileRow {
     pub id: i64,
     pub name: String,
     pub flow: String,
@@ -110,7 +110,7 @@ pub struct FailureRow {
 
 /// `ponte show KEY`: the ERP's word and each target's acknowledgement.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct KeyDetail {
+pub(crate) struct KeyDetail {
     pub key: String,
     pub desired: Vec<Described>,
     pub applied: Vec<Acknowledged>,
@@ -119,7 +119,7 @@ pub struct KeyDetail {
 
 /// What the ERP last said for the key in one flow.
 #[derive(Debug, Clone, Serialize)]
-pub struct Described {
+pub(crate) struct Described {
     pub flow: String,
     pub file: Option<String>,
     pub line: Option<u64>,
@@ -128,7 +128,7 @@ pub struct Described {
 
 /// What a target acknowledged for the key in one flow.
 #[derive(Debug, Clone, Serialize)]
-pub struct Acknowledged {
+pub(crate) struct Acknowledged {
     pub target: String,
     pub flow: String,
     pub at: Option<String>,

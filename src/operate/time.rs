@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 /// `000001765000000` as `2025-12-06T05:46:40+01:00`; other text as it is
 /// (a time already written as ISO), nothing for an empty one.
-pub fn iso(stored: &str) -> Option<String> {
+pub(crate) fn iso(stored: &str) -> Option<String> {
     let text = stored.trim();
     if text.is_empty() {
         return None;
@@ -17,7 +17,7 @@ pub fn iso(stored: &str) -> Option<String> {
     }
 }
 
-pub fn iso_of_secs(secs: i64) -> String {
+pub(crate) fn iso_of_secs(secs: i64) -> String {
     match Timestamp::from_second(secs) {
         Ok(ts) => ts
             .to_zoned(TimeZone::system())
@@ -28,20 +28,21 @@ pub fn iso_of_secs(secs: i64) -> String {
 }
 
 /// Seconds since the epoch of a stored time, either form.
-pub fn secs(stored: &str) -> Option<i64> {
+#[cfg(test)]
+pub(crate) fn secs(stored: &str) -> Option<i64> {
     let text = stored.trim();
     text.parse::<i64>()
         .ok()
         .or_else(|| text.parse::<Timestamp>().ok().map(|t| t.as_second()))
 }
 
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     Timestamp::now().as_second()
 }
 
 /// `--since` as given: a date (`2026-12-01`, local midnight), or a full
 /// timestamp with offset.
-pub fn parse_since(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_since(text: &str) -> Result<i64, String> {
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts.as_second());
     }

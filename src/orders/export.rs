@@ -172,7 +172,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
 }
 
 /// Where files go and what their header says.
-pub struct Outbound<'a> {
+pub(crate) struct Outbound<'a> {
     pub dir: &'a Path,
     pub schema: &'a Schema,
     pub company: &'a str,
@@ -183,20 +183,20 @@ pub struct Outbound<'a> {
 
 /// A file that reached the folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Written {
+pub(crate) struct Written {
     pub file: String,
     pub orders: Vec<IntentOrder>,
 }
 
 /// An order left out of a file because the layout cannot hold a value.
 #[derive(Debug)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub order: MappedOrder,
     pub error: WriteError,
 }
 
 /// The temporary name of `file`.
-pub fn temp_name(file: &str) -> String {
+pub(crate) fn temp_name(file: &str) -> String {
     format!(".{file}.tmp")
 }
 
@@ -206,7 +206,7 @@ pub fn temp_name(file: &str) -> String {
 /// again). `followup`: mark the exports for a comment or status change.
 /// Returns the file (`None` when no order could be written) and the orders
 /// left out.
-pub fn export(
+pub(crate) fn export(
     store: &mut Store,
     out: &Outbound,
     target: &str,
@@ -338,7 +338,7 @@ fn sync_dir(dir: &Path) -> Result<(), ExportError> {
 
 /// What recovery did with one intent.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Recovered {
+pub(crate) enum Recovered {
     /// The file reached the folder: its orders are recorded as exported.
     Delivered(Written),
     /// The file never reached the folder: the intent is forgotten.
@@ -346,7 +346,7 @@ pub enum Recovered {
 }
 
 /// Settles the intents an earlier run left for `target` (see Recovery).
-pub fn recover(
+pub(crate) fn recover(
     store: &mut Store,
     dir: &Path,
     target: &str,

@@ -23,7 +23,7 @@ use ponte_layout::record::{Decimal, Value};
 
 /// One order's records, and what the export protocol needs to know of it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MappedOrder {
+pub(crate) struct MappedOrder {
     /// Magento's `entity_id`: the key of an export.
     pub id: i64,
     pub increment_id: String,
@@ -33,13 +33,13 @@ pub struct MappedOrder {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("order {order}: {message}")]
-pub struct MapError {
+pub(crate) struct MapError {
     pub order: String,
     pub message: String,
 }
 
 /// What an order needs from outside itself.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The `channel` field: the ERP channel of the order's store (see
     /// `super::stores`).
     pub channel: &'a str,
@@ -48,7 +48,7 @@ pub struct Context<'a> {
 }
 
 /// The order's `entity_id`, `increment_id` and `updated_at`, or why not.
-pub fn identity(order: &Json) -> Result<(i64, String, String), MapError> {
+pub(crate) fn identity(order: &Json) -> Result<(i64, String, String), MapError> {
     let increment = text(order, "increment_id");
     let name = if increment.is_empty() {
         format!("entity {}", order.get("entity_id").unwrap_or(&Json::Null))
@@ -72,7 +72,7 @@ pub fn identity(order: &Json) -> Result<(i64, String, String), MapError> {
     Ok((id, increment, updated_at))
 }
 
-pub fn map_order(order: &Json, ctx: &Context) -> Result<MappedOrder, MapError> {
+pub(crate) fn map_order(order: &Json, ctx: &Context) -> Result<MappedOrder, MapError> {
     let (id, increment_id, updated_at) = identity(order)?;
     let fail = |message: String| MapError {
         order: increment_id.clone(),
@@ -227,7 +227,7 @@ pub fn map_order(order: &Json, ctx: &Context) -> Result<MappedOrder, MapError> {
 }
 
 /// A JSON number or numeric string rounded half away from zero to `scale`.
-pub fn to_decimal(v: &Json, scale: u8) -> Option<Decimal> {
+pub(crate) fn to_decimal(v: &Json, scale: u8) -> Option<Decimal> {
     let text = match v {
         // `Display` of f64 is the shortest text that reads back the same
         // float, and never uses an exponent.

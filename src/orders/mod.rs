@@ -3,6 +3,6 @@
 //! and only once (`export`); `flows::orders` puts them together (Magento's timestamps are `magento::time`).
 
 pub mod export;
-pub mod map;
+pub(crate) mod map;
 pub mod poll;
-pub mod stores;
+pub(crate) mod stores;

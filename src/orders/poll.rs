@@ -30,11 +30,11 @@ use serde_json::Value as Json;
 use crate::magento::client::{RestClient, SearchCriteria};
 use crate::magento::error::ApiError;
 
-pub const PAGE_SIZE: u32 = 100;
+pub(crate) const PAGE_SIZE: u32 = 100;
 
 /// What a poll received.
 #[derive(Debug, Default)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// Orders with their customer code, in key order, each once.
     pub orders: Vec<(Json, String)>,
     /// Requests made (orders and customers).
@@ -43,7 +43,7 @@ pub struct Fetched {
     pub error: Option<ApiError>,
 }
 
-pub struct Query<'a> {
+pub(crate) struct Query<'a> {
     /// Only orders updated after this (`YYYY-MM-DD hh:mm:ss`).
     pub since: Option<&'a str>,
     pub statuses: &'a [String],
@@ -52,7 +52,7 @@ pub struct Query<'a> {
     pub page_size: u32,
 }
 
-pub async fn fetch(client: &RestClient, q: &Query<'_>) -> Fetched {
+pub(crate) async fn fetch(client: &RestClient, q: &Query<'_>) -> Fetched {
     let mut out = Fetched::default();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let mut slots: Vec<Option<(Json, String)>> = Vec::new();
@@ -202,7 +202,7 @@ fn customer_id(order: &Json) -> Option<i64> {
 }
 
 /// The customer's `erp_customer_code` custom attribute, or blank.
-pub fn erp_code(customer: &Json) -> String {
+pub(crate) fn erp_code(customer: &Json) -> String {
     customer
         .get("custom_attributes")
         .and_then(Json::as_array)

@@ -21,18 +21,18 @@ use crate::magento::error::ApiError;
 
 /// Store id -> store code, as the shop lists its store views.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoreViews {
+pub(crate) struct StoreViews {
     codes: HashMap<i64, String>,
 }
 
 impl StoreViews {
-    pub async fn fetch(client: &RestClient) -> Result<StoreViews, ApiError> {
+    pub(crate) async fn fetch(client: &RestClient) -> Result<StoreViews, ApiError> {
         let list = client.get("/V1/store/storeViews", &[]).await?;
         StoreViews::from_json(&list)
     }
 
     /// The `store-data-store-interface` list of `GET /V1/store/storeViews`.
-    pub fn from_json(list: &Json) -> Result<StoreViews, ApiError> {
+    pub(crate) fn from_json(list: &Json) -> Result<StoreViews, ApiError> {
         let items = list
             .as_array()
             .ok_or_else(|| ApiError::Protocol("the store views are not a list".into()))?;
@@ -51,13 +51,13 @@ impl StoreViews {
         Ok(StoreViews { codes })
     }
 
-    pub fn code(&self, id: i64) -> Option<&str> {
+    pub(crate) fn code(&self, id: i64) -> Option<&str> {
         self.codes.get(&id).map(String::as_str)
     }
 
     /// The ids of `codes`, in their order; a code the shop does not have is
     /// an error naming it and the codes it has.
-    pub fn ids(&self, codes: &[String]) -> Result<Vec<i64>, String> {
+    pub(crate) fn ids(&self, codes: &[String]) -> Result<Vec<i64>, String> {
         codes
             .iter()
             .map(|code| {
@@ -90,7 +90,7 @@ fn store_id(order: &Json) -> Option<i64> {
 
 /// The ERP channel of `order`, or why it has none (`target` names the
 /// configuration table to fix).
-pub fn channel<'c>(
+pub(crate) fn channel<'c>(
     order: &Json,
     views: &StoreViews,
     channels: &'c BTreeMap<String, String>,

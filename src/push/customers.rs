@@ -16,7 +16,7 @@ use crate::magento::error::ApiError;
 use crate::push::payload::{customer_body, set_customer_region};
 use crate::reconcile::{Change, CustomerChange};
 
-pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
+pub(crate) async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
     let customers: Vec<CustomerChange> = changes.iter().map(CustomerChange::of).collect();
     for_each(ctx, &customers, |ctx, customer| async move {
         upsert(&ctx, &customer).await

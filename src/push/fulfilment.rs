@@ -21,7 +21,7 @@ use crate::magento::error::ApiError;
 use crate::push::payload::{fulfilment_request, Request};
 use crate::reconcile::{Change, FulfilmentAct, FulfilmentChange};
 
-pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
+pub(crate) async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
     // Events of one order go in file order (ship, then invoice); orders go
     // side by side.
     let mut by_order: Vec<(String, Vec<(usize, FulfilmentChange)>)> = Vec::new();

@@ -22,12 +22,12 @@ use crate::model::Flow;
 use crate::reconcile::Change;
 use crate::reconcile::Siblings;
 
-pub use options::OptionCache;
-pub use regions::RegionCache;
+pub(crate) use options::OptionCache;
+pub(crate) use regions::RegionCache;
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Applied,
     Failed(String),
 }
@@ -42,7 +42,7 @@ impl From<Result<(), ApiError>> for Outcome {
 }
 
 /// What a push needs of one target, shared by its tasks.
-pub struct TargetContext {
+pub(crate) struct TargetContext {
     pub client: RestClient,
     pub target: Target,
     pub options: OptionCache,
@@ -67,7 +67,7 @@ impl TargetContext {
 /// Sends `changes` of `flow`; the outcomes come back in the same order.
 /// `siblings` are the desired stock rows summed with the changed ones (see
 /// `payload::stock_sibling_keys`); other flows take none.
-pub async fn push(
+pub(crate) async fn push(
     ctx: &Arc<TargetContext>,
     flow: Flow,
     changes: &[Change],

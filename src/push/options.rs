@@ -13,7 +13,7 @@ use crate::magento::error::ApiError;
 use crate::push::payload::path_segment;
 
 #[derive(Default)]
-pub struct OptionCache {
+pub(crate) struct OptionCache {
     /// attribute code -> label -> option id. One lock, so that two tasks
     /// never create the same option twice.
     options: Mutex<HashMap<String, HashMap<String, String>>>,
@@ -22,7 +22,7 @@ pub struct OptionCache {
 
 impl OptionCache {
     /// The option id for `label`, creating the option when the shop lacks it.
-    pub async fn option_id(
+    pub(crate) async fn option_id(
         &self,
         client: &RestClient,
         code: &str,
@@ -79,7 +79,11 @@ impl OptionCache {
     }
 
     /// The numeric id of an attribute, for configurable options.
-    pub async fn attribute_id(&self, client: &RestClient, code: &str) -> Result<i64, ApiError> {
+    pub(crate) async fn attribute_id(
+        &self,
+        client: &RestClient,
+        code: &str,
+    ) -> Result<i64, ApiError> {
         let mut ids = self.attribute_ids.lock().await;
         if let Some(id) = ids.get(code) {
             return Ok(*id);

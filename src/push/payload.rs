@@ -27,7 +27,7 @@ pub struct Request {
     pub body: Json,
 }
 
-pub use crate::reconcile::SELECT_ATTRIBUTES;
+pub(crate) use crate::reconcile::SELECT_ATTRIBUTES;
 
 /// Magento's product visibility: variants are reached through their parent.
 const NOT_VISIBLE_INDIVIDUALLY: i64 = 1;
@@ -43,7 +43,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Magento puts path parameters in the URL; a SKU may hold `/` or spaces.
-pub fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
 }
 
@@ -57,7 +57,7 @@ pub struct ScopedRequest {
 }
 
 /// The scope of Magento's global values and defaults.
-pub const ALL_STORES: &str = "all";
+pub(crate) const ALL_STORES: &str = "all";
 
 /// The product requests for a change (`PUT /V1/products/{sku}`): the
 /// product's values through `all`, which writes the defaults (a write
@@ -71,7 +71,7 @@ pub fn product_requests(target: &Target, change: &Change) -> Result<Vec<ScopedRe
 }
 
 /// [`product_requests`] of a typed change: what both `plan` and the push send.
-pub fn product_change_requests(
+pub(crate) fn product_change_requests(
     target: &Target,
     p: &ProductChange,
 ) -> Result<Vec<ScopedRequest>, String> {
@@ -205,14 +205,14 @@ fn product_request(
     })
 }
 
-pub use crate::reconcile::Siblings;
+pub(crate) use crate::reconcile::Siblings;
 
 /// What Magento receives for one SKU at one place: the sum of the desired
 /// quantities of every ERP warehouse the target maps there. Magento keeps
 /// one quantity per (SKU, source), so per-warehouse writes would overwrite
 /// each other.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StockWrite {
+pub(crate) struct StockWrite {
     pub sku: String,
     /// The inventory source; `None` on single-source shops, whose one stock
     /// sums every mapped warehouse.
@@ -226,7 +226,7 @@ pub struct StockWrite {
 /// The stock writes for a set of changes, and the changes at a warehouse
 /// the target does not map (nothing is sent for those).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StockWrites {
+pub(crate) struct StockWrites {
     pub writes: Vec<StockWrite>,
     /// The map leaves their warehouse out: not this shop's stock.
     pub unmapped: Vec<usize>,
@@ -246,7 +246,7 @@ fn stock_place<'t>(target: &'t Target, row: &StockRow) -> Option<Option<&'t str>
 }
 
 /// The warehouses whose quantities add up at `place`, in map order.
-pub fn warehouses_at<'a>(
+pub(crate) fn warehouses_at<'a>(
     target: &'a Target,
     place: Option<&'a str>,
 ) -> impl Iterator<Item = &'a str> + 'a {
@@ -264,7 +264,7 @@ fn stock_key(sku: &str, warehouse: &str) -> String {
 /// The keys of the rows whose desired quantities the writes of `changes`
 /// need besides the changes' own: the other mapped warehouses at each
 /// change's place.
-pub fn stock_sibling_keys(target: &Target, changes: &[&Change]) -> Vec<String> {
+pub(crate) fn stock_sibling_keys(target: &Target, changes: &[&Change]) -> Vec<String> {
     let rows: Vec<StockRow> = changes.iter().map(|c| StockRow::of(c)).collect();
     let given: HashSet<String> = rows
         .iter()
@@ -290,7 +290,11 @@ type Place = (String, Option<String>);
 
 /// Groups stock changes by the place they land at, one write per SKU and
 /// place, in the order of each place's first change.
-pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -> StockWrites {
+pub(crate) fn stock_writes(
+    target: &Target,
+    changes: &[&Change],
+    siblings: &Siblings,
+) -> StockWrites {
     let mut out = StockWrites::default();
     // Per place: the write's index and each warehouse's latest quantity
     // among the changes.
@@ -336,7 +340,7 @@ pub fn stock_writes(target: &Target, changes: &[&Change], siblings: &Siblings) -
 }
 
 /// The source item of a write (multi-source shops).
-pub fn source_item(write: &StockWrite) -> Json {
+pub(crate) fn source_item(write: &StockWrite) -> Json {
     json!({
         "sku": write.sku,
         "source_code": write.source.as_deref().unwrap_or_default(),
@@ -346,7 +350,7 @@ pub fn source_item(write: &StockWrite) -> Json {
 }
 
 /// The request of one write on a single-source shop.
-pub fn stock_item_request(write: &StockWrite) -> Request {
+pub(crate) fn stock_item_request(write: &StockWrite) -> Request {
     Request {
         method: "PUT",
         path: format!("/V1/products/{}/stockItems/1", path_segment(&write.sku)),
@@ -356,7 +360,8 @@ pub fn stock_item_request(write: &StockWrite) -> Request {
 
 /// The requests for a set of writes: batched source items, or one stock
 /// item update per SKU on single-source shops.
-pub fn stock_requests(target: &Target, writes: &[StockWrite]) -> Vec<Request> {
+#[cfg(test)]
+pub(crate) fn stock_requests(target: &Target, writes: &[StockWrite]) -> Vec<Request> {
     match target.stock {
         StockMode::MultiSource => writes
             .chunks(target.stock_batch.max(1))
@@ -379,7 +384,7 @@ fn unplaced_reason(target: &Target) -> String {
 }
 
 /// Why a stock change at an unmapped warehouse sends nothing.
-pub fn unmapped_reason(target: &Target, change: &Change) -> String {
+pub(crate) fn unmapped_reason(target: &Target, change: &Change) -> String {
     let warehouse = StockRow::of(change).warehouse;
     format!(
         "warehouse {warehouse:?} is not in target {}'s sources (not this shop's stock: \
@@ -391,7 +396,7 @@ pub fn unmapped_reason(target: &Target, change: &Change) -> String {
 /// What `plan` shows for each stock change: the request of the write that
 /// carries it (the same one for changes summed together), or why nothing
 /// is sent.
-pub fn stock_previews(
+pub(crate) fn stock_previews(
     target: &Target,
     changes: &[&Change],
     siblings: &Siblings,
@@ -426,7 +431,7 @@ pub fn stock_previews(
 
 /// Splits a name into Magento's required first and last names: a person's
 /// last word is the last name; a company keeps its whole name in both.
-pub fn split_name(name: &str, is_company: bool) -> (String, String) {
+pub(crate) fn split_name(name: &str, is_company: bool) -> (String, String) {
     let name = name.trim();
     if is_company {
         return (name.to_string(), name.to_string());
@@ -442,7 +447,7 @@ pub fn split_name(name: &str, is_company: bool) -> (String, String) {
 /// A region of a country in Magento's directory (for Italy, a province),
 /// as `GET /V1/directory/countries/{countryId}` lists it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Region {
+pub(crate) struct Region {
     pub id: i64,
     pub code: String,
     pub name: String,
@@ -451,7 +456,7 @@ pub struct Region {
 /// Gives the customer body's address its region: Magento's three fields
 /// and the address's `region_id`, which is what Magento stores (it looks
 /// nothing up by code). `None` sends the address without a region.
-pub fn set_customer_region(body: &mut Json, region: Option<&Region>) {
+pub(crate) fn set_customer_region(body: &mut Json, region: Option<&Region>) {
     let Some(address) = body
         .pointer_mut("/customer/addresses/0")
         .and_then(Json::as_object_mut)
@@ -476,7 +481,7 @@ pub fn set_customer_region(body: &mut Json, region: Option<&Region>) {
 /// The customer body for `POST /V1/customers` or `PUT /V1/customers/{id}`.
 /// A province goes as placeholders for its region (`{id of province BG}`),
 /// which the push replaces with [`set_customer_region`].
-pub fn customer_body(target: &Target, c: &CustomerChange) -> Result<Json, String> {
+pub(crate) fn customer_body(target: &Target, c: &CustomerChange) -> Result<Json, String> {
     let is_company = c.is_company();
     let (firstname, lastname) = split_name(&c.name, is_company);
     let group = target.customer_groups.get(&c.price_list).ok_or_else(|| {
@@ -532,7 +537,11 @@ pub fn customer_body(target: &Target, c: &CustomerChange) -> Result<Json, String
 
 /// What `plan` shows for a change: the requests it becomes, each in its
 /// store's scope.
-pub fn preview(target: &Target, flow: &str, change: &Change) -> Result<Vec<ScopedRequest>, String> {
+pub(crate) fn preview(
+    target: &Target,
+    flow: &str,
+    change: &Change,
+) -> Result<Vec<ScopedRequest>, String> {
     if flow == "ARTICOLI" {
         return product_requests(target, change);
     }
@@ -578,7 +587,7 @@ fn own_store_preview(target: &Target, flow: &str, change: &Change) -> Result<Req
 /// each shipped item given the id of its order line by `item_id` (ids
 /// `plan` shows as placeholders, the push as Magento has them). A
 /// shipment without items ships what is left of the order.
-pub fn fulfilment_request<E>(
+pub(crate) fn fulfilment_request<E>(
     target: &Target,
     event: &FulfilmentChange,
     order: &str,

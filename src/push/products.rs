@@ -13,7 +13,7 @@ use crate::magento::error::ApiError;
 use crate::push::payload::{path_segment, product_change_requests, ALL_STORES, SELECT_ATTRIBUTES};
 use crate::reconcile::{Change, ProductChange, ProductKind};
 
-pub async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
+pub(crate) async fn push(ctx: &Arc<TargetContext>, changes: &[Change]) -> Vec<Outcome> {
     let products: Vec<ProductChange> = changes.iter().map(ProductChange::of).collect();
     let mut outcomes = for_each(ctx, &products, |ctx, product| async move {
         save(&ctx, &product).await

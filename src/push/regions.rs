@@ -15,7 +15,7 @@ use crate::magento::error::ApiError;
 use crate::push::payload::{path_segment, Region};
 
 #[derive(Default)]
-pub struct RegionCache {
+pub(crate) struct RegionCache {
     /// country id -> its regions (empty: none, or a country the store does
     /// not offer). One lock, so that a country is asked for once.
     countries: Mutex<HashMap<String, Arc<Vec<Region>>>>,
@@ -24,7 +24,7 @@ pub struct RegionCache {
 impl RegionCache {
     /// The region of `country` whose code is `code`; `None` when the country
     /// has no regions or none with that code.
-    pub async fn region(
+    pub(crate) async fn region(
         &self,
         client: &RestClient,
         country: &str,
@@ -58,7 +58,7 @@ async fn load(client: &RestClient, country: &str) -> Result<Vec<Region>, ApiErro
 
 /// The regions of a `directory-data-country-information-interface` answer
 /// (ids come as strings; a region without a usable id is skipped).
-pub fn regions_of(info: &Json) -> Vec<Region> {
+pub(crate) fn regions_of(info: &Json) -> Vec<Region> {
     info.get("available_regions")
         .and_then(Json::as_array)
         .into_iter()
@@ -81,7 +81,7 @@ pub fn regions_of(info: &Json) -> Vec<Region> {
 }
 
 /// The region with `code` (as the ERP writes it: case and spaces aside).
-pub fn find(regions: &[Region], code: &str) -> Option<Region> {
+pub(crate) fn find(regions: &[Region], code: &str) -> Option<Region> {
     let code = code.trim();
     regions
         .iter()

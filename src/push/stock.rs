@@ -24,7 +24,7 @@ use crate::reconcile::Change;
 
 const SOURCE_ITEMS: &str = "/V1/inventory/source-items";
 
-pub async fn push(
+pub(crate) async fn push(
     ctx: &Arc<TargetContext>,
     changes: &[Change],
     siblings: &Siblings,

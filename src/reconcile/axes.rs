@@ -21,24 +21,16 @@ pub struct VariantAxes {
 }
 
 impl VariantAxes {
-    pub fn get(&self, parent: &u64) -> Option<&Vec<String>> {
+    pub(crate) fn get(&self, parent: &u64) -> Option<&Vec<String>> {
         self.differs
             .get(parent)
             .and_then(|&(_, mask)| self.names.get(usize::from(mask)))
-    }
-
-    pub fn len(&self) -> usize {
-        self.differs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.differs.is_empty()
     }
 }
 
 /// Key hashes are xxh3 values already: hashing them again buys nothing.
 #[derive(Default)]
-pub struct KeyHashHasher(u64);
+pub(crate) struct KeyHashHasher(u64);
 
 impl Hasher for KeyHashHasher {
     fn finish(&self) -> u64 {
@@ -54,7 +46,7 @@ impl Hasher for KeyHashHasher {
     }
 }
 
-pub fn variant_axes(variants: &[VariantSeen], axis_names: &[&str]) -> VariantAxes {
+pub(crate) fn variant_axes(variants: &[VariantSeen], axis_names: &[&str]) -> VariantAxes {
     let axes = axis_names.len().min(MAX_AXES);
     let mut differs: HashMap<u64, (usize, u8), BuildHasherDefault<KeyHashHasher>> =
         HashMap::default();

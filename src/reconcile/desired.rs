@@ -357,7 +357,7 @@ impl LineFetcher {
     /// The whole line at `offset` as the reader split it, however long:
     /// without its line end, and without a DOS end-of-file byte only at
     /// the end of the file.
-    pub fn line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
+    pub(crate) fn line_at(&self, offset: u64) -> anyhow::Result<Vec<u8>> {
         let mut buf = Vec::new();
         let mut at = offset;
         // Whether the line ended with a line end, and whether it ends the file.

@@ -74,7 +74,7 @@ pub fn make_parent_again(change: &mut Change) -> bool {
 /// failed before (its key hash in `failed`), and that is not becoming a
 /// parent by itself, is made one again (its update given `kind`; held
 /// unchanged or silent, an update of its own).
-pub fn configure_again(
+pub(crate) fn configure_again(
     inputs: &ChangeInputs,
     classified: &Classified,
     built: &mut Built,

@@ -48,13 +48,13 @@ impl RemovalShare {
 
     /// More removed than allowed. Compared as counts, so that 10 of 100 at
     /// a share of 0.1 is allowed whatever the rounding of 0.1.
-    pub fn exceeds(&self) -> bool {
+    pub(crate) fn exceeds(&self) -> bool {
         self.removals > 0 && self.removals as f64 > self.max_share * self.holds as f64 + 1e-9
     }
 
     /// One line: `target b2c: 3109 removals of the 3110 it holds (99.9%),
     /// more than the 10% allowed`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "target {}: {} removals of the {} it holds ({}), more than the {} allowed",
             self.target,
@@ -68,13 +68,13 @@ impl RemovalShare {
 
 /// `0.1` as `10%`, `0.125` as `12.5%`; rounded down, so that a file that
 /// leaves something does not read as removing 100%.
-pub fn percent(share: f64) -> String {
+pub(crate) fn percent(share: f64) -> String {
     let p = format!("{:.1}", (share * 1000.0 + 1e-9).floor() / 10.0);
     format!("{}%", p.strip_suffix(".0").unwrap_or(&p))
 }
 
 /// Why the file is held, in one line (the `.err` report's and the logs' `why`).
-pub fn held_reason(over: &[RemovalShare]) -> String {
+pub(crate) fn held_reason(over: &[RemovalShare]) -> String {
     let each: Vec<String> = over.iter().map(RemovalShare::describe).collect();
     format!(
         "held: a complete file that would remove too much ({}); nothing was sent. \

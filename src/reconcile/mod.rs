@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use axes::{variant_axes, VariantAxes};
+pub(crate) use axes::{variant_axes, VariantAxes};
 pub use changes::{
     build_changes, changed_fields, decode_creates, target_receives, Action, Change, ChangeInputs,
 };
@@ -33,8 +33,8 @@ pub use received::{
     CustomerChange, FulfilmentAct, FulfilmentChange, ProductChange, ProductKind, ProductValue,
     ShipItem, StockRow, SELECT_ATTRIBUTES,
 };
-pub use stored::{decode_stored, read_stored, Before};
-pub use sums::{FileRows, SiblingReader, Siblings};
+pub(crate) use stored::{decode_stored, read_stored};
+pub(crate) use sums::{FileRows, SiblingReader, Siblings};
 
 use family::configure_again;
 use guard::held_reason;
@@ -66,7 +66,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The verdict in an operator's words; `flow` names the file's flow.
-    pub fn describe(&self, flow: &str) -> String {
+    pub(crate) fn describe(&self, flow: &str) -> String {
         match self {
             Verdict::Ready => "ready to apply".to_string(),
             Verdict::Rejected { reason } | Verdict::Held { reason, .. } => reason.clone(),
@@ -370,7 +370,7 @@ impl RecordVisitor for CollectRecords<'_> {
 }
 
 /// Fulfilment files are small and their events span records: read whole.
-pub fn read_fulfilment(
+pub(crate) fn read_fulfilment(
     path: &Path,
     schema: &Schema,
     opts: &ScanOptions,
@@ -451,7 +451,7 @@ fn plan_fulfilment(
 /// What the store records once a target acknowledged a change. A change
 /// read from a line of the file retained as `retained` is kept as a
 /// reference to that line; any other as its fields.
-pub fn ack_for(change: &Change, retained: Option<i64>) -> Ack {
+pub(crate) fn ack_for(change: &Change, retained: Option<i64>) -> Ack {
     let payload = match (change.action, change.offset, retained) {
         (Action::Create | Action::Update, Some(offset), Some(retained)) => {
             Payload::Line { retained, offset }

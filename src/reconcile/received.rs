@@ -57,7 +57,7 @@ pub enum ProductValue {
 
 impl ProductValue {
     /// The ERP field it comes from, as `store_view_attributes` names it.
-    pub fn field(&self) -> &'static str {
+    pub(crate) fn field(&self) -> &'static str {
         match self {
             ProductValue::Name(_) => "name",
             ProductValue::Price(_) => "price",
@@ -121,7 +121,7 @@ pub struct ProductChange {
 }
 
 impl ProductChange {
-    pub fn of(change: &Change) -> ProductChange {
+    pub(crate) fn of(change: &Change) -> ProductChange {
         let whole = &change.payload;
         let kind = match text(whole, "kind") {
             "C" => ProductKind::Configurable,
@@ -160,7 +160,7 @@ impl ProductChange {
         }
     }
 
-    pub fn is_create(&self) -> bool {
+    pub(crate) fn is_create(&self) -> bool {
         self.action == Action::Create
     }
 
@@ -171,7 +171,7 @@ impl ProductChange {
     }
 
     /// A variant the push links to its parent: new, or moving.
-    pub fn links_variant(&self) -> bool {
+    pub(crate) fn links_variant(&self) -> bool {
         self.kind == ProductKind::Variant && (self.is_create() || self.relinked)
     }
 }
@@ -187,12 +187,12 @@ pub struct StockRow {
 }
 
 impl StockRow {
-    pub fn of(change: &Change) -> StockRow {
+    pub(crate) fn of(change: &Change) -> StockRow {
         StockRow::from_fields(&change.payload)
     }
 
     /// A row of the desired state (a sibling summed with a change).
-    pub fn from_fields(fields: &Map<String, Json>) -> StockRow {
+    pub(crate) fn from_fields(fields: &Map<String, Json>) -> StockRow {
         StockRow {
             sku: text(fields, "sku").to_string(),
             warehouse: text(fields, "warehouse").to_string(),
@@ -224,7 +224,7 @@ pub struct CustomerChange {
 }
 
 impl CustomerChange {
-    pub fn of(change: &Change) -> CustomerChange {
+    pub(crate) fn of(change: &Change) -> CustomerChange {
         let p = &change.payload;
         let s = |key: &str| text(p, key).to_string();
         CustomerChange {
@@ -246,13 +246,13 @@ impl CustomerChange {
     }
 
     /// The country and the province code, when it has a province.
-    pub fn province(&self) -> Option<(&str, &str)> {
+    pub(crate) fn province(&self) -> Option<(&str, &str)> {
         let province = self.province.as_deref()?;
         Some((self.country.trim(), province))
     }
 
     /// A company has a VAT number; a person, a fiscal code.
-    pub fn is_company(&self) -> bool {
+    pub(crate) fn is_company(&self) -> bool {
         !self.vat_number.is_empty()
     }
 }
@@ -290,7 +290,7 @@ pub struct FulfilmentChange {
 impl FulfilmentChange {
     /// An event code the contract does not define is refused rather than
     /// guessed at: a schema given a new code must not cancel orders.
-    pub fn of(change: &Change) -> Result<FulfilmentChange, String> {
+    pub(crate) fn of(change: &Change) -> Result<FulfilmentChange, String> {
         let p = &change.payload;
         let act = match text(p, "event") {
             "S" | "P" => FulfilmentAct::Ship,
@@ -325,7 +325,7 @@ impl FulfilmentChange {
     /// The comment a shipment made by this event carries: what Magento
     /// holds says whether the event was shipped, across crashes and lost
     /// answers alike.
-    pub fn marker(&self) -> String {
+    pub(crate) fn marker(&self) -> String {
         format!("ERP event {}", self.key)
     }
 }

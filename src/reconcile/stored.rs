@@ -22,7 +22,7 @@ pub enum Before {
 }
 
 /// (key, fields) per key hash: `read_stored` with every payload decoded.
-pub fn decode_stored(
+pub(crate) fn decode_stored(
     bound: Option<&BoundSpec>,
     stored: HashMap<u64, Stored>,
 ) -> HashMap<u64, (String, Map<String, Json>)> {
@@ -40,7 +40,7 @@ pub fn decode_stored(
 /// another layout than `bound`'s, or whose retained file cannot be read,
 /// is left out: its entity then counts as never acknowledged and is sent
 /// whole, which is safe.
-pub fn read_stored(
+pub(crate) fn read_stored(
     bound: Option<&BoundSpec>,
     stored: HashMap<u64, Stored>,
     decode: impl Fn(u64) -> bool + Sync,

@@ -18,10 +18,11 @@ use crate::state::{Located, Store};
 /// Desired stock payloads of warehouses that share a Magento place with a
 /// change but are not among the changes, by entity key (`SKU/WAREHOUSE`):
 /// their quantities are part of the sum. A warehouse missing here counts 0.
-pub type Siblings = std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>>;
+pub(crate) type Siblings =
+    std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>>;
 
 /// The file a push or a plan is about.
-pub struct FileRows<'f> {
+pub(crate) struct FileRows<'f> {
     /// Sorted by key hash.
     pub entries: &'f [DesiredEntry],
     pub fetch: LineFetcher,
@@ -44,7 +45,7 @@ impl<'f> FileRows<'f> {
 }
 
 /// Reads sibling rows; the desired snapshot is loaded once, when first needed.
-pub struct SiblingReader<'f> {
+pub(crate) struct SiblingReader<'f> {
     bound: &'f BoundSpec,
     file: Option<FileRows<'f>>,
     desired: Option<Located>,
@@ -61,7 +62,11 @@ impl<'f> SiblingReader<'f> {
 
     /// The desired payloads of these stock rows (by entity key); a row
     /// nobody describes is left out, and counts 0.
-    pub fn read(&mut self, store: Option<&Store>, keys: &[String]) -> anyhow::Result<Siblings> {
+    pub(crate) fn read(
+        &mut self,
+        store: Option<&Store>,
+        keys: &[String],
+    ) -> anyhow::Result<Siblings> {
         let mut out = Siblings::new();
         let mut from_store = Vec::new();
         for key in keys {

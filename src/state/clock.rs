@@ -9,12 +9,12 @@ use jiff::{SignedDuration, Timestamp};
 const FORMAT: &str = "%Y-%m-%dT%H:%M:%S%:z";
 
 /// Now, as the store writes times.
-pub fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     text_of(Timestamp::now())
 }
 
 /// `seconds` from now, as the store writes times.
-pub fn text_in(seconds: u64) -> String {
+pub(crate) fn text_in(seconds: u64) -> String {
     let wait = SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX));
     text_of(
         Timestamp::now()
@@ -28,13 +28,14 @@ pub(super) fn text_of(at: Timestamp) -> String {
 }
 
 /// A stored time as an instant; `None` for text that is not one.
-pub fn parse_text(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_text(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok()
 }
 
 /// A stored time in the operator's time zone (the system's, or `TZ`'s),
 /// with its offset; text that is not a time is shown as it is.
-pub fn local(text: &str) -> String {
+#[cfg(test)]
+pub(crate) fn local(text: &str) -> String {
     match parse_text(text) {
         Some(at) => at.to_zoned(TimeZone::system()).strftime(FORMAT).to_string(),
         None => text.to_string(),
@@ -42,7 +43,7 @@ pub fn local(text: &str) -> String {
 }
 
 /// Seconds from `from` to `to`, both stored times.
-pub fn seconds_between(from: &str, to: &str) -> Option<i64> {
+pub(crate) fn seconds_between(from: &str, to: &str) -> Option<i64> {
     Some(parse_text(to)?.as_second() - parse_text(from)?.as_second())
 }
 

@@ -26,7 +26,7 @@ pub struct Ack {
 impl Ack {
     /// An entity acknowledged as the line at `offset` of retained file
     /// `retained` (its key is in the line).
-    pub fn line(key_hash: u64, hash: u64, retained: i64, offset: u64) -> Ack {
+    pub(crate) fn line(key_hash: u64, hash: u64, retained: i64, offset: u64) -> Ack {
         Ack {
             key: String::new(),
             key_hash,
@@ -50,21 +50,21 @@ pub enum Payload {
 
 /// A payload as read back from the store.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Stored {
+pub(crate) enum Stored {
     Json { key: String, payload: String },
     Line { file: RetainedFile, offset: u64 },
 }
 
 /// A snapshot with where each entry's payload is kept.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Located {
+pub(crate) struct Located {
     pub snapshot: Snapshot,
     /// Parallel to `snapshot.entries`: `INLINE` or a retained line.
     locs: Vec<u64>,
 }
 
 impl Located {
-    pub fn loc(&self, key_hash: u64) -> Option<u64> {
+    pub(crate) fn loc(&self, key_hash: u64) -> Option<u64> {
         self.snapshot
             .entries
             .binary_search_by_key(&key_hash, |e| e.key_hash)
@@ -75,7 +75,7 @@ impl Located {
     /// `loc` of each of `key_hashes`, which are sorted: each search starts
     /// where the last one ended and gallops, so that ten thousand of them
     /// in a million entries stay within the part of the snapshot between.
-    pub fn locs_of_sorted(&self, key_hashes: &[u64]) -> Vec<Option<u64>> {
+    pub(crate) fn locs_of_sorted(&self, key_hashes: &[u64]) -> Vec<Option<u64>> {
         let entries = &self.snapshot.entries;
         let mut from = 0;
         key_hashes
@@ -134,7 +134,7 @@ const DESIRED: Table = Table {
 };
 
 /// An entity as the ERP last described it.
-pub type DesiredRow = Ack;
+pub(crate) type DesiredRow = Ack;
 
 impl Store {
     // ---- snapshots ----------------------------------------------------------
@@ -240,7 +240,7 @@ impl Store {
 
     /// How many entities `target` holds of `flow`, as its snapshot counts
     /// them (none without a snapshot).
-    pub fn applied_count(&self, target: &str, flow: &str) -> Result<u64, StoreError> {
+    pub(crate) fn applied_count(&self, target: &str, flow: &str) -> Result<u64, StoreError> {
         let count: Option<i64> = self
             .conn
             .query_row(
@@ -254,16 +254,17 @@ impl Store {
     }
 
     /// `applied_snapshot` with where each payload is, for `applied_payloads`.
-    pub fn applied_located(&self, target: &str, flow: &str) -> Result<Located, StoreError> {
+    pub(crate) fn applied_located(&self, target: &str, flow: &str) -> Result<Located, StoreError> {
         let scope = scope("applied", Some(target), flow);
         self.load(&scope, &APPLIED, Some(target), flow, true)
     }
 
-    pub fn desired_snapshot(&self, flow: &str) -> Result<Snapshot, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn desired_snapshot(&self, flow: &str) -> Result<Snapshot, StoreError> {
         Ok(self.desired_located(flow)?.snapshot)
     }
 
-    pub fn desired_located(&self, flow: &str) -> Result<Located, StoreError> {
+    pub(crate) fn desired_located(&self, flow: &str) -> Result<Located, StoreError> {
         self.load(&scope("desired", None, flow), &DESIRED, None, flow, true)
     }
 
@@ -292,7 +293,7 @@ impl Store {
     // ---- entities ----------------------------------------------------------
 
     /// The payloads that `target` acknowledged, for these key hashes.
-    pub fn applied_payloads(
+    pub(crate) fn applied_payloads(
         &self,
         target: &str,
         flow: &str,
@@ -303,7 +304,7 @@ impl Store {
     }
 
     /// The payloads the ERP last described, for these key hashes.
-    pub fn desired_payloads(
+    pub(crate) fn desired_payloads(
         &self,
         flow: &str,
         located: &Located,
@@ -419,7 +420,7 @@ impl Store {
     /// file: the same content, read from the newest file. Without it a
     /// file would be kept as long as one of its entities never changed
     /// again, and every large file would be kept for good.
-    pub fn repoint(
+    pub(crate) fn repoint(
         &mut self,
         target: Option<&str>,
         flow: &str,

@@ -76,7 +76,12 @@ impl Store {
     }
 
     /// Which of `ids` were exported to `target` already.
-    pub fn exported_orders(&self, target: &str, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn exported_orders(
+        &self,
+        target: &str,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT 1 FROM order_exports WHERE target = ?1 AND order_id = ?2")
@@ -95,7 +100,7 @@ impl Store {
 
     /// Rows an earlier version wrote for `target` without their shop take
     /// `shop`, the target's Magento, so that other targets on it see them.
-    pub fn adopt_exports(&mut self, target: &str, shop: &str) -> Result<(), StoreError> {
+    pub(crate) fn adopt_exports(&mut self, target: &str, shop: &str) -> Result<(), StoreError> {
         self.durably(|tx| {
             tx.execute(
                 "UPDATE order_exports SET shop = ?2 WHERE target = ?1 AND shop IS NULL",
@@ -114,7 +119,7 @@ impl Store {
     /// (`target` itself when it is one of them). An order belongs to its
     /// shop, not to a target: whichever target wrote it, no other writes it
     /// again.
-    pub fn exported_by(
+    pub(crate) fn exported_by(
         &self,
         target: &str,
         shop: &str,
@@ -174,18 +179,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The file an order went out in.
-    pub fn order_export_file(&self, target: &str, id: i64) -> Result<Option<String>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT file FROM order_exports WHERE target = ?1 AND order_id = ?2",
-                params![target, id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| sql(&self.path, e))
-    }
-
     pub fn order_export_count(&self, target: &str) -> Result<i64, StoreError> {
         self.conn
             .query_row(
@@ -197,12 +190,12 @@ impl Store {
     }
 
     /// The stamp (Unix seconds) of the last file name handed out.
-    pub fn last_export_stamp(&self) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn last_export_stamp(&self) -> Result<Option<i64>, StoreError> {
         Ok(self.watermark(LAST_FILE)?.and_then(|v| v.parse().ok()))
     }
 
     /// Whether a file name was used by an intent or an export.
-    pub fn export_file_known(&self, file: &str) -> Result<bool, StoreError> {
+    pub(crate) fn export_file_known(&self, file: &str) -> Result<bool, StoreError> {
         let q = "SELECT EXISTS (SELECT 1 FROM order_export_intents WHERE file = ?1)
                  OR EXISTS (SELECT 1 FROM order_exports WHERE file = ?1)";
         self.conn
@@ -212,7 +205,7 @@ impl Store {
 
     /// Records the intent to write `file` with `orders`, and the stamp of
     /// its name. Nothing is written to the folder before this commits.
-    pub fn begin_export(
+    pub(crate) fn begin_export(
         &mut self,
         target: &str,
         shop: &str,
@@ -242,7 +235,7 @@ impl Store {
     }
 
     /// The temporary file is complete and on disk: the rename may follow.
-    pub fn mark_export_written(
+    pub(crate) fn mark_export_written(
         &mut self,
         intent: i64,
         size: u64,
@@ -261,7 +254,7 @@ impl Store {
     /// watermark moves (forward only), their failures are cleared, and the
     /// intent goes, all in one transaction. `followup`: a comment or status
     /// change is still to be sent to Magento for each.
-    pub fn complete_export(
+    pub(crate) fn complete_export(
         &mut self,
         intent: &ExportIntent,
         followup: bool,
@@ -306,7 +299,7 @@ impl Store {
     }
 
     /// The file never reached the folder: forget the intent.
-    pub fn forget_export(&mut self, intent: i64) -> Result<(), StoreError> {
+    pub(crate) fn forget_export(&mut self, intent: i64) -> Result<(), StoreError> {
         self.durably(|tx| {
             tx.execute("DELETE FROM order_export_intents WHERE id = ?1", [intent])?;
             Ok(())
@@ -314,7 +307,7 @@ impl Store {
     }
 
     /// The intents left by an earlier run, oldest first.
-    pub fn export_intents(&self, target: &str) -> Result<Vec<ExportIntent>, StoreError> {
+    pub(crate) fn export_intents(&self, target: &str) -> Result<Vec<ExportIntent>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -356,7 +349,7 @@ impl Store {
 
     /// Exported orders whose comment or status change is still to be sent
     /// (fewer than `max_attempts` tries so far).
-    pub fn pending_followups(
+    pub(crate) fn pending_followups(
         &self,
         target: &str,
         max_attempts: i64,
@@ -385,7 +378,7 @@ impl Store {
     }
 
     /// A follow-up was sent (`done`) or failed once more.
-    pub fn followup_result(
+    pub(crate) fn followup_result(
         &self,
         target: &str,
         order_id: i64,

@@ -37,14 +37,14 @@ impl Store {
     /// The file whose records are being sent: failures recorded until the
     /// next call name it, and its outcome follows them (see
     /// `record_failure_at`).
-    pub fn set_current_file(&mut self, file_id: Option<i64>) {
+    pub(crate) fn set_current_file(&mut self, file_id: Option<i64>) {
         self.current_file = file_id;
     }
 
     /// A failed attempt for an entity. Opens its failure, or counts one
     /// more attempt on the open one (which keeps the file and line it
     /// came from).
-    pub fn record_failure(
+    pub(crate) fn record_failure(
         &self,
         target: &str,
         flow: &str,
@@ -60,7 +60,7 @@ impl Store {
     /// file: the open failure now names that file and line. The file it
     /// named before, if any, is settled (see `settle_files`).
     #[allow(clippy::too_many_arguments)]
-    pub fn record_failure_at(
+    pub(crate) fn record_failure_at(
         &self,
         target: &str,
         flow: &str,

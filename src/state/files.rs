@@ -1,13 +1,15 @@
 //! The `files` table: every file ponte handled, its outcome and where it
 //! went.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
+#[cfg(test)]
+use rusqlite::OptionalExtension;
 
 use super::clock::now_text;
 use super::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileRow {
+pub(crate) struct FileRow {
     pub id: i64,
     pub content_hash: String,
     pub name: String,
@@ -22,7 +24,7 @@ pub struct FileRow {
 
 /// What a file came to, recorded when it is settled.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FileFinish {
+pub(crate) struct FileFinish {
     /// Detail records read, and how many of them were invalid.
     pub records: i64,
     pub bad_records: i64,
@@ -43,7 +45,7 @@ pub struct TargetCounts {
 impl Store {
     /// Records a file's counts, its place and the end of its processing,
     /// in one transaction.
-    pub fn finish_file(&mut self, id: i64, f: &FileFinish) -> Result<(), StoreError> {
+    pub(crate) fn finish_file(&mut self, id: i64, f: &FileFinish) -> Result<(), StoreError> {
         let path = self.path.clone();
         let e = |e| super::store::sql(&path, e);
         let tx = self
@@ -73,7 +75,7 @@ impl Store {
     // ---- files -------------------------------------------------------------
 
     /// Files with this content, newest first.
-    pub fn files_with_hash(&self, content_hash: &str) -> Result<Vec<FileRow>, StoreError> {
+    pub(crate) fn files_with_hash(&self, content_hash: &str) -> Result<Vec<FileRow>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -89,7 +91,7 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn insert_file(&self, f: &FileRow) -> Result<i64, StoreError> {
+    pub(crate) fn insert_file(&self, f: &FileRow) -> Result<i64, StoreError> {
         let now = now_text();
         self.conn
             .execute(
@@ -101,7 +103,7 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn set_file_status(
+    pub(crate) fn set_file_status(
         &self,
         id: i64,
         status: &str,
@@ -116,7 +118,8 @@ impl Store {
         Ok(())
     }
 
-    pub fn file(&self, id: i64) -> Result<Option<FileRow>, StoreError> {
+    #[cfg(test)]
+    pub(crate) fn file(&self, id: i64) -> Result<Option<FileRow>, StoreError> {
         self.conn
             .query_row(
                 "SELECT id, content_hash, name, flow, exported_at, mode, status, records, bad_records, error

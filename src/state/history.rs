@@ -82,7 +82,7 @@ pub struct FailureView {
 
 /// Where the ERP last described an entity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SourceLine {
+pub(crate) struct SourceLine {
     /// The file's name; none when the store no longer knows it.
     pub file: Option<String>,
     /// Its line, from 1; known for entities kept as lines of a retained
@@ -92,7 +92,7 @@ pub struct SourceLine {
 
 /// What a target acknowledged of an entity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Acknowledged {
+pub(crate) struct Acknowledged {
     pub target: String,
     /// When: the row's time, or, for an entity kept as a line, when the
     /// file holding that line was retained (the newest file with the same
@@ -105,7 +105,7 @@ pub struct Acknowledged {
 
 /// Everything the store knows of one entity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EntityView {
+pub(crate) struct EntityView {
     pub flow: String,
     pub key: String,
     /// What the ERP last said; none if no file described it.
@@ -120,7 +120,7 @@ pub struct EntityView {
 
 /// The last file of a flow a target acknowledged, and what fails now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LastApplied {
+pub(crate) struct LastApplied {
     pub flow: String,
     pub target: String,
     pub file: Option<String>,
@@ -133,7 +133,7 @@ pub struct LastApplied {
 
 /// The orders export of one target.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OrdersView {
+pub(crate) struct OrdersView {
     pub target: String,
     /// When the last poll ended, and its error when it failed.
     pub last_poll: Option<String>,
@@ -286,7 +286,7 @@ impl Store {
     /// What the ERP last said of the entity `key` of `flow` (its key hash
     /// as the model computes it, `BoundSpec::key_hash_of`), what each of
     /// `targets` acknowledged, and its last failure per target.
-    pub fn entity(
+    pub(crate) fn entity(
         &self,
         flow: &str,
         key: &str,
@@ -402,7 +402,7 @@ impl Store {
 
     /// Per flow and target: the last file applied there and when, and the
     /// entities failing there now with their soonest retry.
-    pub fn last_applied(&self) -> Result<Vec<LastApplied>, StoreError> {
+    pub(crate) fn last_applied(&self) -> Result<Vec<LastApplied>, StoreError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -466,7 +466,7 @@ impl Store {
 
     /// The orders export of `target`: its last poll, its watermark, its
     /// last ORD file and how many orders that file holds.
-    pub fn orders_view(&self, target: &str) -> Result<OrdersView, StoreError> {
+    pub(crate) fn orders_view(&self, target: &str) -> Result<OrdersView, StoreError> {
         let poll: Option<(String, String)> = self
             .conn
             .query_row(

@@ -2,7 +2,7 @@
 //! runs once, in order, inside a transaction; a store newer than this binary
 //! is refused rather than guessed at.
 
-pub const STEPS: &[&str] = &[
+pub(crate) const STEPS: &[&str] = &[
     // 1: the first layout.
     r#"
     CREATE TABLE files (

@@ -16,15 +16,13 @@ mod snapshot;
 mod store;
 mod watermarks;
 
-pub use clock::{local, now_text, parse_text, seconds_between, text_in};
-pub use entities::{Ack, DesiredRow, Located, Payload, Stored};
+#[cfg(test)]
+pub(crate) use clock::seconds_between;
+pub(crate) use clock::{now_text, text_in};
+pub(crate) use entities::{Ack, Located, Payload, Stored};
 pub use exports::{watermark_scope, ExportIntent, ExportedOrder, IntentOrder};
 pub use failures::{status_of, FailureRow};
-pub use files::{FileFinish, FileRow, TargetCounts};
-pub use history::{
-    Acknowledged, EntityView, FailureView, FileView, HistoryFilter, LastApplied, OrdersView,
-    SourceLine,
-};
-pub use retained::RetainedFile;
+pub(crate) use files::{FileFinish, FileRow, TargetCounts};
+pub(crate) use history::{FailureView, FileView, HistoryFilter};
 pub use snapshot::{SnapEntry, Snapshot, REMOVED};
 pub use store::{Store, StoreError};

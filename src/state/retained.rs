@@ -17,36 +17,36 @@ use rusqlite::{params, Connection};
 use super::clock::now_text;
 use super::snapshot::INLINE;
 
-pub const DIR: &str = "retained";
+pub(crate) const DIR: &str = "retained";
 const OFFSET_BITS: u32 = 40;
 const MAX_ID: i64 = (1 << (64 - OFFSET_BITS)) - 2;
 
-pub fn location(id: i64, offset: u64) -> u64 {
+pub(crate) fn location(id: i64, offset: u64) -> u64 {
     ((id as u64) << OFFSET_BITS) | offset
 }
 
 /// The retained file id and line offset of a location; `None` for `INLINE`.
-pub fn split(loc: u64) -> Option<(i64, u64)> {
+pub(crate) fn split(loc: u64) -> Option<(i64, u64)> {
     (loc != INLINE).then_some(((loc >> OFFSET_BITS) as i64, loc & ((1 << OFFSET_BITS) - 1)))
 }
 
 /// A retained file as the payload readers need it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetainedFile {
+pub(crate) struct RetainedFile {
     pub path: PathBuf,
     /// Which layout its lines were written in (see `BoundSpec::fingerprint`):
     /// a line is never decoded with another.
     pub fingerprint: String,
 }
 
-pub fn path_of(dir: &Path, id: i64) -> PathBuf {
+pub(crate) fn path_of(dir: &Path, id: i64) -> PathBuf {
     dir.join(format!("{id}.rec"))
 }
 
 /// Why a file could not be retained: the file's fault (it cannot be read:
 /// the share failed, or it is not what it seemed), or the store's.
 #[derive(Debug)]
-pub enum RetainError {
+pub(crate) enum RetainError {
     Source(anyhow::Error),
     Store(anyhow::Error),
 }
@@ -56,7 +56,7 @@ pub enum RetainError {
 /// snapshot points to, which the next open removes. Until the caller's
 /// snapshots point into it, the caller keeps it from collection (see
 /// `Store::retain_file`).
-pub fn retain(
+pub(crate) fn retain(
     conn: &Connection,
     dir: &Path,
     source: &Path,
@@ -158,7 +158,7 @@ fn copy_into_store(
 
 /// The ids among `ids` that the store does not know: a snapshot must never
 /// point into a file that is not there.
-pub fn unknown(conn: &Connection, ids: &BTreeSet<i64>) -> rusqlite::Result<Vec<i64>> {
+pub(crate) fn unknown(conn: &Connection, ids: &BTreeSet<i64>) -> rusqlite::Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached("SELECT count(*) FROM retained WHERE id = ?1")?;
     let mut missing = Vec::new();
     for &id in ids {
@@ -170,7 +170,7 @@ pub fn unknown(conn: &Connection, ids: &BTreeSet<i64>) -> rusqlite::Result<Vec<i
     Ok(missing)
 }
 
-pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, RetainedFile>> {
+pub(crate) fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, RetainedFile>> {
     let mut stmt = conn.prepare_cached("SELECT id, fingerprint FROM retained")?;
     let rows = stmt.query_map([], |r| {
         let id: i64 = r.get(0)?;
@@ -186,7 +186,7 @@ pub fn files(conn: &Connection, dir: &Path) -> rusqlite::Result<HashMap<i64, Ret
 }
 
 /// The file ids a set of locations points into, as stored beside a snapshot.
-pub fn refs_text(locs: &[u64]) -> String {
+pub(crate) fn refs_text(locs: &[u64]) -> String {
     locs.iter()
         .filter_map(|&l| split(l).map(|(id, _)| id))
         .collect::<BTreeSet<_>>()
@@ -199,7 +199,7 @@ pub fn refs_text(locs: &[u64]) -> String {
 /// Unregisters the retained files no snapshot points into, but those in
 /// `pinned` (inside the caller's transaction), and returns their paths, to
 /// delete once the transaction is durable.
-pub fn collect_garbage(
+pub(crate) fn collect_garbage(
     conn: &Connection,
     dir: &Path,
     pinned: &HashSet<i64>,
@@ -230,7 +230,7 @@ pub fn collect_garbage(
 /// row names: left by a crash between a commit and the deletion it allowed,
 /// or mid-copy. Anything else there is left alone; a file that cannot be
 /// deleted is reported, not fatal.
-pub fn remove_strays(conn: &Connection, dir: &Path) {
+pub(crate) fn remove_strays(conn: &Connection, dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

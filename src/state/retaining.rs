@@ -41,7 +41,7 @@ impl Store {
     }
 
     /// The copy `retain_file` made, to read its lines.
-    pub fn retained_path(&self, id: i64) -> PathBuf {
+    pub(crate) fn retained_path(&self, id: i64) -> PathBuf {
         retained::path_of(&self.retained_dir(), id)
     }
 

@@ -9,11 +9,11 @@ pub const REMOVED: u64 = 1 << 63;
 
 /// The location of a payload kept as a row of its table (see
 /// `Store::record_applied`), rather than as a line of a retained file.
-pub const INLINE: u64 = u64::MAX;
+pub(crate) const INLINE: u64 = u64::MAX;
 
 /// Locations (parallel to a snapshot's entries) as a blob: one
 /// little-endian word each. `None` when the blob does not fit `entries`.
-pub fn locs_from_bytes(bytes: &[u8], entries: usize) -> Option<Vec<u64>> {
+pub(crate) fn locs_from_bytes(bytes: &[u8], entries: usize) -> Option<Vec<u64>> {
     if bytes.len() != entries * 8 {
         return None;
     }
@@ -29,7 +29,7 @@ pub fn locs_from_bytes(bytes: &[u8], entries: usize) -> Option<Vec<u64>> {
     )
 }
 
-pub fn locs_to_bytes(locs: &[u64]) -> Vec<u8> {
+pub(crate) fn locs_to_bytes(locs: &[u64]) -> Vec<u8> {
     locs.iter().flat_map(|l| l.to_le_bytes()).collect()
 }
 
@@ -41,10 +41,10 @@ pub struct SnapEntry {
 }
 
 impl SnapEntry {
-    pub fn is_removed(&self) -> bool {
+    pub(crate) fn is_removed(&self) -> bool {
         self.hash & REMOVED != 0
     }
-    pub fn content(&self) -> u64 {
+    pub(crate) fn content(&self) -> u64 {
         self.hash & !REMOVED
     }
 }
@@ -64,27 +64,28 @@ impl Snapshot {
         Snapshot { entries }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub fn get(&self, key_hash: u64) -> Option<&SnapEntry> {
+    pub(crate) fn get(&self, key_hash: u64) -> Option<&SnapEntry> {
         self.entries
             .binary_search_by_key(&key_hash, |e| e.key_hash)
             .ok()
             .map(|i| &self.entries[i])
     }
 
-    pub fn to_bytes(&self) -> Vec<u8> {
+    #[cfg(test)]
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         Snapshot::entries_to_bytes(&self.entries)
     }
 
     /// The blob form of a run of entries: the blob is their concatenation.
-    pub fn entries_to_bytes(entries: &[SnapEntry]) -> Vec<u8> {
+    pub(crate) fn entries_to_bytes(entries: &[SnapEntry]) -> Vec<u8> {
         let mut out = Vec::with_capacity(entries.len() * ENTRY_BYTES);
         for e in entries {
             out.extend_from_slice(&e.key_hash.to_le_bytes());
@@ -94,7 +95,7 @@ impl Snapshot {
     }
 
     /// `None` when the blob is not a whole number of sorted entries.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Snapshot> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Snapshot> {
         if !bytes.len().is_multiple_of(ENTRY_BYTES) {
             return None;
         }
@@ -117,7 +118,7 @@ impl Snapshot {
     /// Applies acknowledged changes: each entry replaces or adds its key.
     /// Locations are not kept: the store uses `merge_located`.
     #[cfg(test)]
-    pub fn merge(&mut self, updates: &[SnapEntry]) {
+    pub(crate) fn merge(&mut self, updates: &[SnapEntry]) {
         let mut locs = vec![INLINE; self.entries.len()];
         self.merge_located(&mut locs, updates.iter().map(|&e| (e, INLINE)).collect());
     }
@@ -125,7 +126,7 @@ impl Snapshot {
     /// `merge`, keeping `locs` (where each entry's payload is, parallel to
     /// the entries) in step. Returns the replaced entries' key hashes with
     /// the location they had.
-    pub fn merge_located(
+    pub(crate) fn merge_located(
         &mut self,
         locs: &mut Vec<u64>,
         mut updates: Vec<(SnapEntry, u64)>,
@@ -177,7 +178,7 @@ impl Snapshot {
 
     /// Drops these keys (locations not kept, as `merge`).
     #[cfg(test)]
-    pub fn forget(&mut self, key_hashes: &[u64]) {
+    pub(crate) fn forget(&mut self, key_hashes: &[u64]) {
         let mut gone = key_hashes.to_vec();
         gone.sort_unstable();
         self.entries

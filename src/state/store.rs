@@ -10,7 +10,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::migrations::STEPS;
 use super::retained;
 
-pub const FILE_NAME: &str = "ponte.sqlite";
+pub(crate) const FILE_NAME: &str = "ponte.sqlite";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,7 +79,7 @@ impl Store {
     /// other reads, and `busy_timeout` queues their writes. It neither
     /// migrates nor tidies: this connection did both, and tidying now could
     /// take a retained copy the other thread is writing for a stray.
-    pub fn another_connection(&self) -> Result<Store, StoreError> {
+    pub(crate) fn another_connection(&self) -> Result<Store, StoreError> {
         let conn = Connection::open(&self.path).map_err(|e| self.err(e))?;
         let store = Store {
             conn,
@@ -122,7 +122,8 @@ impl Store {
         Ok(Some(store))
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 

@@ -46,7 +46,11 @@ pub(super) fn poll_scope(target: &str) -> String {
 
 impl Store {
     /// Records that an orders poll of `target` ended, and how.
-    pub fn record_orders_poll(&self, target: &str, error: Option<&str>) -> Result<(), StoreError> {
+    pub(crate) fn record_orders_poll(
+        &self,
+        target: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.set_watermark(&poll_scope(target), error.unwrap_or("ok"))
     }
 }

@@ -12,44 +12,44 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FileLabels {
+pub(crate) struct FileLabels {
     pub flow: String,
     pub outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EntityLabels {
+pub(crate) struct EntityLabels {
     pub target: String,
     pub flow: String,
     pub outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
+pub(crate) struct RequestLabels {
     pub target: String,
     pub endpoint: String,
     pub status: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct EndpointLabels {
+pub(crate) struct EndpointLabels {
     pub endpoint: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct TargetLabels {
+pub(crate) struct TargetLabels {
     pub target: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FlowTargetLabels {
+pub(crate) struct FlowTargetLabels {
     pub flow: String,
     pub target: String,
 }
 
 type Latency = Family<EndpointLabels, Histogram, fn() -> Histogram>;
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     pub files: Family<FileLabels, Counter>,
     pub entities: Family<EntityLabels, Counter>,
@@ -71,7 +71,7 @@ fn latency_buckets() -> Histogram {
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process's metrics.
-pub fn get() -> &'static Metrics {
+pub(crate) fn get() -> &'static Metrics {
     &METRICS
 }
 
@@ -146,7 +146,7 @@ impl Metrics {
     }
 
     /// Everything in Prometheus' text exposition format.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -156,7 +156,7 @@ impl Metrics {
     /// The counters of every configured target at zero, so that a rate
     /// over them is defined before the first event (a family without a
     /// series is not exposed at all).
-    pub fn declare(&self, targets: &[(String, bool)]) {
+    pub(crate) fn declare(&self, targets: &[(String, bool)]) {
         for (target, takes_orders) in targets {
             let t = TargetLabels {
                 target: target.clone(),
@@ -168,7 +168,7 @@ impl Metrics {
         }
     }
 
-    pub fn file(&self, flow: &str, outcome: &str) {
+    pub(crate) fn file(&self, flow: &str, outcome: &str) {
         self.files
             .get_or_create(&FileLabels {
                 flow: flow.to_string(),
@@ -177,7 +177,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn entities(&self, target: &str, flow: &str, outcome: &str, n: u64) {
+    pub(crate) fn entities(&self, target: &str, flow: &str, outcome: &str, n: u64) {
         self.entities
             .get_or_create(&EntityLabels {
                 target: target.to_string(),
@@ -188,7 +188,7 @@ impl Metrics {
     }
 
     /// One answered (or unanswered: `status` None) request to `path`.
-    pub fn request(&self, target: &str, path: &str, status: Option<u16>, seconds: f64) {
+    pub(crate) fn request(&self, target: &str, path: &str, status: Option<u16>, seconds: f64) {
         let endpoint = endpoint_of(path);
         self.requests
             .get_or_create(&RequestLabels {
@@ -202,7 +202,7 @@ impl Metrics {
             .observe(seconds);
     }
 
-    pub fn retried(&self, target: &str, n: u64) {
+    pub(crate) fn retried(&self, target: &str, n: u64) {
         self.retries
             .get_or_create(&TargetLabels {
                 target: target.to_string(),
@@ -210,7 +210,7 @@ impl Metrics {
             .inc_by(n);
     }
 
-    pub fn applied_at(&self, flow: &str, target: &str, secs: i64) {
+    pub(crate) fn applied_at(&self, flow: &str, target: &str, secs: i64) {
         self.last_applied
             .get_or_create(&FlowTargetLabels {
                 flow: flow.to_string(),
@@ -219,7 +219,7 @@ impl Metrics {
             .set(secs);
     }
 
-    pub fn orders_polled(&self, target: &str, secs: i64, exported: u64) {
+    pub(crate) fn orders_polled(&self, target: &str, secs: i64, exported: u64) {
         let t = TargetLabels {
             target: target.to_string(),
         };
@@ -267,7 +267,7 @@ const NOT_IDS: &[&str] = &[
 ];
 
 /// `/V1/products/ABC-1/media` as `/V1/products/{id}/media`.
-pub fn endpoint_of(path: &str) -> String {
+pub(crate) fn endpoint_of(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
     // A full URL: the scheme, host and store code are not the endpoint.
     let path = path.find("/V1/").map_or(path, |at| &path[at..]);

@@ -1,7 +1,7 @@
 //! Logging through tracing: readable on a terminal, JSON lines for machines.
 
-pub mod metrics;
-pub mod progress;
+pub(crate) mod metrics;
+pub(crate) mod progress;
 
 use tracing_subscriber::EnvFilter;
 

@@ -8,10 +8,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The longest silence while a long piece of work goes on.
-pub const EVERY: Duration = Duration::from_secs(10);
+pub(crate) const EVERY: Duration = Duration::from_secs(10);
 
 /// Counts work done towards a known total.
-pub struct Progress {
+pub(crate) struct Progress {
     what: String,
     total: u64,
     done: u64,
@@ -33,7 +33,7 @@ impl Progress {
         }
     }
 
-    pub fn advance(&mut self, n: u64) {
+    pub(crate) fn advance(&mut self, n: u64) {
         self.done = self.done.saturating_add(n).min(self.total);
         let quarter = match self.total {
             0 => 0,
@@ -62,13 +62,13 @@ impl Progress {
 /// Says "still at it" every `EVERY` while a piece of work whose progress
 /// cannot be counted goes on, in the span it was started in; stops when
 /// dropped.
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Heartbeat {
-    pub fn start(what: impl Into<String>) -> Heartbeat {
+    pub(crate) fn start(what: impl Into<String>) -> Heartbeat {
         let what = what.into();
         let span = tracing::Span::current();
         let (stop, stopped) = channel::<()>();

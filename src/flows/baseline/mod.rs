@@ -12,14 +12,14 @@
 //! The canonical-form decisions are written down in `readback`.
 
 pub mod file;
-pub mod readback;
-pub mod shop;
+pub(crate) mod readback;
+pub(crate) mod shop;
 
 use serde::Serialize;
 
 /// What one flow's baseline found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct FlowReport {
+pub(crate) struct FlowReport {
     pub target: String,
     /// `products`, `stock`, `customers`.
     pub flow: String,
@@ -40,15 +40,8 @@ pub struct FlowReport {
 }
 
 impl FlowReport {
-    pub fn skip(&mut self, reason: &str) {
-        match self.skipped.iter_mut().find(|(r, _)| r == reason) {
-            Some((_, n)) => *n += 1,
-            None => self.skipped.push((reason.to_string(), 1)),
-        }
-    }
-
     /// One paragraph for people.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut out = format!(
             "{} {}: {} adopted; in the shop but not in the ERP: {}; in the ERP but not in the shop: {}",
             self.target, self.flow, self.adopted, self.shop_only, self.erp_only

@@ -52,15 +52,15 @@ use ponte_layout::record::Decimal;
 use ponte_layout::schema::FieldKind;
 
 /// Option id -> label, per select attribute code.
-pub type OptionLabels = HashMap<String, HashMap<String, String>>;
+pub(crate) type OptionLabels = HashMap<String, HashMap<String, String>>;
 
 /// A child SKU -> its configurable parent's SKU.
-pub type Parents = HashMap<String, String>;
+pub(crate) type Parents = HashMap<String, String>;
 
 /// One entity read back: its key and canonical fields (key parts first,
 /// then the owned fields, as `BoundSpec::entity` orders them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReadBack {
+pub(crate) struct ReadBack {
     pub key: String,
     pub fields: Map<String, Json>,
 }
@@ -68,7 +68,7 @@ pub struct ReadBack {
 impl ReadBack {
     /// The acknowledgement to record, or why the fields do not fit the
     /// schema (a price with more digits than the field holds).
-    pub fn ack(self, bound: &BoundSpec) -> Result<Ack, String> {
+    pub(crate) fn ack(self, bound: &BoundSpec) -> Result<Ack, String> {
         let hash = bound.hash_payload(&self.fields).ok_or_else(|| {
             format!(
                 "{}: a value does not fit the {} schema",
@@ -98,7 +98,11 @@ fn scale_of(bound: &BoundSpec, key: &str) -> u8 {
 }
 
 /// A number (or numeric text) at the field's scale, as the canonical text.
-pub fn decimal_text(value: Option<&Json>, scale: u8, clamp_negative: bool) -> Option<String> {
+pub(crate) fn decimal_text(
+    value: Option<&Json>,
+    scale: u8,
+    clamp_negative: bool,
+) -> Option<String> {
     let f = match value? {
         Json::Number(n) => n.as_f64()?,
         Json::String(s) => s.trim().parse::<f64>().ok()?,
@@ -128,7 +132,7 @@ fn str_of<'a>(item: &'a Json, key: &str) -> Option<&'a str> {
 }
 
 /// A custom attribute's value.
-pub fn custom<'a>(item: &'a Json, code: &str) -> Option<&'a Json> {
+pub(crate) fn custom<'a>(item: &'a Json, code: &str) -> Option<&'a Json> {
     item.get("custom_attributes")?
         .as_array()?
         .iter()
@@ -165,7 +169,7 @@ fn as_int(v: Option<&Json>) -> Option<i64> {
     }
 }
 
-pub struct ProductContext<'a> {
+pub(crate) struct ProductContext<'a> {
     pub target: &'a Target,
     pub bound: &'a BoundSpec,
     pub parents: &'a Parents,
@@ -174,7 +178,7 @@ pub struct ProductContext<'a> {
 
 /// A product of `GET /V1/products` in canonical form. `desired` is what the
 /// ERP last said of it, if anything.
-pub fn product(
+pub(crate) fn product(
     ctx: &ProductContext,
     item: &Json,
     desired: Option<&Map<String, Json>>,
@@ -263,7 +267,7 @@ fn not_received(
 /// quantity goes to the first known warehouse and 0 to the others, so that
 /// the rows differ from the ERP's and the next file sends the sum again.
 /// With no warehouse known, the first mapped one takes it all.
-pub fn stock_split(
+pub(crate) fn stock_split(
     bound: &BoundSpec,
     sku: &str,
     warehouses: &[&str],
@@ -306,7 +310,12 @@ pub fn stock_split(
 }
 
 /// A stock row in canonical form.
-pub fn stock(bound: &BoundSpec, sku: &str, warehouse: &str, quantity: Option<&Json>) -> ReadBack {
+pub(crate) fn stock(
+    bound: &BoundSpec,
+    sku: &str,
+    warehouse: &str,
+    quantity: Option<&Json>,
+) -> ReadBack {
     let scale = scale_of(bound, "quantity");
     let zero = Decimal::new(0, scale).to_string();
     let mut fields = Map::new();
@@ -323,7 +332,7 @@ pub fn stock(bound: &BoundSpec, sku: &str, warehouse: &str, quantity: Option<&Js
 }
 
 /// The ERP code of a customer, if ponte's.
-pub fn customer_code(item: &Json) -> Option<String> {
+pub(crate) fn customer_code(item: &Json) -> Option<String> {
     let code = text_of(custom(item, "erp_customer_code"));
     (!code.is_empty()).then_some(code)
 }
@@ -342,7 +351,7 @@ fn billing(item: &Json) -> Option<&Json> {
 }
 
 /// A customer of `GET /V1/customers/search` in canonical form.
-pub fn customer(
+pub(crate) fn customer(
     target: &Target,
     bound: &BoundSpec,
     code: String,

@@ -27,11 +27,11 @@ use crate::push::payload::{path_segment, SELECT_ATTRIBUTES};
 use crate::reconcile::decode_stored;
 use crate::state::{Ack, Located, Store};
 
-pub const PAGE_SIZE: u32 = 200;
+pub(crate) const PAGE_SIZE: u32 = 200;
 
 /// What the progress display is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// A flow starts: its name and how many entities the shop holds.
     Start(Flow, u64),
     /// Entities read so far in this flow.
@@ -50,7 +50,7 @@ struct Resume {
 }
 
 /// Reads one target's shop.
-pub struct ShopReader {
+pub(crate) struct ShopReader {
     runtime: tokio::runtime::Runtime,
     client: Arc<RestClient>,
     target: Target,
@@ -69,11 +69,6 @@ impl ShopReader {
             target: target.clone(),
             page_size: PAGE_SIZE,
         })
-    }
-
-    pub fn with_page_size(mut self, size: u32) -> ShopReader {
-        self.page_size = size.max(1);
-        self
     }
 
     fn get(&self, path: &str, query: &[(String, String)]) -> Result<Json, ApiError> {
@@ -226,7 +221,7 @@ struct PageOut {
 }
 
 /// Baselines one flow of one target from its shop.
-pub fn baseline_flow(
+pub(crate) fn baseline_flow(
     reader: &ShopReader,
     store: &mut Store,
     bound: &BoundSpec,
