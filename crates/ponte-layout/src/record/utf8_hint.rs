@@ -23,7 +23,7 @@ use crate::schema::Schema;
 /// The chunk's first line that looks like UTF-8, as the error rejecting
 /// the file, when the schema's charset is single-byte.
 pub fn first_utf8_line(schema: &Schema, chunk: &Chunk) -> Option<RecordError> {
-    if !schema.charset.is_single_byte() {
+    if !schema.charset.is_single_byte() || !schema.utf8_guard {
         return None;
     }
     let data = chunk.data.as_slice();
@@ -154,5 +154,25 @@ mod tests {
             line_count: 1,
         };
         assert!(first_utf8_line(&schema, &chunk).is_none());
+    }
+
+    #[test]
+    fn a_file_ponte_writes_is_not_guessed_at() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/articoli.toml"
+        ))
+        .unwrap();
+        let chunk = Chunk {
+            data: ar("Blu più scuro".as_bytes()),
+            first_line: 1,
+            offset: 0,
+            line_count: 1,
+        };
+        let guarded = crate::schema::parse_schema("articoli.toml", &text).unwrap();
+        assert!(first_utf8_line(&guarded, &chunk).is_some());
+        let written = text.replace("globs = ", "utf8_guard = false\nglobs = ");
+        let written = crate::schema::parse_schema("articoli.toml", &written).unwrap();
+        assert!(first_utf8_line(&written, &chunk).is_none());
     }
 }

@@ -28,6 +28,8 @@ struct SchemaFile {
     globs: Vec<String>,
     #[serde(default)]
     requires_ok_marker: bool,
+    #[serde(default = "default_true")]
+    utf8_guard: bool,
     #[serde(default = "default_tag")]
     record_type: TagSpec,
     header: HeaderSpec,
@@ -36,6 +38,10 @@ struct SchemaFile {
     limits: LimitsSpec,
     #[serde(rename = "record")]
     records: Vec<RecordSpec>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_encoding() -> String {
@@ -263,6 +269,7 @@ pub fn parse_schema(source_name: &str, text: &str) -> Result<Schema, SchemaError
         record_length: spec.record_length,
         globs,
         requires_ok_marker: spec.requires_ok_marker,
+        utf8_guard: spec.utf8_guard,
         tag_start,
         tag_len,
         records,

@@ -31,6 +31,12 @@ pub struct Schema {
     pub globs: Vec<glob::Pattern>,
     /// Whether the export job's `NAME.ok` marker must exist before a file is taken.
     pub requires_ok_marker: bool,
+    /// Whether a line that reads as UTF-8 rejects a file of a single-byte
+    /// charset (`record::utf8_hint`): on for what the ERP exports, where it
+    /// catches a file saved in the wrong charset; off for files ponte writes
+    /// itself, whose text is Magento's Unicode encoded by the writer, so
+    /// that an order holding "Â¡" is that text and not a guess.
+    pub utf8_guard: bool,
     /// Where the record type literal sits (0-based start, length).
     pub tag_start: usize,
     pub tag_len: usize,
