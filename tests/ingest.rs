@@ -132,6 +132,37 @@ fn order_id(shop: &Json, increment: &str) -> Json {
         .clone()
 }
 
+/// `ingest --json` says where each file went as data, not in Rust's
+/// Debug format (`Archived { path: ... }`).
+#[test]
+fn ingest_json_says_where_each_file_went_as_data() {
+    let w = World::new(Fixture::demo(), TOKEN, GROUPS);
+    let files = w.drop_samples(&SAMPLES[..1]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ponte"))
+        .arg("--config")
+        .arg(w.dir.path().join("ponte.toml"))
+        .args(["ingest", "--json"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let line: Json = serde_json::from_slice(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+    .unwrap();
+    let d = &line["disposition"];
+    assert_eq!(d["outcome"], "archived", "{line}");
+    assert_eq!(d["all_applied"], true, "{line}");
+    assert!(
+        d["path"].as_str().is_some_and(|p| p.contains("archive")),
+        "{line}"
+    );
+}
+
 #[test]
 fn every_flow_reaches_the_shop() {
     let w = World::new(Fixture::demo(), TOKEN, GROUPS);

@@ -85,6 +85,8 @@ statuses = ["pending", "processing"]
             targets = targets.replace("{url}", &shop.base_url)
         );
         std::fs::write(dir.path().join("ponte.toml"), &text).unwrap();
+        // The share as the service finds it once mounted.
+        std::fs::create_dir_all(dir.path().join("share/outbound")).unwrap();
         let config = Config::load(&dir.path().join("ponte.toml")).unwrap();
         let registry = Registry::discover(Some(&common::root().join("schemas")));
         World {
@@ -938,6 +940,29 @@ fn kill_9_of_orders_pull_mid_export_writes_each_order_once() {
     ] {
         kill_9_at(point);
     }
+}
+
+/// A share that went away (unmounted) must not get its outbound folder
+/// made again on the local disk: the poll says so and exports nothing, and
+/// the orders are written once the share is back.
+#[test]
+fn an_outbound_folder_that_is_gone_is_not_made_again_and_the_orders_wait() {
+    let shop = common::contract::shop(Fixture::orders(3));
+    let w = World::new(&shop, "");
+    let share = w.dir.path().join("share");
+    std::fs::remove_dir_all(&share).unwrap();
+    let report = w.poll();
+    let error = report.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("share/outbound") && error.contains("mounted"),
+        "{error}"
+    );
+    assert!(report.exported.is_empty());
+    assert!(!share.exists(), "the poll made the share's folder again");
+    std::fs::create_dir_all(share.join("outbound")).unwrap();
+    let report = w.poll();
+    assert_eq!(report.error, None);
+    assert_eq!(report.exported.len(), 3);
 }
 
 #[test]

@@ -149,7 +149,7 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         if args.json {
             println!(
                 "{}",
-                serde_json::json!({ "file": path.display().to_string(), "disposition": format!("{disposition:?}"), "result": result })
+                serde_json::json!({ "file": path.display().to_string(), "disposition": disposition, "result": result })
             );
         } else {
             print_result(&path.display().to_string(), &disposition, result.as_ref());

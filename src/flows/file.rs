@@ -17,8 +17,10 @@ use crate::operate::record;
 use crate::reconcile::{held_report, Verdict};
 use crate::state::{FileFinish, FileRow, Store, TargetCounts};
 
-/// Where a processed file went.
-#[derive(Debug, Clone, PartialEq)]
+/// Where a processed file went (`ingest --json` gives it as
+/// `{"outcome": "archived", "path": ..., "all_applied": true}`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
 pub(crate) enum Disposition {
     Archived { path: PathBuf, all_applied: bool },
     Duplicate { path: PathBuf, of: String },

@@ -161,14 +161,24 @@ impl OrdersPoller {
 
     /// One poll of every target.
     pub fn poll(&mut self, store: &mut Store) -> Vec<TargetPoll> {
-        std::fs::create_dir_all(&self.outbound).ok();
+        // Never created here: with the share unmounted, creating it would
+        // put ORD files on the local disk under the mount point, marked
+        // exported where the ERP never looks. The service creates it at
+        // start, once it has seen the share.
+        let outbound_missing = !self.outbound.is_dir();
         (0..self.shops.len())
             .map(|i| {
                 let mut report = TargetPoll {
                     target: self.shops[i].target.name.clone(),
                     ..TargetPoll::default()
                 };
-                if let Err(e) = self.poll_target(i, store, &mut report) {
+                if outbound_missing {
+                    report.error = Some(format!(
+                        "the outbound folder {} does not exist: is the share mounted? \
+                         (paths.outbound) nothing was exported; the orders wait for the next poll",
+                        self.outbound.display()
+                    ));
+                } else if let Err(e) = self.poll_target(i, store, &mut report) {
                     report.error = Some(format!("{e:#}"));
                 }
                 if let Err(e) = store.record_orders_poll(&report.target, report.error.as_deref()) {
