@@ -435,6 +435,7 @@ webhook = {{ url = "http://{hook}/hook", token = {{ env = "PONTE_TEST_HOOK_TOKEN
     assert_eq!(s["service"]["running"], true, "{s}");
     assert_eq!(s["service"]["pid"], service.pid());
     assert!(s["orders"][0]["last_poll"].as_str().is_some(), "{s}");
+    assert!(s["service"]["last_scan"].as_str().is_some(), "{s}");
 
     let (code, page) = get(&format!("{base}/"), None);
     assert_eq!(code, 200);

@@ -37,6 +37,7 @@ pub(crate) fn text(r: &StatusReport) -> String {
     } else {
         out += "service: not running\n";
     }
+    out += &format!("last scan:         {}\n", dash(&s.last_scan));
     out += &format!("last file handled: {}\n", dash(&s.last_activity));
     out += &format!("\nwaiting in inbound: {}\n", r.waiting.len());
     if !r.waiting.is_empty() {

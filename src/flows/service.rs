@@ -102,6 +102,7 @@ pub(crate) fn run(
             summary: ServiceSummary::default(),
             left_alone: LeftAlone::default(),
             held_back: HashSet::new(),
+            scan_recorded: None,
         };
         let outcome = intake.run(opts, between_files);
         // The thread beside ends on this, after a due task has run once.
@@ -162,6 +163,8 @@ struct Intake<'a> {
     left_alone: LeftAlone,
     /// (held file, the older file it waits for), each said once.
     held_back: HashSet<(String, String)>,
+    /// When the last scan was written to the store (`status` reads it).
+    scan_recorded: Option<Instant>,
 }
 
 /// What handling one claimed file came to.
@@ -173,6 +176,24 @@ enum Handled {
 }
 
 impl Intake<'_> {
+    /// Tells `status` the share was scanned, once a minute at most: one
+    /// small write, not one per scan.
+    fn record_scan(&mut self) {
+        if self
+            .scan_recorded
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(60))
+        {
+            return;
+        }
+        match self
+            .store
+            .set_watermark(crate::state::LAST_SCAN, &crate::state::now_text())
+        {
+            Ok(()) => self.scan_recorded = Some(Instant::now()),
+            Err(e) => tracing::warn!("cannot record the scan: {e}"),
+        }
+    }
+
     fn stopping(&self) -> bool {
         self.shutdown.load(Ordering::SeqCst)
     }
@@ -231,6 +252,7 @@ impl Intake<'_> {
                 .max()
                 .unwrap_or_default();
             crate::operate::record::scanned(candidates.len(), oldest.as_secs());
+            self.record_scan();
             readiness.retain(&candidates);
             self.left_alone.forget_gone();
             let candidates: Vec<Candidate> = candidates

@@ -177,6 +177,10 @@ impl<'a> Collector<'a> {
                 report.orders.push(self.orders_state(&target.name)?);
             }
         }
+        report.service.last_scan = match &self.store {
+            Some(store) => store.watermark(state::LAST_SCAN)?.as_deref().and_then(iso),
+            None => None,
+        };
         report.service.last_activity = self
             .history(&HistoryFilter {
                 limit: Some(1),

@@ -94,6 +94,7 @@ pub(crate) fn status(s: &StatusReport, files: &[FileRow], failures: &[FailureRow
                 } @else {
                     span.bad { "not running" }
                 }
+                div.muted { "last scan " (or_dash(&s.service.last_scan)) }
                 div.muted { "last file " (or_dash(&s.service.last_activity)) }
             }
             div.card {

@@ -22,8 +22,9 @@ pub(crate) struct ServiceState {
     pub pid: Option<u32>,
     /// When the holder took the lock.
     pub since: Option<String>,
-    /// The newest file ponte recorded, as a proxy for its last scan that
-    /// found work.
+    /// When the service last scanned the share (recorded once a minute).
+    pub last_scan: Option<String>,
+    /// The newest file ponte recorded.
     pub last_activity: Option<String>,
 }
 

@@ -26,3 +26,4 @@ pub(crate) use files::{FileFinish, FileRow, TargetCounts};
 pub(crate) use history::{FailureView, FileView, HistoryFilter};
 pub use snapshot::{SnapEntry, Snapshot, REMOVED};
 pub use store::{Store, StoreError};
+pub(crate) use watermarks::LAST_SCAN;

@@ -40,6 +40,10 @@ impl Store {
 
 /// The watermark that holds a target's last orders poll: its value is "ok"
 /// or the poll's error, its `updated_at` when it ended.
+/// Where the service keeps when it last scanned the share, for `status`
+/// (another process): written at most once a minute.
+pub(crate) const LAST_SCAN: &str = "service/last-scan";
+
 pub(super) fn poll_scope(target: &str) -> String {
     format!("orders/last-poll/{target}")
 }
