@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         }
         Command::Failures(args) => configured().and_then(|(_, c)| cmd::failures::run(&c, args)),
         Command::History(args) => configured().and_then(|(_, c)| cmd::history::run(&c, args)),
-        Command::Show(args) => configured().and_then(|(_, c)| cmd::show::run(&c, args)),
+        Command::Show(args) => configured().and_then(|(r, c)| cmd::show::run(&r, &c, args)),
         Command::Status(args) => configured().and_then(|(r, c)| cmd::status::run(&r, &c, args)),
         Command::Watch(args) => configured().and_then(|(r, c)| cmd::watch::run(&r, &c, args)),
     };

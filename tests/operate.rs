@@ -620,3 +620,27 @@ fn with_a_token_every_request_needs_it() {
         assert!(!body.contains("s3cret-token"), "{path} shows the token");
     }
 }
+
+/// An entity of a large file is kept as a line of the file's copy, not as
+/// a row: `show` decodes that line with the flow's layout, so that what
+/// the ERP said is there for every entity.
+#[test]
+fn show_gives_the_erps_fields_for_an_entity_of_a_large_file() {
+    let w = world("");
+    let drop = w.dir.path().join("drop");
+    std::fs::create_dir_all(&drop).unwrap();
+    let file = common::simple_products(
+        &drop.join("ART20261128020000.txt"),
+        2,
+        ponte_layout::schema::Mode::Changes,
+        (0..1500).map(|i| (format!("BIG-{i:05}"), format!("Prodotto grande {i}"), 1000 + i)),
+    );
+    let out = w.ponte(&["ingest", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));
+    let out = w.ponte(&["show", "BIG-00042", "--flow", "products", "--json"]);
+    let d: Json = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let said = &d["desired"][0];
+    assert_eq!(said["file"], "ART20261128020000.txt", "{d}");
+    assert!(said["line"].as_u64().is_some(), "{d}");
+    assert_eq!(said["fields"]["name"], "Prodotto grande 42", "{d}");
+}

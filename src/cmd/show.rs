@@ -5,6 +5,7 @@ use super::Exit;
 use crate::config::Config;
 use crate::operate::collect::Collector;
 use crate::operate::table::{dash, table};
+use ponte_layout::schema::Registry;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -18,8 +19,8 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(config: &Config, args: Args) -> anyhow::Result<Exit> {
-    let d = Collector::open(config)?.show(&args.key, args.flow.as_deref())?;
+pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<Exit> {
+    let d = Collector::open(config)?.show(registry, &args.key, args.flow.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
         return Ok(Exit::Ok);

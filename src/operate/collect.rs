@@ -10,7 +10,10 @@ use super::report::*;
 use super::time::{iso, iso_of_secs, now_secs};
 use crate::config::Config;
 use crate::intake::readiness::marker_path;
-use crate::model::{BoundSpec, Flow};
+use std::collections::HashMap;
+
+use crate::model::{spec_for_flow, BoundSpec, Flow};
+use crate::reconcile::decode_stored;
 use crate::state::{self, Store};
 use ponte_layout::schema::Registry;
 
@@ -89,7 +92,12 @@ impl<'a> Collector<'a> {
             .collect())
     }
 
-    pub(crate) fn show(&self, key: &str, flow: Option<&str>) -> anyhow::Result<KeyDetail> {
+    pub(crate) fn show(
+        &self,
+        registry: &Registry,
+        key: &str,
+        flow: Option<&str>,
+    ) -> anyhow::Result<KeyDetail> {
         let mut detail = KeyDetail {
             key: key.to_string(),
             ..KeyDetail::default()
@@ -119,7 +127,7 @@ impl<'a> Collector<'a> {
                     flow: flow.clone(),
                     file: erp.file.clone(),
                     line: erp.line,
-                    fields: described_fields(view.erp_payload.as_ref()),
+                    fields: described_fields(registry, &flow, key_hash, view.erp_payload.clone()),
                 });
             }
             detail
@@ -253,19 +261,38 @@ fn failure_row(f: state::FailureView) -> FailureRow {
     }
 }
 
-/// The ERP's fields when the store keeps them as JSON; an entity kept as
-/// a line of a large file is named by its file and line instead (decoding
-/// it needs its layout, which the operator's views do not load).
-fn described_fields(stored: Option<&state::Stored>) -> serde_json::Value {
+/// The ERP's fields: as the store keeps them (JSON), or, for an entity of
+/// a large file kept as a line of its copy, that line decoded with its
+/// flow's layout.
+fn described_fields(
+    registry: &Registry,
+    flow: &str,
+    key_hash: u64,
+    stored: Option<state::Stored>,
+) -> serde_json::Value {
     match stored {
-        Some(state::Stored::Json { payload, .. }) => serde_json::from_str(payload)
-            .unwrap_or_else(|_| serde_json::Value::String(payload.clone())),
-        Some(state::Stored::Line { .. }) => {
-            serde_json::Value::String("kept as a line of the file named above".to_string())
+        Some(state::Stored::Json { payload, .. }) => {
+            serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload))
+        }
+        Some(line @ state::Stored::Line { .. }) => {
+            let bound = registry
+                .by_flow(flow)
+                .zip(spec_for_flow(flow))
+                .and_then(|(schema, spec)| BoundSpec::bind(spec, schema).ok());
+            let decoded =
+                decode_stored(bound.as_ref(), HashMap::from([(key_hash, line)])).remove(&key_hash);
+            match decoded {
+                Some((_, fields)) => serde_json::Value::Object(fields),
+                None => serde_json::Value::String(
+                    "kept as a line of the file named above, in a layout this ponte no longer reads"
+                        .to_string(),
+                ),
+            }
         }
         None => serde_json::Value::Null,
     }
 }
+
 /// The service holds the instance lock while it runs; the lock file names
 /// its pid, and its modification time is when it took it.
 fn service_state(state_dir: &Path) -> ServiceState {

@@ -186,8 +186,8 @@ async fn entity(
     State(site): State<Arc<Site>>,
     Path((flow, key)): Path<(String, String)>,
 ) -> Response {
-    reading(site, move |_, c| {
-        let detail = c.show(&key, Some(&flow))?;
+    reading(site, move |site, c| {
+        let detail = c.show(&site.registry, &key, Some(&flow))?;
         Ok(Html(page::entity(&detail).into_string()).into_response())
     })
     .await
