@@ -633,7 +633,13 @@ fn show_gives_the_erps_fields_for_an_entity_of_a_large_file() {
         &drop.join("ART20261128020000.txt"),
         2,
         ponte_layout::schema::Mode::Changes,
-        (0..1500).map(|i| (format!("BIG-{i:05}"), format!("Prodotto grande {i}"), 1000 + i)),
+        (0..1500).map(|i| {
+            (
+                format!("BIG-{i:05}"),
+                format!("Prodotto grande {i}"),
+                1000 + i,
+            )
+        }),
     );
     let out = w.ponte(&["ingest", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stdout(&out));

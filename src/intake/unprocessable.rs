@@ -12,7 +12,7 @@ use anyhow::Context;
 
 use super::folders::unique_in;
 use super::lifecycle::Claimed;
-use crate::state::{FileRow, Store, StoreError};
+use crate::state::{FileFinish, FileRow, Store, StoreError};
 
 /// Why a file was not processed, for its report.
 pub(crate) struct Unprocessable<'a> {
@@ -34,14 +34,21 @@ pub(crate) enum Settled {
 pub(crate) fn reject(
     c: &Claimed,
     rejected: &Path,
-    store: &Store,
+    store: &mut Store,
     u: &Unprocessable<'_>,
 ) -> Result<Settled, StoreError> {
-    record(store, c, u.why)?;
+    let id = record(store, c, u.why)?;
     let dest = match move_into(&c.path, rejected, &c.name) {
         Ok(dest) => dest,
         Err(e) => return Ok(Settled::Stuck(e)),
     };
+    store.finish_file(
+        id,
+        &FileFinish {
+            place: dest.display().to_string(),
+            ..FileFinish::default()
+        },
+    )?;
     let mut report = dest.as_os_str().to_os_string();
     report.push(".err");
     let text = format!(
@@ -56,28 +63,27 @@ pub(crate) fn reject(
 
 /// The files table says what became of it, so that `reprocess` and the
 /// history see the rejection like any other.
-fn record(store: &Store, c: &Claimed, why: &str) -> Result<(), StoreError> {
+/// Only the service settles such files, so their mode is `watch`.
+fn record(store: &Store, c: &Claimed, why: &str) -> Result<i64, StoreError> {
     let earlier = store.files_with_hash(&c.content_hash)?;
     match earlier.iter().find(|f| f.status == "claimed") {
         Some(row) => {
             store.set_file_status(row.id, "rejected", Some(why))?;
+            Ok(row.id)
         }
-        None => {
-            store.insert_file(&FileRow {
-                id: 0,
-                content_hash: c.content_hash.clone(),
-                name: c.name.clone(),
-                flow: c.schema.flow.clone(),
-                exported_at: None,
-                mode: None,
-                status: "rejected".into(),
-                records: 0,
-                bad_records: 0,
-                error: Some(why.to_string()),
-            })?;
-        }
+        None => store.insert_file(&FileRow {
+            id: 0,
+            content_hash: c.content_hash.clone(),
+            name: c.name.clone(),
+            flow: c.schema.flow.clone(),
+            exported_at: None,
+            mode: Some("watch".into()),
+            status: "rejected".into(),
+            records: 0,
+            bad_records: 0,
+            error: Some(why.to_string()),
+        }),
     }
-    Ok(())
 }
 
 fn move_into(from: &Path, dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
@@ -95,3 +101,35 @@ pub(crate) const FIX_AND_DROP_AGAIN: &str =
      folder again; `ponte check FILE` shows what the reader finds in it. A file ponte writes\n\
      itself (ORD*.txt), or one of a flow ponte does not apply, does not belong in the inbound\n\
      folder: check where the ERP, or the schema's `globs`, put it.\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ponte_layout::schema::Registry;
+
+    /// `history` says how such a file came and where it is now.
+    #[test]
+    fn an_unprocessable_file_is_recorded_with_its_mode_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("state")).unwrap();
+        let path = dir.path().join("ORD20261128020000.txt");
+        std::fs::write(&path, b"x").unwrap();
+        let c = Claimed {
+            name: "ORD20261128020000.txt".into(),
+            path,
+            schema: Registry::built_in().by_flow("ORDINI").unwrap(),
+            content_hash: "h".into(),
+        };
+        let u = Unprocessable {
+            why: "ponte wrote it",
+            what_to_do: "nothing",
+        };
+        let rejected = dir.path().join("rejected");
+        let Settled::Rejected(dest) = reject(&c, &rejected, &mut store, &u).unwrap() else {
+            panic!("not moved");
+        };
+        let files = store.history(&Default::default()).unwrap();
+        assert_eq!(files[0].mode.as_deref(), Some("watch"));
+        assert_eq!(files[0].place.as_deref(), Some(dest.to_str().unwrap()));
+    }
+}
