@@ -68,6 +68,15 @@ pub fn run(registry: &Registry, config: &Config, args: Args) -> anyhow::Result<E
         eprintln!("ponte: no target takes the orders flow");
         return Ok(Exit::Usage);
     }
+    // A person running this sees where the files go: the folder is made
+    // here, as the service makes it at start. The poll itself never makes
+    // it (an unmounted share must not get a local twin).
+    anyhow::Context::with_context(std::fs::create_dir_all(&config.paths.outbound), || {
+        format!(
+            "cannot create the outbound folder {}",
+            config.paths.outbound.display()
+        )
+    })?;
     let mut store = Store::open(&config.paths.state_dir)?;
     let reports = poller.poll(&mut store);
     for r in &reports {
