@@ -300,8 +300,17 @@ impl ShopState {
 
     pub fn issue_token(&mut self) -> String {
         self.ids.token += 1;
-        let mut rng = fastrand::Rng::with_seed(self.ids.token ^ (self.clock as u64));
-        let token = format!("{:016x}{:016x}", rng.u64(..), rng.u64(..));
+        // Seeded by the count spread over all bits and the clock: the count
+        // and the clock XORed plainly gave the same seed, and the same token,
+        // for count 1 at second c and count 2 at second c ^ 3, and a client
+        // cannot tell a "new" token equal to the one Magento just refused.
+        let mut rng = fastrand::Rng::with_seed(
+            self.ids.token.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.clock as u64),
+        );
+        let mut token = format!("{:016x}{:016x}", rng.u64(..), rng.u64(..));
+        while self.tokens.iter().any(|t| t.token == token) {
+            token = format!("{:016x}{:016x}", rng.u64(..), rng.u64(..));
+        }
         self.tokens.push(Token {
             token: token.clone(),
             expired: false,
@@ -671,5 +680,19 @@ mod tests {
         s.expire_tokens();
         assert!(!s.token_valid(&t));
         assert!(!s.token_valid("standin-token"));
+    }
+
+    /// Every token issued differs from every one before, whatever the
+    /// clock says: a repeated token would be a refused one back again.
+    #[test]
+    fn tokens_never_repeat_across_clock_values() {
+        let mut state = ShopState::from_fixture(crate::Fixture::default());
+        let mut seen = std::collections::HashSet::new();
+        for second in 0..64 {
+            state.clock = second;
+            for _ in 0..4 {
+                assert!(seen.insert(state.issue_token()));
+            }
+        }
     }
 }
